@@ -1,0 +1,106 @@
+// tessera-admin: the operator's command-line tool.
+//
+//   tessera-admin [--config FILE] [--database CONNINFO] migrate [--sql-dir DIR] [--site DIR]
+//
+// Settings come from the config file (default /etc/tessera/tessera.conf if it exists) and are
+// overridden by the options. Exit status: 0 success, 1 failure, 2 usage.
+#include <sodium.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "store/migrations.h"
+#include "store/pg/migrator.h"
+
+namespace {
+
+using namespace tessera;
+
+int Usage() {
+  std::cerr << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
+               "commands:\n"
+               "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n";
+  return 2;
+}
+
+int Migrate(config::Config& config, std::vector<std::string_view> args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--sql-dir" && i + 1 < args.size()) {
+      config.schema_migrations = args[++i];
+    } else if (args[i] == "--site" && i + 1 < args.size()) {
+      config.site_migrations = args[++i];
+    } else {
+      return Usage();
+    }
+  }
+  auto schema = store::LoadMigrations(config.schema_migrations);
+  if (!schema) {
+    std::cerr << "tessera-admin: " << schema.error() << "\n";
+    return 1;
+  }
+  std::optional<std::vector<store::Migration>> site;
+  if (!config.site_migrations.empty()) {
+    auto loaded = store::LoadMigrations(config.site_migrations);
+    if (!loaded) {
+      std::cerr << "tessera-admin: " << loaded.error() << "\n";
+      return 1;
+    }
+    site = std::move(*loaded);
+  }
+  auto report = store::pg::Migrate(config.database, *schema, site ? &*site : nullptr);
+  if (!report) {
+    std::cerr << "tessera-admin: migrate: " << report.error() << "\n";
+    return 1;
+  }
+  for (const auto& name : report->applied) std::cout << "applied " << name << "\n";
+  if (report->applied.empty()) std::cout << "database is up to date\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::cerr << "tessera-admin: libsodium failed to initialise\n";
+    return 1;
+  }
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  std::string config_path;
+  std::optional<std::string> database;
+  std::size_t i = 0;
+  for (; i < args.size() && args[i].starts_with("--"); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (args[i] == "--database" && i + 1 < args.size()) {
+      database = args[++i];
+    } else {
+      return Usage();
+    }
+  }
+  if (i >= args.size()) return Usage();
+
+  config::Config config;
+  if (config_path.empty() && std::filesystem::exists("/etc/tessera/tessera.conf")) {
+    config_path = "/etc/tessera/tessera.conf";
+  }
+  if (!config_path.empty()) {
+    auto loaded = config::Load(config_path);
+    if (!loaded) {
+      std::cerr << "tessera-admin: config " << config_path;
+      if (loaded.error().line) std::cerr << ":" << loaded.error().line;
+      std::cerr << ": " << loaded.error().message << "\n";
+      return 1;
+    }
+    config = std::move(*loaded);
+  }
+  if (database) config.database = *database;
+
+  std::string_view command = args[i];
+  std::vector<std::string_view> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  if (command == "migrate") return Migrate(config, rest);
+  return Usage();
+}

@@ -1,0 +1,133 @@
+#include "config/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace tessera::config {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+template <typename T>
+bool ParseNumber(std::string_view v, T* out, T min, T max, int base = 10) {
+  T n{};
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min || n > max) return false;
+  *out = n;
+  return true;
+}
+
+using Setter = std::function<bool(Config&, std::string_view)>;
+
+const std::map<std::string, Setter, std::less<>>& Setters() {
+  static const std::map<std::string, Setter, std::less<>> setters = {
+      {"listen", [](Config& c, std::string_view v) { c.listen = v; return !v.empty(); }},
+      {"socket_mode",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.socket_mode, 0u, 0777u, 8); }},
+      {"threads", [](Config& c, std::string_view v) { return ParseNumber(v, &c.threads, 1, 256); }},
+      {"backlog", [](Config& c, std::string_view v) { return ParseNumber(v, &c.backlog, 1, 65535); }},
+      {"database", [](Config& c, std::string_view v) { c.database = v; return true; }},
+      {"database_connect_timeout",
+       [](Config& c, std::string_view v) {
+         int s = 0;
+         if (!ParseNumber(v, &s, 1, 60)) return false;
+         c.database_connect_timeout = std::chrono::seconds(s);
+         return true;
+       }},
+      {"database_retry_max_ms",
+       [](Config& c, std::string_view v) {
+         int ms = 0;
+         if (!ParseNumber(v, &ms, 10, 60000)) return false;
+         c.database_retry_max = std::chrono::milliseconds(ms);
+         return true;
+       }},
+      {"max_body_bytes",
+       [](Config& c, std::string_view v) {
+         return ParseNumber<std::size_t>(v, &c.max_body_bytes, 1024, 16 * 1024 * 1024);
+       }},
+      {"site_migrations", [](Config& c, std::string_view v) { c.site_migrations = v; return true; }},
+      {"schema_migrations",
+       [](Config& c, std::string_view v) { c.schema_migrations = v; return !v.empty(); }},
+      {"log_level",
+       [](Config& c, std::string_view v) {
+         c.log_level = v;
+         return v == "debug" || v == "info" || v == "warning" || v == "error";
+       }},
+      {"server_id",
+       [](Config& c, std::string_view v) {
+         c.server_id = v;
+         return !v.empty() && v.size() <= 255;
+       }},
+  };
+  return setters;
+}
+
+}  // namespace
+
+std::expected<Config, ConfigError> Parse(std::string_view text) {
+  Config config;
+  std::set<std::string, std::less<>> seen;
+  int line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+
+    line = Trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return std::unexpected(ConfigError{line_no, "expected `key = value`"});
+    }
+    std::string_view key = Trim(line.substr(0, eq));
+    std::string_view value = Trim(line.substr(eq + 1));
+    if (!value.empty() && value.front() == '\'') {
+      std::size_t close = value.find('\'', 1);
+      if (close == std::string_view::npos) {
+        return std::unexpected(ConfigError{line_no, "unterminated quoted value"});
+      }
+      std::string_view rest = Trim(value.substr(close + 1));
+      if (!rest.empty() && rest.front() != '#') {
+        return std::unexpected(ConfigError{line_no, "text after a quoted value"});
+      }
+      value = value.substr(1, close - 1);
+    } else {
+      std::size_t hash = value.find('#');
+      if (hash != std::string_view::npos) value = Trim(value.substr(0, hash));
+    }
+    auto it = Setters().find(key);
+    if (it == Setters().end()) {
+      return std::unexpected(ConfigError{line_no, "unknown key `" + std::string(key) + "`"});
+    }
+    if (!seen.insert(std::string(key)).second) {
+      return std::unexpected(ConfigError{line_no, "`" + std::string(key) + "` is set twice"});
+    }
+    if (!it->second(config, value)) {
+      return std::unexpected(
+          ConfigError{line_no, "invalid value for `" + std::string(key) + "`"});
+    }
+  }
+  return config;
+}
+
+std::expected<Config, ConfigError> Load(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected(ConfigError{0, "cannot read " + path.string()});
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > 1024 * 1024) {
+    return std::unexpected(ConfigError{0, path.string() + " is larger than 1 MiB"});
+  }
+  return Parse(text.str());
+}
+
+}  // namespace tessera::config

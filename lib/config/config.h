@@ -1,0 +1,53 @@
+// Configuration: the worker's and admin tool's settings, read from a file of `key = value` lines.
+//
+// Format (like postgresql.conf): one setting per line, `#` starts a comment, blank lines are
+// ignored, a value may be wrapped in single quotes to keep `#` or surrounding spaces. Unknown keys
+// and repeated keys are errors, so a typo never silently falls back to a default.
+// conf/tessera.conf.example documents every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace tessera::config {
+
+struct Config {
+  // Where the worker listens: "/path/to.sock", "127.0.0.1:PORT", or "fd:0" for a socket inherited
+  // on standard input (spawn-fcgi, systemd socket activation).
+  std::string listen = "fd:0";
+  // Permission bits of a unix socket the worker creates.
+  unsigned socket_mode = 0660;
+  int threads = 4;
+  int backlog = 128;
+  // libpq connection string.
+  std::string database = "dbname=tessera";
+  // Longest wait for a new connection to PostgreSQL.
+  std::chrono::seconds database_connect_timeout{2};
+  // Upper bound of the reconnect backoff after PostgreSQL went away.
+  std::chrono::milliseconds database_retry_max{2000};
+  // Largest JSON or form body accepted.
+  std::size_t max_body_bytes = 64 * 1024;
+  // Directory of the admin's own migrations, applied after the schema (optional).
+  std::string site_migrations;
+  // Directory of the schema migrations (used by the admin tool).
+  std::string schema_migrations = "/usr/share/tessera/sql";
+  std::string log_level = "info";
+  // This server's identity: issuer and audience of its tokens.
+  std::string server_id = "tessera";
+};
+
+struct ConfigError {
+  int line = 0;  // 0 when the error is not about one line
+  std::string message;
+};
+
+// Parses configuration text. Returns the first error found, with its line number.
+std::expected<Config, ConfigError> Parse(std::string_view text);
+// Reads and parses a file. Errors name the file's problem (unreadable, or a line).
+std::expected<Config, ConfigError> Load(const std::filesystem::path& path);
+
+}  // namespace tessera::config

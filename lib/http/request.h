@@ -1,0 +1,59 @@
+// An HTTP request as the core sees it: method, raw path, query, headers and a streamed body.
+//
+// The FastCGI adapter fills it from the web server's parameters; tests build it directly. The
+// path is kept exactly as the client sent it (still percent-encoded, without the query), taken
+// from REQUEST_URI so that nginx and Apache give the same value; the router decodes it segment by
+// segment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tessera::http {
+
+enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kOther };
+
+Method ParseMethod(std::string_view name);
+std::string_view MethodName(Method method);
+
+// Where the request body comes from. The adapter implements it over the FastCGI stream.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads up to `size` bytes into `buffer`. Returns the count, 0 at the end of the body, or -1
+  // when the connection failed.
+  virtual std::ptrdiff_t Read(char* buffer, std::size_t size) = 0;
+};
+
+struct Request {
+  Method method = Method::kGet;
+  std::string path;   // raw, percent-encoded, starts with '/'
+  std::string query;  // raw, without '?'
+  // Header names in lower case with '-' (from HTTP_FOO_BAR → foo-bar), in arrival order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;  // as sent, may be empty
+  std::optional<std::uint64_t> content_length;
+  std::string remote_addr;
+  BodyReader* body = nullptr;  // not owned; null means no body
+
+  // The first header with this lower-case name, or nullopt.
+  std::optional<std::string_view> Header(std::string_view lower_name) const;
+};
+
+enum class BodyError { kTooLarge, kTruncated };
+
+// Reads the whole body into memory, refusing more than `cap` bytes (kTooLarge, checked against
+// Content-Length first so an oversized upload is refused before it is read). kTruncated when the
+// stream ends early or fails. Not thread-safe on one request.
+std::expected<std::string, BodyError> ReadBody(Request& request, std::size_t cap);
+
+// The media type of a Content-Type value: lower case, parameters and spaces removed.
+std::string MediaType(std::string_view content_type);
+
+}  // namespace tessera::http

@@ -1,0 +1,25 @@
+// The core's view of the database: a small interface, so handlers are testable with fakes and the
+// PostgreSQL implementation (lib/store/pg/) is tested against a real server.
+//
+// One Database object belongs to one worker thread; implementations are not thread-safe.
+#pragma once
+
+#include <expected>
+
+namespace tessera::store {
+
+enum class StoreError {
+  kUnavailable,  // PostgreSQL cannot be reached or the schema is behind: answer 503
+  kConflict,     // a unique constraint refused the write (SQLSTATE 23505)
+  kNotFound,
+  kInvalid,      // the database refused the data (constraint, type): a bug or bad input
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  // Whether PostgreSQL answers a trivial query now. kUnavailable when it does not.
+  virtual std::expected<void, StoreError> Ping() = 0;
+};
+
+}  // namespace tessera::store

@@ -1,0 +1,68 @@
+#include "store/pg/connection.h"
+
+#include <cstring>
+
+namespace tessera::store::pg {
+namespace {
+StoreError MapSqlState(const char* state) {
+  if (state == nullptr) return StoreError::kUnavailable;
+  std::string_view s(state);
+  if (s == "23505") return StoreError::kConflict;
+  if (s.starts_with("23") || s.starts_with("22")) return StoreError::kInvalid;
+  if (s.starts_with("08") || s.starts_with("57P")) return StoreError::kUnavailable;
+  return StoreError::kInvalid;
+}
+
+std::string FirstLine(const char* text) {
+  std::string s = text ? text : "";
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  return s;
+}
+}  // namespace
+
+std::expected<Connection, DbError> Connection::Open(const std::string& conninfo,
+                                                    std::chrono::seconds timeout,
+                                                    std::string_view application_name) {
+  // Our defaults come first; the expanded conninfo (dbname, with expand_dbname) overrides them.
+  std::string timeout_text = std::to_string(timeout.count());
+  std::string app(application_name);
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout_text.c_str(), app.c_str(), conninfo.c_str(), nullptr};
+  PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  Connection conn(raw);
+  if (raw == nullptr) return std::unexpected(DbError{StoreError::kUnavailable, "out of memory"});
+  if (PQstatus(raw) != CONNECTION_OK) {
+    return std::unexpected(DbError{StoreError::kUnavailable, FirstLine(PQerrorMessage(raw))});
+  }
+  return conn;
+}
+
+std::expected<Result, DbError> Connection::Check(PGresult* raw) {
+  Result result(raw);
+  ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    return std::unexpected(DbError{StoreError::kUnavailable, FirstLine(PQerrorMessage(conn_.get()))});
+  }
+  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  return std::unexpected(DbError{MapSqlState(state), FirstLine(PQerrorMessage(conn_.get()))});
+}
+
+std::expected<Result, DbError> Connection::Exec(std::string_view sql) {
+  std::string text(sql);
+  return Check(PQexec(conn_.get(), text.c_str()));
+}
+
+std::expected<Result, DbError> Connection::Exec(
+    std::string_view sql, const std::vector<std::optional<std::string>>& params) {
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Check(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+}
+
+bool Connection::Healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+}  // namespace tessera::store::pg

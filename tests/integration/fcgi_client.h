@@ -1,0 +1,90 @@
+// A minimal FastCGI client (FastCGI spec 1.0, section 3 and 5) so tests can talk to the worker
+// without a web server in between and control exactly when each part of a request is sent.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tessera::testing {
+
+class FcgiClient {
+ public:
+  // Connects to a unix socket. Throws when the connection is refused.
+  explicit FcgiClient(const std::string& path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd_);
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~FcgiClient() { close(fd_); }
+
+  void Begin(const std::vector<std::pair<std::string, std::string>>& params) {
+    Record(1, std::string("\0\1\0\0\0\0\0\0", 8));  // BEGIN_REQUEST, role RESPONDER, no keep-conn
+    std::string body;
+    for (const auto& [k, v] : params) {
+      Length(body, k.size());
+      Length(body, v.size());
+      body += k + v;
+    }
+    Record(4, body);
+    Record(4, "");
+  }
+  void Stdin(const std::string& data) { Record(5, data); }
+
+  // Reads until END_REQUEST and returns everything written to STDOUT.
+  std::string ReadResponse() {
+    std::string out;
+    for (;;) {
+      std::string header = ReadN(8);
+      auto type = static_cast<unsigned char>(header[1]);
+      std::size_t len = (static_cast<unsigned char>(header[4]) << 8) | static_cast<unsigned char>(header[5]);
+      std::string content = ReadN(len + static_cast<unsigned char>(header[6]));
+      if (type == 6) out += content.substr(0, len);
+      if (type == 3) return out;
+    }
+  }
+
+ private:
+  static void Length(std::string& out, std::size_t n) {
+    if (n < 128) {
+      out.push_back(static_cast<char>(n));
+    } else {
+      out.push_back(static_cast<char>(0x80 | (n >> 24)));
+      out.push_back(static_cast<char>(n >> 16));
+      out.push_back(static_cast<char>(n >> 8));
+      out.push_back(static_cast<char>(n));
+    }
+  }
+  void Record(int type, const std::string& content) {
+    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
+                     static_cast<char>(content.size() & 0xff), 0, 0};
+    r += content;
+    if (write(fd_, r.data(), r.size()) != static_cast<ssize_t>(r.size())) {
+      throw std::runtime_error("write failed");
+    }
+  }
+  std::string ReadN(std::size_t n) {
+    std::string s(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+      ssize_t r = read(fd_, s.data() + got, n - got);
+      if (r <= 0) throw std::runtime_error("connection closed");
+      got += static_cast<std::size_t>(r);
+    }
+    return s;
+  }
+  int fd_;
+};
+
+}  // namespace tessera::testing

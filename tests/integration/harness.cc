@@ -1,0 +1,338 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tessera::testing {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  chmod(tmpl.c_str(), 0755);
+  return tmpl;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+namespace {
+std::string Tail(const std::string& text, std::size_t n = 2000) {
+  return text.size() <= n ? text : text.substr(text.size() - n);
+}
+
+std::string PgBin(const std::string& tool) {
+  glob_t g;
+  std::string pattern = "/usr/lib/postgresql/*/bin/" + tool;
+  if (glob(pattern.c_str(), 0, nullptr, &g) != 0 || g.gl_pathc == 0) {
+    throw std::runtime_error("PostgreSQL server binaries not found (" + pattern +
+                             "): install postgresql");
+  }
+  std::string path = g.gl_pathv[g.gl_pathc - 1];
+  globfree(&g);
+  return path;
+}
+
+// PostgreSQL refuses to run as root: as root we run it as the `postgres` user.
+std::string PgUser() { return geteuid() == 0 ? "postgres" : ""; }
+
+void ChownTo(const std::string& path, const std::string& user) {
+  if (user.empty()) return;
+  passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) throw std::runtime_error("no user " + user);
+  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+    throw std::runtime_error("cannot chown " + path);
+  }
+}
+
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const std::string& user) {
+  if (!user.empty()) {
+    passwd* pw = getpwnam(user.c_str());
+    if (pw == nullptr || initgroups(user.c_str(), pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+      _exit(126);
+    }
+  }
+  // After the uid change (which clears it): die with the test process.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  _exit(127);
+}
+}  // namespace
+
+RunResult Run(const std::vector<std::string>& argv) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    ExecChild(argv, "");
+  }
+  close(pipefd[1]);
+  std::string output;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return {code, output};
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::string& user) {
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (log < 0) throw std::runtime_error("cannot open " + log_path);
+  ChownTo(log_path, user);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(log, 1);
+    dup2(log, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    ExecChild(argv, user);
+  }
+  close(log);
+}
+
+Process::~Process() {
+  if (Running()) {
+    kill(pid_, SIGKILL);
+    Wait(5s);
+  }
+}
+
+void Process::Signal(int sig) const { kill(pid_, sig); }
+
+std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return status_;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+bool Process::Running() { return pid_ > 0 && !Wait(0ms); }
+
+PgCluster::PgCluster() : dir_(MakeTempDir("tessera-pg")), port_(FreePort()) {
+  ChownTo(dir_, PgUser());
+  std::string data = dir_ + "/data";
+  std::vector<std::string> initdb = {PgBin("initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+                                     "--no-sync", "-E", "UTF8", "--locale=C"};
+  if (!PgUser().empty()) initdb.insert(initdb.begin(), {"runuser", "-u", PgUser(), "--"});
+  RunResult r = Run(initdb);
+  if (r.status != 0) throw std::runtime_error("initdb failed: " + Tail(r.output));
+  Start();
+  CreateDatabase("tessera");
+}
+
+PgCluster::~PgCluster() {
+  Stop();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void PgCluster::Start() {
+  server_ = std::make_unique<Process>(
+      std::vector<std::string>{PgBin("postgres"), "-D", dir_ + "/data", "-k", dir_, "-p",
+                               std::to_string(port_), "-c", "listen_addresses=", "-c", "fsync=off",
+                               "-c", "full_page_writes=off", "-c", "max_connections=200"},
+      dir_ + "/postgres.log", PgUser());
+  for (int i = 0; i < 200; ++i) {
+    if (!server_->Running()) {
+      throw std::runtime_error("postgres exited: " + Tail(ReadFile(dir_ + "/postgres.log")));
+    }
+    if (Run({PgBin("pg_isready"), "-q", "-h", dir_, "-p", std::to_string(port_)}).status == 0) {
+      return;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  throw std::runtime_error("postgres did not become ready: " + Tail(ReadFile(dir_ + "/postgres.log")));
+}
+
+void PgCluster::Stop() {
+  if (!server_) return;
+  server_->Signal(SIGINT);  // fast shutdown
+  if (!server_->Wait(20s)) server_->Signal(SIGKILL);
+  server_.reset();
+}
+
+std::string PgCluster::Conninfo(const std::string& dbname) const {
+  return "host=" + dir_ + " port=" + std::to_string(port_) + " user=postgres dbname=" + dbname;
+}
+
+void PgCluster::CreateDatabase(const std::string& name) {
+  Sql("CREATE DATABASE " + name, "postgres");
+}
+
+std::string PgCluster::Sql(const std::string& sql, const std::string& dbname) {
+  RunResult r = Run({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+                     Conninfo(dbname), "-c", sql});
+  if (r.status != 0) throw std::runtime_error("psql failed: " + r.output + " for: " + sql);
+  while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
+  return r.output;
+}
+
+void MigrateOrThrow(const std::string& conninfo) {
+  RunResult r = Run({TESSERA_ADMIN_BIN, "--database", conninfo, "migrate", "--sql-dir",
+                     TESSERA_SOURCE_DIR "/sql"});
+  if (r.status != 0) throw std::runtime_error("tessera-admin migrate failed: " + r.output);
+}
+
+Worker::Worker(const std::string& dir, const std::string& conninfo, const std::string& extra)
+    : dir_(dir), socket_(dir + "/fcgi.sock"), config_(dir + "/tessera.conf"), log_(dir + "/worker.log") {
+  WriteFile(config_, "listen = " + socket_ +
+                         "\nsocket_mode = 0666\nthreads = 4\n"
+                         "database = '" + conninfo + "'\n"
+                         "database_retry_max_ms = 500\n" + extra);
+}
+
+Worker::~Worker() {
+  if (process_ && process_->Running()) {
+    process_->Signal(SIGTERM);
+    process_->Wait(10s);
+  }
+}
+
+void Worker::Start() {
+  std::error_code ec;
+  fs::remove(socket_, ec);
+  process_ = std::make_unique<Process>(std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_},
+                                       log_);
+  for (int i = 0; i < 500; ++i) {
+    if (!process_->Running()) throw std::runtime_error("tessera-fcgi exited: " + Tail(Log()));
+    if (Log().find("listening on") != std::string::npos) return;
+    std::this_thread::sleep_for(10ms);
+  }
+  throw std::runtime_error("tessera-fcgi did not start: " + Tail(Log()));
+}
+
+Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket) : dir_(dir), port_(FreePort()) {
+  fs::create_directories(dir_ + "/nginx/logs");
+  fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/nginx/fastcgi_params",
+                fs::copy_options::overwrite_existing);
+  std::string conf =
+      std::string(geteuid() == 0 ? "user root;\n" : "") +
+      "worker_processes 1;\n"
+      "pid " + dir_ + "/nginx/nginx.pid;\n"
+      "error_log " + dir_ + "/nginx/logs/error.log warn;\n"
+      "events { worker_connections 1024; }\n"
+      "http {\n"
+      "  access_log off;\n"
+      "  client_body_temp_path " + dir_ + "/nginx/body;\n"
+      "  fastcgi_temp_path " + dir_ + "/nginx/fastcgi;\n"
+      "  proxy_temp_path " + dir_ + "/nginx/proxy;\n"
+      "  uwsgi_temp_path " + dir_ + "/nginx/uwsgi;\n"
+      "  scgi_temp_path " + dir_ + "/nginx/scgi;\n"
+      "  upstream tessera_fcgi { server unix:" + fcgi_socket + "; }\n"
+      "  server {\n"
+      "    listen 127.0.0.1:" + std::to_string(port_) + ";\n"
+      "    location = /static.txt { root " + dir_ + "/nginx; }\n"
+      "    include " TESSERA_SOURCE_DIR "/conf/nginx/tessera.conf;\n"
+      "  }\n"
+      "}\n";
+  WriteFile(dir_ + "/nginx/nginx.conf", conf);
+  WriteFile(dir_ + "/nginx/static.txt", "{}");
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"nginx", "-p", dir_ + "/nginx", "-c", dir_ + "/nginx/nginx.conf",
+                               "-g", "daemon off;"},
+      dir_ + "/nginx/logs/stderr.log");
+  for (int i = 0; i < 300; ++i) {
+    if (!process_->Running()) {
+      throw std::runtime_error("nginx exited: " + ReadFile(dir_ + "/nginx/logs/stderr.log") +
+                               ReadFile(dir_ + "/nginx/logs/error.log"));
+    }
+    httplib::Client c("127.0.0.1", port_);
+    if (c.Get("/static.txt")) return;
+    std::this_thread::sleep_for(10ms);
+  }
+  throw std::runtime_error("nginx did not answer");
+}
+
+Nginx::~Nginx() {
+  if (process_ && process_->Running()) {
+    process_->Signal(SIGQUIT);
+    if (!process_->Wait(5s)) process_->Signal(SIGKILL);
+  }
+}
+
+Stack::Stack(const std::string& extra_config) : dir_(MakeTempDir("tessera-stack")) {
+  MigrateOrThrow(pg_.Conninfo());
+  worker_ = std::make_unique<Worker>(dir_, pg_.Conninfo(), extra_config);
+  worker_->Start();
+  nginx_ = std::make_unique<Nginx>(dir_, worker_->socket());
+}
+
+httplib::Client Stack::Client() const {
+  httplib::Client c("127.0.0.1", port());
+  c.set_read_timeout(30, 0);
+  return c;
+}
+
+}  // namespace tessera::testing

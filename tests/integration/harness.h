@@ -1,0 +1,124 @@
+// The integration test harness: real PostgreSQL, the real worker and a real nginx, started on
+// free loopback ports in a throwaway directory and torn down by destructors, also when a test
+// fails. Anything that cannot start throws std::runtime_error saying why (never a silent skip).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace httplib {
+class Client;
+}
+
+namespace tessera::testing {
+
+// A fresh directory under /tmp, world-readable (nginx and postgres run as other users).
+std::string MakeTempDir(const std::string& prefix);
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
+
+// Runs a command to completion; returns its exit status and combined output.
+struct RunResult {
+  int status;
+  std::string output;
+};
+RunResult Run(const std::vector<std::string>& argv);
+
+// A child process, killed when the object goes.
+class Process {
+ public:
+  // Starts argv; stdout and stderr go to `log_path`. With `user`, drops to that user (as root).
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::string& user = "");
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) const;
+  // Waits for exit; returns the exit status (128+signal if killed) or nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+class PgCluster {
+ public:
+  PgCluster();
+  ~PgCluster();
+  void Start();
+  void Stop();
+  // A libpq connection string for `dbname` on this cluster.
+  std::string Conninfo(const std::string& dbname = "tessera") const;
+  void CreateDatabase(const std::string& name);
+  // Runs SQL through psql and returns its unaligned, tuples-only output. Throws on failure.
+  std::string Sql(const std::string& sql, const std::string& dbname = "tessera");
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Process> server_;
+};
+
+// Writes a worker config and runs tessera-fcgi on a unix socket.
+class Worker {
+ public:
+  Worker(const std::string& dir, const std::string& conninfo, const std::string& extra_config = "");
+  ~Worker();
+  // Starts and waits for the socket. Throws with the log's tail if it exits first.
+  void Start();
+  const std::string& socket() const { return socket_; }
+  const std::string& log_path() const { return log_; }
+  std::string Log() const { return ReadFile(log_); }
+  Process& process() { return *process_; }
+  const std::string& config_path() const { return config_; }
+
+ private:
+  std::string dir_, socket_, config_, log_;
+  std::unique_ptr<Process> process_;
+};
+
+class Nginx {
+ public:
+  // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
+  // conf/nginx/tessera.conf snippet.
+  Nginx(const std::string& dir, const std::string& fcgi_socket);
+  ~Nginx();
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+};
+
+// PostgreSQL with migrations applied, a worker and nginx in front of it.
+class Stack {
+ public:
+  explicit Stack(const std::string& extra_config = "");
+  PgCluster& pg() { return pg_; }
+  Worker& worker() { return *worker_; }
+  int port() const { return nginx_->port(); }
+  httplib::Client Client() const;
+
+ private:
+  std::string dir_;
+  PgCluster pg_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Nginx> nginx_;
+};
+
+// Applies the project's migrations with tessera-admin. Throws on failure.
+void MigrateOrThrow(const std::string& conninfo);
+
+}  // namespace tessera::testing

@@ -1,0 +1,153 @@
+// The running service through real nginx: envelope, errors, health, database outage and recovery,
+// and graceful shutdown with a request in flight.
+#include <httplib.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "fcgi_client.h"
+#include "harness.h"
+
+using namespace tessera::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+json Body(const httplib::Result& r) { return json::parse(r->body); }
+}  // namespace
+
+TEST_CASE("version and health answer through nginx in the envelope", "[service]") {
+  Stack stack;
+  auto client = stack.Client();
+
+  auto version = client.Get("/api2/json/version");
+  REQUIRE(version);
+  CHECK(version->status == 200);
+  CHECK(version->get_header_value("Content-Type") == "application/json");
+  json v = Body(version);
+  CHECK(v["success"] == true);
+  CHECK(v["status"] == 200);
+  CHECK(v["data"]["version"].is_string());
+
+  auto head = client.Head("/api2/json/version");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->body.empty());
+
+  auto health = client.Get("/api2/json/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(Body(health)["data"]["database"] == "ok");
+}
+
+TEST_CASE("bad requests get JSON errors with meaningful codes", "[service]") {
+  Stack stack;
+  auto client = stack.Client();
+
+  auto missing = client.Get("/api2/json/nothing-here");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(Body(missing)["success"] == false);
+  CHECK(Body(missing)["data"].is_null());
+
+  auto wrong = client.Post("/api2/json/version", "", "application/json");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 405);
+  CHECK(wrong->get_header_value("Allow") == "GET, HEAD");
+
+  auto traversal = client.Get("/api2/json/%2e%2e%2fetc");
+  REQUIRE(traversal);
+  CHECK(traversal->status == 400);
+
+  const char* ticket = "/api2/json/access/ticket";
+  auto type = client.Post(ticket, "username=a@pam", "text/plain");
+  REQUIRE(type);
+  CHECK(type->status == 415);
+  CHECK(Body(type)["status"] == 415);
+
+  auto malformed = client.Post(ticket, "{\"username\":", "application/json");
+  REQUIRE(malformed);
+  CHECK(malformed->status == 400);
+  CHECK(Body(malformed)["message"].get<std::string>().find("malformed JSON") != std::string::npos);
+
+  auto form = client.Post(ticket, "username=a%zz", "application/x-www-form-urlencoded");
+  REQUIRE(form);
+  CHECK(form->status == 400);
+  CHECK(Body(form)["message"].get<std::string>().find("'username'") != std::string::npos);
+
+  auto unknown = client.Post(ticket, "username=a@pam&password=x&colour=blue",
+                             "application/x-www-form-urlencoded");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 400);
+  CHECK(Body(unknown)["message"].get<std::string>().find("colour") != std::string::npos);
+
+  // Over the worker's cap but under nginx's: the worker's JSON 413.
+  auto big = client.Post(ticket, "username=" + std::string(70 * 1024, 'a'),
+                         "application/x-www-form-urlencoded");
+  REQUIRE(big);
+  CHECK(big->status == 413);
+  CHECK(Body(big)["status"] == 413);
+  // Over nginx's cap: nginx answers, still in JSON.
+  auto huge = client.Post(ticket, std::string(2 * 1024 * 1024, 'a'),
+                          "application/x-www-form-urlencoded");
+  REQUIRE(huge);
+  CHECK(huge->status == 413);
+  CHECK(Body(huge)["success"] == false);
+}
+
+TEST_CASE("database down gives 503 and the worker recovers without restart", "[service]") {
+  Stack stack;
+  auto client = stack.Client();
+  REQUIRE(client.Get("/api2/json/health")->status == 200);
+
+  stack.pg().Stop();
+  for (int i = 0; i < 3; ++i) {
+    auto down = client.Get("/api2/json/health");
+    REQUIRE(down);
+    CHECK(down->status == 503);
+    CHECK(Body(down)["success"] == false);
+  }
+  // Requests that need no database keep working.
+  CHECK(client.Get("/api2/json/version")->status == 200);
+  CHECK(stack.worker().process().Running());
+
+  stack.pg().Start();
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = client.Get("/api2/json/health")->status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(status == 200);
+  CHECK(stack.worker().Log().find("database connection re-established") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM finishes the request in flight, then exits 0", "[service]") {
+  Stack stack;
+  Worker& worker = stack.worker();
+  std::string body = "username=alice%40pam&password=not-the-password";
+
+  FcgiClient inflight(worker.socket());
+  inflight.Begin({{"REQUEST_METHOD", "POST"},
+                  {"REQUEST_URI", "/api2/json/access/ticket"},
+                  {"CONTENT_TYPE", "application/x-www-form-urlencoded"},
+                  {"CONTENT_LENGTH", std::to_string(body.size())},
+                  {"REMOTE_ADDR", "127.0.0.1"}});
+  inflight.Stdin(body.substr(0, 10));
+  std::this_thread::sleep_for(300ms);  // the worker is now blocked reading the body
+
+  worker.process().Signal(SIGTERM);
+  std::this_thread::sleep_for(500ms);
+  REQUIRE(worker.process().Running());  // still serving the request in flight
+  CHECK_THROWS(FcgiClient(worker.socket()).ReadResponse());  // no new requests
+
+  inflight.Stdin(body.substr(10));
+  inflight.Stdin("");
+  std::string response = inflight.ReadResponse();
+  CHECK(response.rfind("Status: 401", 0) == 0);
+  CHECK(worker.process().Wait(10s) == 0);
+  CHECK(worker.Log().find("finishing requests in flight") != std::string::npos);
+}
