@@ -1,5 +1,7 @@
 #include "auth/token_factory.h"
 
+#include <algorithm>
+
 #include "crypto/claims.h"
 #include "crypto/paseto.h"
 #include "json/strict_json.h"
@@ -27,6 +29,29 @@ std::string_view Describe(TokenError error) {
   }
   return "invalid token";
 }
+
+namespace {
+// The kid of a footer `{"kid":"..."}`. The exact form Create() writes is read directly; any other
+// spelling goes through the strict JSON parser. Either way only a string kid is accepted.
+std::optional<std::string> FooterKid(std::string_view footer) {
+  constexpr std::string_view kOpen = R"({"kid":")";
+  constexpr std::string_view kClose = R"("})";
+  if (footer.starts_with(kOpen) && footer.ends_with(kClose) &&
+      footer.size() >= kOpen.size() + kClose.size()) {
+    std::string_view kid = footer.substr(kOpen.size(), footer.size() - kOpen.size() - kClose.size());
+    bool plain = std::all_of(kid.begin(), kid.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '-' || c == '_';
+    });
+    if (plain) return std::string(kid);
+  }
+  auto parsed = json::ParseStrict(footer, 2);
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  auto it = parsed->find("kid");
+  if (it == parsed->end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+}  // namespace
 
 TokenFactory::TokenFactory(std::string server_id, std::shared_ptr<const crypto::Keyring> keyring,
                            const clock::Clock& clock, std::chrono::seconds skew)
@@ -72,11 +97,9 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   if (raw_footer.empty() || raw_footer.size() > kMaxFooterBytes) {
     return std::unexpected(TokenError::kBadFooter);
   }
-  auto footer = json::ParseStrict(raw_footer, 2);
-  if (!footer || !footer->is_object() || !footer->contains("kid") || !(*footer)["kid"].is_string()) {
-    return std::unexpected(TokenError::kBadFooter);
-  }
-  const crypto::PublicVerifier* verifier = keyring_->Find((*footer)["kid"].get_ref<const std::string&>());
+  auto kid = FooterKid(raw_footer);
+  if (!kid) return std::unexpected(TokenError::kBadFooter);
+  const crypto::PublicVerifier* verifier = keyring_->Find(*kid);
   if (verifier == nullptr) return std::unexpected(TokenError::kUnknownKey);
   auto trusted = verifier->Verify(*token);
   if (!trusted) return std::unexpected(TokenError::kBadSignature);

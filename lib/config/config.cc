@@ -61,6 +61,26 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.log_level = v;
          return v == "debug" || v == "info" || v == "warning" || v == "error";
        }},
+      {"token_key", [](Config& c, std::string_view v) { c.token_key = v; return true; }},
+      {"token_verify_keys",
+       [](Config& c, std::string_view v) {
+         c.token_verify_keys.clear();
+         while (!v.empty()) {
+           std::size_t comma = v.find(',');
+           std::string_view item = Trim(v.substr(0, comma));
+           if (item.empty()) return false;
+           c.token_verify_keys.emplace_back(item);
+           v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+         }
+         return true;
+       }},
+      {"token_clock_skew",
+       [](Config& c, std::string_view v) {
+         int s = 0;
+         if (!ParseNumber(v, &s, 0, 600)) return false;
+         c.token_clock_skew = std::chrono::seconds(s);
+         return true;
+       }},
       {"server_id",
        [](Config& c, std::string_view v) {
          c.server_id = v;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tessera::config {
 
@@ -38,6 +39,12 @@ struct Config {
   std::string log_level = "info";
   // This server's identity: issuer and audience of its tokens.
   std::string server_id = "tessera";
+  // The bearer-token signing key (a k4.secret file, mode 0600) and older public keys (k4.public
+  // files) whose tokens still verify.
+  std::string token_key;
+  std::vector<std::string> token_verify_keys;
+  // Seconds a token's nbf/iat may lie in the future (clocks of other machines drift).
+  std::chrono::seconds token_clock_skew{60};
 };
 
 struct ConfigError {

@@ -1,6 +1,6 @@
 // tessera-admin: the operator's command-line tool.
 //
-//   tessera-admin [--config FILE] [--database CONNINFO] migrate [--sql-dir DIR] [--site DIR]
+//   tessera-admin [--config FILE] [--database CONNINFO] COMMAND ...   (see Usage())
 //
 // Settings come from the config file (default /etc/tessera/tessera.conf if it exists) and are
 // overridden by the options. Exit status: 0 success, 1 failure, 2 usage.
@@ -15,19 +15,22 @@
 #include "config/config.h"
 #include "store/migrations.h"
 #include "store/pg/migrator.h"
+#include "admin/commands.h"
 
-namespace {
-
-using namespace tessera;
+namespace tessera::admin {
 
 int Usage() {
   std::cerr << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
                "commands:\n"
-               "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n";
+               "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
+               "  keygen --out FILE                      new token signing key (k4.secret, 0600)\n"
+               "  token verify                           check a token read from stdin\n"
+               "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
+               "             [--lifetime 30d] [--jti ID]  mint a bearer token\n";
   return 2;
 }
 
-int Migrate(config::Config& config, std::vector<std::string_view> args) {
+int Migrate(config::Config& config, const Args& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--sql-dir" && i + 1 < args.size()) {
       config.schema_migrations = args[++i];
@@ -61,7 +64,10 @@ int Migrate(config::Config& config, std::vector<std::string_view> args) {
   return 0;
 }
 
-}  // namespace
+}  // namespace tessera::admin
+
+using namespace tessera;
+using admin::Usage;
 
 int main(int argc, char** argv) {
   if (sodium_init() < 0) {
@@ -100,7 +106,9 @@ int main(int argc, char** argv) {
   if (database) config.database = *database;
 
   std::string_view command = args[i];
-  std::vector<std::string_view> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command == "migrate") return Migrate(config, rest);
+  admin::Args rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  if (command == "migrate") return admin::Migrate(config, rest);
+  if (command == "keygen") return admin::Keygen(config, rest);
+  if (command == "token") return admin::Token(config, rest);
   return Usage();
 }
