@@ -20,10 +20,14 @@
 #include <vector>
 
 #include "api/app.h"
+#include "auth/session_cache.h"
+#include "auth/ticket_setup.h"
+#include "clock/clock.h"
 #include "config/config.h"
 #include "fcgi/adapter.h"
 #include "fcgi/listener.h"
 #include "log/log.h"
+#include "store/pg/listener.h"
 #include "store/pg/pg_database.h"
 
 namespace {
@@ -50,10 +54,10 @@ void Serve(FCGX_Request& raw, const api::App& app) {
   fcgi::WriteResponse(raw, response, request.method == http::Method::kHead);
 }
 
-void WorkerThread(int listen_fd, const config::Config& config) {
+void WorkerThread(int listen_fd, const config::Config& config, api::Services services) {
   auto db = store::pg::OpenPgDatabase({config.database, config.database_connect_timeout,
                                        config.database_retry_max, /*check_schema=*/true});
-  api::App app(config, *db);
+  api::App app(config, *db, services);
   FCGX_Request raw;
   FCGX_InitRequest(&raw, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
   while (!g_stopping.load()) {
@@ -135,9 +139,20 @@ int main(int argc, char** argv) {
                  "); answering 503 until it is");
   }
 
+  static const clock::SystemClock kClock;
+  auth::SessionCache sessions(config->auth_max_staleness);
+  auto tickets = auth::MakeTicketService(*config, sessions, kClock);
+  if (!tickets) {
+    log::Error(tickets.error());
+    return 1;
+  }
+  store::pg::ChangeListener changes(config->database, sessions, kClock);
+  changes.Start();
+  api::Services services{tickets->get()};
+
   std::vector<std::thread> threads;
   for (int i = 0; i < config->threads; ++i) {
-    threads.emplace_back(WorkerThread, listener->fd, std::cref(*config));
+    threads.emplace_back(WorkerThread, listener->fd, std::cref(*config), services);
   }
   log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
             " with " + std::to_string(config->threads) + " threads");
@@ -157,6 +172,7 @@ int main(int argc, char** argv) {
   FCGX_ShutdownPending();
   shutdown(listener->fd, SHUT_RDWR);
   for (auto& t : threads) t.join();
+  changes.Stop();
   close(listener->fd);
   if (!listener->unix_path.empty()) unlink(listener->unix_path.c_str());
   log::Info("stopped");

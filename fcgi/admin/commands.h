@@ -15,5 +15,7 @@ int Usage();
 int Migrate(config::Config& config, const Args& args);
 int Keygen(const config::Config& config, const Args& args);
 int Token(const config::Config& config, const Args& args);
+int Account(const config::Config& config, const Args& args);
+int HashPassword(const config::Config& config, const Args& args);
 
 }  // namespace tessera::admin

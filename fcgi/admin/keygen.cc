@@ -1,12 +1,15 @@
-// tessera-admin keygen --out FILE: a new Ed25519 signing key for bearer tokens, written as a
-// k4.secret PASERK to a new file of mode 0600 (never overwriting one); prints the key's
-// k4.public and k4.pid so the operator can keep the public half for rotation.
+// tessera-admin keygen [--type secret|local] --out FILE: a new key in a new file of mode 0600
+// (never overwriting one). `secret` (the default) is an Ed25519 signing key for tokens or tickets,
+// written as k4.secret; the key's k4.public and k4.pid are printed so the operator can keep the
+// public half for rotation. `local` is a 32-byte symmetric key (the CSRF key), written as k4.local.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+
+#include <sodium.h>
 
 #include "admin/commands.h"
 #include "crypto/keys.h"
@@ -15,8 +18,18 @@
 namespace tessera::admin {
 
 int Keygen(const config::Config&, const Args& args) {
-  if (args.size() != 2 || args[0] != "--out") return Usage();
-  std::string path(args[1]);
+  std::string path;
+  std::string_view type = "secret";
+  for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+    if (args[i] == "--out") {
+      path = args[i + 1];
+    } else if (args[i] == "--type") {
+      type = args[i + 1];
+    } else {
+      return Usage();
+    }
+  }
+  if (path.empty() || args.size() % 2 != 0 || (type != "secret" && type != "local")) return Usage();
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     std::cerr << "tessera-admin: cannot create " << path << ": " << std::strerror(errno)
@@ -24,7 +37,14 @@ int Keygen(const config::Config&, const Args& args) {
     return 1;
   }
   crypto::SecretKey key = crypto::SecretKey::Generate();
-  crypto::SecretBytes paserk = crypto::ToPaserk(key);
+  crypto::SecretBytes paserk;
+  if (type == "local") {
+    std::string text = crypto::ToPaserk(crypto::LocalKey::Generate());
+    paserk = crypto::SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    sodium_memzero(text.data(), text.size());
+  } else {
+    paserk = crypto::ToPaserk(key);
+  }
   bool ok = write(fd, paserk.data(), paserk.size()) == static_cast<ssize_t>(paserk.size()) &&
             write(fd, "\n", 1) == 1 && fsync(fd) == 0;
   ok = close(fd) == 0 && ok;
@@ -33,7 +53,9 @@ int Keygen(const config::Config&, const Args& args) {
     unlink(path.c_str());
     return 1;
   }
-  std::cout << crypto::ToPaserk(key.Public()) << "\n" << crypto::Pid(key.Public()) << "\n";
+  if (type == "secret") {
+    std::cout << crypto::ToPaserk(key.Public()) << "\n" << crypto::Pid(key.Public()) << "\n";
+  }
   return 0;
 }
 

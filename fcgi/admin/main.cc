@@ -23,7 +23,11 @@ int Usage() {
   std::cerr << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
                "commands:\n"
                "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
-               "  keygen --out FILE                      new token signing key (k4.secret, 0600)\n"
+               "  keygen [--type secret|local] --out FILE  new key file (0600): signing or CSRF\n"
+               "  account add USERID [--expires TIME]    add an account (password from stdin/tty)\n"
+               "  account passwd|disable|enable USERID   change an account (ends its tickets)\n"
+               "  account list                           list accounts\n"
+               "  hash-password                          print an Argon2id hash for site SQL\n"
                "  token verify                           check a token read from stdin\n"
                "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
                "             [--lifetime 30d] [--jti ID]  mint a bearer token\n";
@@ -110,5 +114,7 @@ int main(int argc, char** argv) {
   if (command == "migrate") return admin::Migrate(config, rest);
   if (command == "keygen") return admin::Keygen(config, rest);
   if (command == "token") return admin::Token(config, rest);
+  if (command == "account") return admin::Account(config, rest);
+  if (command == "hash-password") return admin::HashPassword(config, rest);
   return Usage();
 }

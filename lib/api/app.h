@@ -1,12 +1,13 @@
 // The HTTP API: the routes of DESIGN.md bound to their handlers.
 //
-// One App per worker thread, holding that thread's database. Handle() never throws for bad
-// input (that is an error answer); exceptions only escape for bugs, which the adapter's fence
-// turns into a 500.
+// One App per worker thread, holding that thread's database and the process-wide services.
+// Handle() never throws for bad input (that is an error answer); exceptions only escape for
+// bugs, which the adapter's fence turns into a 500.
 #pragma once
 
 #include <string>
 
+#include "auth/ticket_service.h"
 #include "config/config.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -17,10 +18,15 @@ namespace tessera::api {
 
 inline constexpr std::string_view kVersion = "0.1.0";
 
+// What every thread shares; owned by main, immutable while threads run.
+struct Services {
+  const auth::TicketService* tickets = nullptr;
+};
+
 class App {
  public:
-  // `db` must outlive the App.
-  App(const config::Config& config, store::Database& db);
+  // `db` and everything in `services` must outlive the App.
+  App(const config::Config& config, store::Database& db, Services services);
 
   http::Response Handle(http::Request& request) const { return router_.Dispatch(request); }
 
@@ -28,9 +34,12 @@ class App {
   http::Response Version() const;
   http::Response Health() const;
   http::Response Login(http::Request& request) const;
+  http::Response Logout(http::Request& request) const;
+  http::Response Whoami(http::Request& request) const;
 
   const config::Config& config_;
   store::Database& db_;
+  Services services_;
   http::Router router_;
   std::string version_body_;  // /version never changes: rendered once
 };

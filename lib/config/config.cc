@@ -25,6 +25,19 @@ bool ParseNumber(std::string_view v, T* out, T min, T max, int base = 10) {
   return true;
 }
 
+// A comma-separated list of non-empty items (an empty value is an empty list).
+bool ParseList(std::string_view v, std::vector<std::string>* out) {
+  out->clear();
+  while (!v.empty()) {
+    std::size_t comma = v.find(',');
+    std::string_view item = Trim(v.substr(0, comma));
+    if (item.empty()) return false;
+    out->emplace_back(item);
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  return true;
+}
+
 using Setter = std::function<bool(Config&, std::string_view)>;
 
 const std::map<std::string, Setter, std::less<>>& Setters() {
@@ -62,16 +75,27 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          return v == "debug" || v == "info" || v == "warning" || v == "error";
        }},
       {"token_key", [](Config& c, std::string_view v) { c.token_key = v; return true; }},
-      {"token_verify_keys",
+      {"token_verify_keys", [](Config& c, std::string_view v) { return ParseList(v, &c.token_verify_keys); }},
+      {"ticket_key", [](Config& c, std::string_view v) { c.ticket_key = v; return true; }},
+      {"ticket_verify_keys", [](Config& c, std::string_view v) { return ParseList(v, &c.ticket_verify_keys); }},
+      {"csrf_key", [](Config& c, std::string_view v) { c.csrf_key = v; return true; }},
+      {"password_opslimit",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.password_opslimit, 1ull, 64ull); }},
+      {"password_memlimit_kib",
        [](Config& c, std::string_view v) {
-         c.token_verify_keys.clear();
-         while (!v.empty()) {
-           std::size_t comma = v.find(',');
-           std::string_view item = Trim(v.substr(0, comma));
-           if (item.empty()) return false;
-           c.token_verify_keys.emplace_back(item);
-           v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
-         }
+         return ParseNumber<std::size_t>(v, &c.password_memlimit_kib, 8, 4 * 1024 * 1024);
+       }},
+      {"login_max_user_failures",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_max_user_failures, 1, 1000); }},
+      {"login_max_addr_failures",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_max_addr_failures, 1, 100000); }},
+      {"login_failure_window",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_failure_window, 1, 86400); }},
+      {"auth_max_staleness_ms",
+       [](Config& c, std::string_view v) {
+         int ms = 0;
+         if (!ParseNumber(v, &ms, 500, 60000)) return false;
+         c.auth_max_staleness = std::chrono::milliseconds(ms);
          return true;
        }},
       {"token_clock_skew",

@@ -45,6 +45,23 @@ struct Config {
   std::vector<std::string> token_verify_keys;
   // Seconds a token's nbf/iat may lie in the future (clocks of other machines drift).
   std::chrono::seconds token_clock_skew{60};
+
+  // Ticket signing key (k4.secret file, 0600), older ticket public keys, and the CSRF HMAC key
+  // (k4.local file, 0600). The worker needs ticket_key and csrf_key.
+  std::string ticket_key;
+  std::vector<std::string> ticket_verify_keys;
+  std::string csrf_key;
+  // Argon2id cost for new password hashes; older hashes are upgraded at the next login.
+  unsigned long long password_opslimit = 2;
+  std::size_t password_memlimit_kib = 64 * 1024;
+  // Failed-login throttling: failures allowed per account and per client address within the
+  // window (seconds, counted from the first failure).
+  int login_max_user_failures = 5;
+  int login_max_addr_failures = 20;
+  int login_failure_window = 300;
+  // How long the worker trusts its in-memory account and revocation state without hearing from
+  // PostgreSQL before authentication answers 503 (milliseconds).
+  std::chrono::milliseconds auth_max_staleness{1500};
 };
 
 struct ConfigError {

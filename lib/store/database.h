@@ -6,6 +6,8 @@
 
 #include <expected>
 
+#include "store/auth_store.h"
+
 namespace tessera::store {
 
 enum class StoreError {
@@ -15,9 +17,9 @@ enum class StoreError {
   kInvalid,      // the database refused the data (constraint, type): a bug or bad input
 };
 
-class Database {
+// The per-thread database handle: every store interface of the core, plus a health check.
+class Database : public AuthStore {
  public:
-  virtual ~Database() = default;
   // Whether PostgreSQL answers a trivial query now. kUnavailable when it does not.
   virtual std::expected<void, StoreError> Ping() = 0;
 };

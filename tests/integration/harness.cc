@@ -112,7 +112,18 @@ void ChownTo(const std::string& path, const std::string& user) {
 }
 }  // namespace
 
-RunResult Run(const std::vector<std::string>& argv) {
+RunResult Run(const std::vector<std::string>& argv) { return RunWithInput(argv, ""); }
+
+RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& input) {
+  std::string in_path;
+  if (!input.empty()) {
+    char tmpl[] = "/tmp/tessera-input-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) throw std::runtime_error("mkstemp failed");
+    close(fd);
+    in_path = tmpl;
+    WriteFile(in_path, input);
+  }
   int pipefd[2];
   if (pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -121,8 +132,8 @@ RunResult Run(const std::vector<std::string>& argv) {
     dup2(pipefd[1], 2);
     close(pipefd[0]);
     close(pipefd[1]);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
+    int in = open(in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY);
+    dup2(in, 0);
     ExecChild(argv, "");
   }
   close(pipefd[1]);
@@ -133,6 +144,7 @@ RunResult Run(const std::vector<std::string>& argv) {
   close(pipefd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (!in_path.empty()) unlink(in_path.c_str());
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return {code, output};
 }
@@ -245,12 +257,30 @@ void MigrateOrThrow(const std::string& conninfo) {
   if (r.status != 0) throw std::runtime_error("tessera-admin migrate failed: " + r.output);
 }
 
+void AddAccount(const std::string& conninfo, const std::string& userid, const std::string& password) {
+  RunResult r = RunWithInput({TESSERA_ADMIN_BIN, "--database", conninfo, "account", "add", userid},
+                             password + "\n");
+  if (r.status != 0) throw std::runtime_error("account add failed: " + r.output);
+}
+
+std::string MakeKeys(const std::string& dir) {
+  std::string ticket = dir + "/ticket.k4.secret", csrf = dir + "/csrf.k4.local";
+  if (!fs::exists(ticket)) {
+    RunResult a = Run({TESSERA_ADMIN_BIN, "keygen", "--out", ticket});
+    RunResult b = Run({TESSERA_ADMIN_BIN, "keygen", "--type", "local", "--out", csrf});
+    if (a.status != 0 || b.status != 0) throw std::runtime_error("keygen failed: " + a.output + b.output);
+  }
+  return "ticket_key = " + ticket + "\ncsrf_key = " + csrf + "\n";
+}
+
 Worker::Worker(const std::string& dir, const std::string& conninfo, const std::string& extra)
     : dir_(dir), socket_(dir + "/fcgi.sock"), config_(dir + "/tessera.conf"), log_(dir + "/worker.log") {
+  // Cheap Argon2id for tests (the benchmark measures the real cost); later lines of `extra` may
+  // not repeat a key, so tests that need another cost pass a full config of their own.
   WriteFile(config_, "listen = " + socket_ +
                          "\nsocket_mode = 0666\nthreads = 4\n"
                          "database = '" + conninfo + "'\n"
-                         "database_retry_max_ms = 500\n" + extra);
+                         "database_retry_max_ms = 500\n" + MakeKeys(dir) + extra);
 }
 
 Worker::~Worker() {

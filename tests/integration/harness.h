@@ -30,6 +30,8 @@ struct RunResult {
   std::string output;
 };
 RunResult Run(const std::vector<std::string>& argv);
+// Same, with `input` on standard input.
+RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& input);
 
 // A child process, killed when the object goes.
 class Process {
@@ -107,6 +109,7 @@ class Stack {
  public:
   explicit Stack(const std::string& extra_config = "");
   PgCluster& pg() { return pg_; }
+  const std::string& dir() const { return dir_; }
   Worker& worker() { return *worker_; }
   int port() const { return nginx_->port(); }
   httplib::Client Client() const;
@@ -120,5 +123,9 @@ class Stack {
 
 // Applies the project's migrations with tessera-admin. Throws on failure.
 void MigrateOrThrow(const std::string& conninfo);
+// Adds an account with tessera-admin (password on stdin). Throws on failure.
+void AddAccount(const std::string& conninfo, const std::string& userid, const std::string& password);
+// Writes a ticket key and a CSRF key into `dir` with tessera-admin keygen; returns config lines.
+std::string MakeKeys(const std::string& dir);
 
 }  // namespace tessera::testing

@@ -45,6 +45,8 @@ class Connection {
 
   // Whether the connection is still usable.
   bool Healthy() const;
+  // The libpq handle, for LISTEN/NOTIFY polling in this directory only.
+  PGconn* raw() const { return conn_.get(); }
 
  private:
   struct ConnDeleter {
@@ -54,5 +56,8 @@ class Connection {
   std::expected<Result, DbError> Check(PGresult* raw);
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
+
+// Reads (enabled, expires_at as epoch seconds or NULL, session_epoch) starting at `first_column`.
+AccountState StateFromRow(PGresult* result, int row, int first_column);
 
 }  // namespace tessera::store::pg

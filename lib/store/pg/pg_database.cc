@@ -18,9 +18,76 @@ class PgDatabase final : public Database {
   explicit PgDatabase(PgOptions options) : options_(std::move(options)) {}
 
   std::expected<void, StoreError> Ping() override {
-    auto result = WithConnection([](Connection& c) { return c.Exec("SELECT 1"); });
+    return Run("SELECT 1", {});
+  }
+
+  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) override {
+    auto result = Query(
+        "SELECT password_hash, enabled, extract(epoch FROM expires_at)::bigint, session_epoch "
+        "FROM accounts WHERE userid = $1",
+        {std::string(userid)});
     if (!result) return std::unexpected(result.error());
-    return {};
+    PGresult* r = result->get();
+    if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
+    AccountRecord rec;
+    rec.userid = userid;
+    rec.password_hash = PQgetvalue(r, 0, 0);
+    rec.state = StateFromRow(r, 0, 1);
+    return rec;
+  }
+
+  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid, std::string_view old_hash,
+                                                      std::string_view new_hash) override {
+    return Run("UPDATE accounts SET password_hash = $3 WHERE userid = $1 AND password_hash = $2",
+               {std::string(userid), std::string(old_hash), std::string(new_hash)});
+  }
+
+  std::expected<bool, StoreError> IsThrottled(std::string_view userid, std::string_view client,
+                                              const ThrottlePolicy& p) override {
+    auto result = Query(
+        "SELECT count(*) FROM login_failures WHERE window_start > now() - make_interval(secs => $5) "
+        "AND ((subject = $1 AND failures >= $3) OR (subject = $2 AND failures >= $4))",
+        {"user:" + std::string(userid), "addr:" + std::string(client),
+         std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
+         std::to_string(p.window_seconds)});
+    if (!result) return std::unexpected(result.error());
+    return std::string_view(PQgetvalue(result->get(), 0, 0)) != "0";
+  }
+
+  std::expected<void, StoreError> RecordFailure(std::string_view userid, std::string_view client,
+                                                const ThrottlePolicy& p) override {
+    // A window starts at the first failure; a failure after it has passed starts a new one.
+    return Run(
+        "INSERT INTO login_failures AS f (subject, failures, window_start) "
+        "SELECT s, 1, now() FROM unnest(ARRAY[$1, $2]) AS s "
+        "ON CONFLICT (subject) DO UPDATE SET "
+        "  failures = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN 1 "
+        "                  ELSE f.failures + 1 END, "
+        "  window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN now() "
+        "                      ELSE f.window_start END",
+        {"user:" + std::string(userid), "addr:" + std::string(client), std::to_string(p.window_seconds)});
+  }
+
+  std::expected<void, StoreError> ClearFailures(std::string_view userid) override {
+    return Run("DELETE FROM login_failures WHERE subject = $1", {"user:" + std::string(userid)});
+  }
+
+  std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
+                                        std::string_view client, std::string_view reason) override {
+    auto opt = [](std::string_view v) {
+      return v.empty() ? std::nullopt : std::optional<std::string>(std::string(v));
+    };
+    return Run("INSERT INTO auth_audit (event, userid, client, reason) VALUES ($1, $2, $3, $4)",
+               {std::string(event), opt(userid), opt(client), opt(reason)});
+  }
+
+  std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
+                                               std::int64_t expires_at) override {
+    return Run(
+        "WITH gone AS (DELETE FROM revoked_tickets WHERE expires_at < now()) "
+        "INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) "
+        "VALUES ($1, $2, to_timestamp($3)) ON CONFLICT (ticket_hash) DO NOTHING",
+        {std::string(revocation_id), std::string(userid), std::to_string(expires_at)});
   }
 
  private:
@@ -72,6 +139,17 @@ class PgDatabase final : public Database {
     return true;
   }
 
+  std::expected<Result, StoreError> Query(std::string_view sql,
+                                          const std::vector<std::optional<std::string>>& params) {
+    return WithConnection([&](Connection& c) { return c.Exec(sql, params); });
+  }
+  std::expected<void, StoreError> Run(std::string_view sql,
+                                      const std::vector<std::optional<std::string>>& params) {
+    auto result = Query(sql, params);
+    if (!result) return std::unexpected(result.error());
+    return {};
+  }
+
   PgOptions options_;
   std::optional<Connection> conn_;
   Clock::time_point next_attempt_{};
@@ -79,6 +157,16 @@ class PgDatabase final : public Database {
 };
 
 }  // namespace
+
+AccountState StateFromRow(PGresult* r, int row, int first_column) {
+  AccountState state;
+  state.enabled = std::string_view(PQgetvalue(r, row, first_column)) == "t";
+  if (!PQgetisnull(r, row, first_column + 1)) {
+    state.expires_at = std::stoll(PQgetvalue(r, row, first_column + 1));
+  }
+  state.session_epoch = std::stoll(PQgetvalue(r, row, first_column + 2));
+  return state;
+}
 
 std::unique_ptr<Database> OpenPgDatabase(PgOptions options) {
   return std::make_unique<PgDatabase>(std::move(options));

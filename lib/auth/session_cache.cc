@@ -1,0 +1,56 @@
+#include "auth/session_cache.h"
+
+#include <mutex>
+
+namespace tessera::auth {
+
+void SessionCache::Load(std::unordered_map<std::string, store::AccountState> accounts,
+                        std::unordered_map<std::string, std::int64_t> revoked) {
+  std::unique_lock lock(mutex_);
+  accounts_ = std::move(accounts);
+  revoked_ = std::move(revoked);
+  fresh_at_ = SteadyClock::now();
+}
+
+void SessionCache::SetAccount(const std::string& userid, std::optional<store::AccountState> state) {
+  std::unique_lock lock(mutex_);
+  if (state) {
+    accounts_[userid] = *state;
+  } else {
+    accounts_.erase(userid);
+  }
+}
+
+void SessionCache::AddRevocation(const std::string& revocation_id, std::int64_t expires_at,
+                                 std::int64_t now) {
+  std::unique_lock lock(mutex_);
+  revoked_[revocation_id] = expires_at;
+  // Forget revocations of tickets that have expired anyway, now and then.
+  if (revoked_.size() % 256 == 0) std::erase_if(revoked_, [&](const auto& e) { return e.second < now; });
+}
+
+void SessionCache::MarkFresh() {
+  std::unique_lock lock(mutex_);
+  fresh_at_ = SteadyClock::now();
+}
+
+void SessionCache::MarkLost() {
+  std::unique_lock lock(mutex_);
+  fresh_at_.reset();
+}
+
+SessionCheck SessionCache::Check(std::string_view userid, std::int64_t ticket_time,
+                                 std::string_view revocation_id, std::int64_t now) const {
+  std::shared_lock lock(mutex_);
+  if (!fresh_at_ || SteadyClock::now() - *fresh_at_ > max_staleness_) return SessionCheck::kUnavailable;
+  auto account = accounts_.find(std::string(userid));
+  if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
+  const store::AccountState& s = account->second;
+  if (!s.enabled) return SessionCheck::kDisabled;
+  if (s.expires_at && *s.expires_at <= now) return SessionCheck::kAccountExpired;
+  if (ticket_time < s.session_epoch) return SessionCheck::kSessionEnded;
+  if (revoked_.contains(std::string(revocation_id))) return SessionCheck::kRevoked;
+  return SessionCheck::kOk;
+}
+
+}  // namespace tessera::auth

@@ -1,0 +1,20 @@
+// Builds the TicketService from the configuration: loads the ticket signing key, older ticket
+// keys and the CSRF key from their files, and the password and throttling policy.
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <string>
+
+#include "auth/session_cache.h"
+#include "auth/ticket_service.h"
+#include "clock/clock.h"
+#include "config/config.h"
+
+namespace tessera::auth {
+
+// Fails with a message naming the missing setting or the unreadable or invalid key file.
+std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
+    const config::Config& config, SessionCache& cache, const clock::Clock& clock);
+
+}  // namespace tessera::auth

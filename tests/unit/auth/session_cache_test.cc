@@ -1,0 +1,37 @@
+#include "auth/session_cache.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+using namespace tessera;
+using auth::SessionCheck;
+
+TEST_CASE("session cache answers from loaded state") {
+  auth::SessionCache cache(std::chrono::milliseconds(1000));
+  CHECK(cache.Check("alice@pbs", 100, "r", 100) == SessionCheck::kUnavailable);  // never loaded
+  cache.Load({{"alice@pbs", {true, std::nullopt, 50}}, {"bob@pbs", {false, std::nullopt, 0}},
+              {"carol@pbs", {true, 90, 0}}},
+             {{"revoked", 9999}});
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(cache.Check("alice@pbs", 49, "x", 100) == SessionCheck::kSessionEnded);
+  CHECK(cache.Check("alice@pbs", 100, "revoked", 100) == SessionCheck::kRevoked);
+  CHECK(cache.Check("bob@pbs", 100, "x", 100) == SessionCheck::kDisabled);
+  CHECK(cache.Check("carol@pbs", 100, "x", 100) == SessionCheck::kAccountExpired);
+  CHECK(cache.Check("dave@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  cache.SetAccount("alice@pbs", std::nullopt);
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  cache.AddRevocation("later", 9999, 100);
+  CHECK(cache.Check("carol@pbs", 100, "later", 80) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("session cache fails closed when the listener is lost or stale") {
+  auth::SessionCache cache(std::chrono::milliseconds(50));
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  cache.MarkFresh();
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  cache.MarkLost();
+  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+}
