@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cstdio>
+#include <mutex>
 
 #include "auth/userid.h"
 #include "crypto/base64url.h"
@@ -58,30 +59,42 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   std::int64_t time = 0;
   if (!ParseHexTime(text.substr(last + 1), &time)) return std::unexpected(TicketError::kMalformed);
   if (!auth::IsValidUserid(userid)) return std::unexpected(TicketError::kBadUserid);
-  auto sig = Base64Decode(sig_text, 128, Base64Alphabet::kStandard);
-  if (!sig || sig->size() != kSigBytes) return std::unexpected(TicketError::kMalformed);
+  VerifiedTicket out;
+  out.userid_ = userid;
+  out.time_ = time;
+  {
+    std::shared_lock lock(memo_->mutex);
+    auto hit = memo_->entries.find(std::string(ticket));
+    if (hit != memo_->entries.end()) out.revocation_id_ = hit->second;
+  }
+  if (out.revocation_id_.empty()) {
+    auto sig = Base64Decode(sig_text, 128, Base64Alphabet::kStandard);
+    if (!sig || sig->size() != kSigBytes) return std::unexpected(TicketError::kMalformed);
+    if (!CheckSignature(text, *sig)) return std::unexpected(TicketError::kBadSignature);
+    std::uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, sig->data(), sig->size());
+    char hex[sizeof digest * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    out.revocation_id_ = hex;
+    std::unique_lock lock(memo_->mutex);
+    if (memo_->entries.size() >= kMemoEntries) memo_->entries.clear();
+    memo_->entries.emplace(ticket, out.revocation_id_);
+  }
+  if (now > time + kTicketMaxAge) return std::unexpected(TicketError::kExpired);
+  if (now < time - kTicketMaxSkew) return std::unexpected(TicketError::kFromFuture);
+  return out;
+}
 
+bool TicketKeys::CheckSignature(std::string_view text, const std::vector<std::uint8_t>& sig) const {
   bool good = false;
   for (const PublicKey& key : verify_) {
-    if (crypto_sign_verify_detached(sig->data(), reinterpret_cast<const std::uint8_t*>(text.data()),
+    if (crypto_sign_verify_detached(sig.data(), reinterpret_cast<const std::uint8_t*>(text.data()),
                                     text.size(), key.bytes().data()) == 0) {
       good = true;
       break;
     }
   }
-  if (!good) return std::unexpected(TicketError::kBadSignature);
-  if (now > time + kTicketMaxAge) return std::unexpected(TicketError::kExpired);
-  if (now < time - kTicketMaxSkew) return std::unexpected(TicketError::kFromFuture);
-
-  VerifiedTicket out;
-  out.userid_ = userid;
-  out.time_ = time;
-  std::uint8_t digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, sig->data(), sig->size());
-  char hex[sizeof digest * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  out.revocation_id_ = hex;
-  return out;
+  return good;
 }
 
 std::string TicketInfo(std::string_view ticket) {

@@ -8,11 +8,17 @@
 // so the userid field is taken as it is and must be a valid userid.
 //
 // Tickets carry no key id: verification tries the signing key, then each older key (rotation).
-// Only TicketKeys::Verify makes a VerifiedTicket. Thread-safe after construction.
+// Only TicketKeys::Verify makes a VerifiedTicket. A browser presents the same ticket on every
+// request, so the signature check (the dominant cost) is remembered: a bounded memo maps the
+// exact ticket text to its revocation id; structure and time window are still checked on every
+// call. Thread-safe (the memo has its own lock).
 #pragma once
 
 #include <cstdint>
 #include <expected>
+#include <memory>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +68,15 @@ class TicketKeys {
   std::expected<VerifiedTicket, TicketError> Verify(std::string_view ticket, std::int64_t now) const;
 
  private:
+  bool CheckSignature(std::string_view text, const std::vector<std::uint8_t>& sig) const;
+  static constexpr std::size_t kMemoEntries = 4096;
   SecretKey key_;
   std::vector<PublicKey> verify_;
+  struct Memo {
+    std::shared_mutex mutex;
+    std::unordered_map<std::string, std::string> entries;  // ticket → revocation id
+  };
+  std::unique_ptr<Memo> memo_ = std::make_unique<Memo>();
 };
 
 // The ticket with the literal `ticketinfo` in place of its signature (the HttpOnly flow's

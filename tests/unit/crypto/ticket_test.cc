@@ -93,3 +93,14 @@ TEST_CASE("CSRF tokens bind user and time, and expire with the ticket window") {
   }
   CHECK(CsrfKey::FromBytes(std::vector<std::uint8_t>(31)).error() == CsrfError::kMalformed);
 }
+
+TEST_CASE("a remembered signature still gets its time window and its exact text checked") {
+  TicketKeys keys = Keys();
+  std::string t = keys.Issue("alice@pbs", kNow);
+  REQUIRE(keys.Verify(t, kNow));  // now remembered
+  CHECK(keys.Verify(t, kNow + 7201).error() == TicketError::kExpired);
+  CHECK(keys.Verify(t, kNow - 301).error() == TicketError::kFromFuture);
+  std::string other_user = "PBS:bob@pbs:6B49D200::" + t.substr(t.find("::") + 2);
+  CHECK(keys.Verify(other_user, kNow).error() == TicketError::kBadSignature);
+  CHECK(keys.Verify(t, kNow)->revocation_id() == keys.Verify(t, kNow + 1)->revocation_id());
+}
