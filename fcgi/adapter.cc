@@ -3,6 +3,7 @@
 #include <charconv>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tessera::fcgi {
 namespace {
@@ -79,10 +80,28 @@ void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head)
   for (const auto& [name, value] : response.headers) {
     head_text.append(name).append(": ").append(value).append("\r\n");
   }
-  head_text.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n\r\n");
+  std::uint64_t length = response.stream ? response.stream_length : response.body.size();
+  head_text.append("Content-Length: ").append(std::to_string(length)).append("\r\n\r\n");
   FCGX_PutStr(head_text.data(), static_cast<int>(head_text.size()), raw.out);
-  if (!head && !response.body.empty()) {
-    FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), raw.out);
+  if (head) return;
+  if (!response.stream) {
+    if (!response.body.empty()) {
+      FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), raw.out);
+    }
+    return;
+  }
+  // Stream in fixed pieces: memory stays flat whatever the object's size. A short read means the
+  // file changed or failed under us; the connection is then cut rather than padded.
+  std::vector<char> buffer(256 * 1024);
+  std::uint64_t left = length;
+  while (left > 0) {
+    std::ptrdiff_t n = response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+    if (n <= 0) {
+      FCGX_SetExitStatus(1, raw.out);
+      break;
+    }
+    if (FCGX_PutStr(buffer.data(), static_cast<int>(n), raw.out) < 0) break;
+    left -= static_cast<std::uint64_t>(n);
   }
 }
 

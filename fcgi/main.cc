@@ -22,6 +22,7 @@
 #include "api/app.h"
 #include "auth/session_cache.h"
 #include "auth/ticket_setup.h"
+#include "backup/backup_service.h"
 #include "clock/clock.h"
 #include "config/config.h"
 #include "fcgi/adapter.h"
@@ -148,7 +149,18 @@ int main(int argc, char** argv) {
   }
   store::pg::ChangeListener changes(config->database, sessions, kClock);
   changes.Start();
-  api::Services services{tickets->get()};
+  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
+  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
+  for (int i = 0; i < 300 && !sessions.IsFresh(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto backup = backup::MakeBackupService(*config, sessions, kClock);
+  if (!backup) {
+    log::Error(backup.error());
+    return 1;
+  }
+  if (!*backup) log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
+  api::Services services{tickets->get(), *backup ? (*backup)->handler.get() : nullptr};
 
   std::vector<std::thread> threads;
   for (int i = 0; i < config->threads; ++i) {

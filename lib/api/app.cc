@@ -32,6 +32,15 @@ App::App(const config::Config& config, store::Database& db, Services services)
   router_.Add(Method::kPost, "/api2/json/access/ticket", bind(&App::Login));
   router_.Add(Method::kDelete, "/api2/json/access/ticket", bind(&App::Logout));
   router_.Add(Method::kGet, "/api2/json/access/whoami", bind(&App::Whoami));
+  auto backup = [this](Request& r, const PathParams& p) { return Backup(r, p); };
+  for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kDelete}) {
+    router_.Add(m, "/backup/{rest*}", backup);
+  }
+}
+
+Response App::Backup(Request& request, const PathParams& params) const {
+  if (services_.backup == nullptr) return http::JsonError(503, "backup endpoints are not configured");
+  return services_.backup->Handle(request, params.at("rest"));
 }
 
 Response App::Version() const {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "auth/ticket_service.h"
+#include "backup/rest_handler.h"
 #include "config/config.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -21,6 +22,7 @@ inline constexpr std::string_view kVersion = "0.1.0";
 // What every thread shares; owned by main, immutable while threads run.
 struct Services {
   const auth::TicketService* tickets = nullptr;
+  const backup::RestHandler* backup = nullptr;  // null: backup endpoints off (503)
 };
 
 class App {
@@ -36,6 +38,7 @@ class App {
   http::Response Login(http::Request& request) const;
   http::Response Logout(http::Request& request) const;
   http::Response Whoami(http::Request& request) const;
+  http::Response Backup(http::Request& request, const http::PathParams& params) const;
 
   const config::Config& config_;
   store::Database& db_;

@@ -39,6 +39,21 @@ void SessionCache::MarkLost() {
   fresh_at_.reset();
 }
 
+bool SessionCache::IsFresh() const {
+  std::shared_lock lock(mutex_);
+  return fresh_at_ && SteadyClock::now() - *fresh_at_ <= max_staleness_;
+}
+
+SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) const {
+  std::shared_lock lock(mutex_);
+  if (!fresh_at_ || SteadyClock::now() - *fresh_at_ > max_staleness_) return SessionCheck::kUnavailable;
+  auto account = accounts_.find(std::string(userid));
+  if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
+  if (!account->second.enabled) return SessionCheck::kDisabled;
+  if (account->second.expires_at && *account->second.expires_at <= now) return SessionCheck::kAccountExpired;
+  return SessionCheck::kOk;
+}
+
 SessionCheck SessionCache::Check(std::string_view userid, std::int64_t ticket_time,
                                  std::string_view revocation_id, std::int64_t now) const {
   std::shared_lock lock(mutex_);

@@ -43,7 +43,12 @@ class SessionCache {
   // The listener calls these: it heard from PostgreSQL now / lost it.
   void MarkFresh();
   void MarkLost();
+  // Whether the state was loaded and heard from within the staleness bound.
+  bool IsFresh() const;
 
+  // Whether the account exists, is enabled and unexpired at `now` (for bearer tokens, which
+  // are grants of their own and do not end with the account's sessions).
+  SessionCheck CheckAccount(std::string_view userid, std::int64_t now) const;
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`.
   SessionCheck Check(std::string_view userid, std::int64_t ticket_time, std::string_view revocation_id,
                      std::int64_t now) const;

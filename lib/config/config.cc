@@ -105,6 +105,11 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.token_clock_skew = std::chrono::seconds(s);
          return true;
        }},
+      {"storage_dir", [](Config& c, std::string_view v) { c.storage_dir = v; return true; }},
+      {"max_object_bytes",
+       [](Config& c, std::string_view v) {
+         return ParseNumber<std::uint64_t>(v, &c.max_object_bytes, 1024, 1ull << 34);
+       }},
       {"server_id",
        [](Config& c, std::string_view v) {
          c.server_id = v;

@@ -62,6 +62,12 @@ struct Config {
   // How long the worker trusts its in-memory account and revocation state without hearing from
   // PostgreSQL before authentication answers 503 (milliseconds).
   std::chrono::milliseconds auth_max_staleness{1500};
+
+  // Where backup repositories live (filesystem backend): <storage_dir>/<userid>/<repo>/. Empty:
+  // the backup endpoints are off (503).
+  std::string storage_dir;
+  // Largest object a client may upload (restic packs are at most 128 MiB).
+  std::uint64_t max_object_bytes = 130ull * 1024 * 1024;
 };
 
 struct ConfigError {

@@ -5,6 +5,9 @@
 // clients that always call .json() keep working.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,10 +17,21 @@
 
 namespace tessera::http {
 
+// A body produced piece by piece (a stored object), so large answers never sit in memory.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Reads up to `size` bytes; returns the count, 0 at the end, -1 on an I/O error.
+  virtual std::ptrdiff_t Read(char* buffer, std::size_t size) = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is streamed from here instead, and is exactly `stream_length` bytes.
+  std::shared_ptr<BodySource> stream;
+  std::uint64_t stream_length = 0;
 
   // Appends a header (several Set-Cookie headers are allowed).
   void AddHeader(std::string name, std::string value) {

@@ -293,11 +293,12 @@ Worker::~Worker() {
 void Worker::Start() {
   std::error_code ec;
   fs::remove(socket_, ec);
+  std::size_t log_start = Log().size();  // a restart appends to the same log
   process_ = std::make_unique<Process>(std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_},
                                        log_);
   for (int i = 0; i < 500; ++i) {
     if (!process_->Running()) throw std::runtime_error("tessera-fcgi exited: " + Tail(Log()));
-    if (Log().find("listening on") != std::string::npos) return;
+    if (Log().find("listening on", log_start) != std::string::npos) return;
     std::this_thread::sleep_for(10ms);
   }
   throw std::runtime_error("tessera-fcgi did not start: " + Tail(Log()));

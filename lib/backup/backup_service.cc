@@ -1,0 +1,28 @@
+#include "backup/backup_service.h"
+
+#include <filesystem>
+
+#include "crypto/keyring.h"
+
+namespace tessera::backup {
+
+std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
+    const config::Config& config, const auth::SessionCache& accounts, const clock::Clock& clock) {
+  if (config.token_key.empty() || config.storage_dir.empty()) return std::unique_ptr<BackupService>();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.storage_dir, ec)) {
+    return std::unexpected("storage_dir " + config.storage_dir + " is not a directory");
+  }
+  std::vector<std::filesystem::path> older(config.token_verify_keys.begin(), config.token_verify_keys.end());
+  auto ring = crypto::Keyring::Load(config.token_key, older);
+  if (!ring) return std::unexpected(ring.error());
+  auto service = std::make_unique<BackupService>();
+  service->tokens = std::make_unique<auth::TokenFactory>(
+      config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock, config.token_clock_skew);
+  service->storage = MakeFilesystemStorage(config.storage_dir);
+  service->handler = std::make_unique<RestHandler>(*service->storage, *service->tokens, accounts, clock,
+                                                   config.max_object_bytes);
+  return service;
+}
+
+}  // namespace tessera::backup

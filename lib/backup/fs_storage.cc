@@ -1,0 +1,242 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "backup/repo_path.h"
+#include "backup/storage.h"
+
+namespace tessera::backup {
+namespace {
+
+constexpr std::string_view kTypes[] = {"data", "keys", "locks", "snapshots", "index"};
+
+StorageError FromErrno(int e) {
+  switch (e) {
+    case ENOENT: case ENOTDIR: return StorageError::kNotFound;
+    case EEXIST: return StorageError::kExists;
+    case ENOSPC: case EDQUOT: return StorageError::kNoSpace;
+    default: return StorageError::kIo;
+  }
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { if (fd_ >= 0) close(fd_); }
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&&) = delete;
+  int get() const { return fd_; }
+ private:
+  int fd_;
+};
+
+class FileRange final : public http::BodySource {
+ public:
+  FileRange(std::shared_ptr<Fd> fd, std::uint64_t offset, std::uint64_t length)
+      : fd_(std::move(fd)), offset_(offset), left_(length) {}
+  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
+    if (left_ == 0) return 0;
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, left_));
+    ssize_t n;
+    do {
+      n = pread(fd_->get(), buffer, want, static_cast<off_t>(offset_));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    offset_ += static_cast<std::uint64_t>(n);
+    left_ -= static_cast<std::uint64_t>(n);
+    return n;
+  }
+ private:
+  std::shared_ptr<Fd> fd_;
+  std::uint64_t offset_, left_;
+};
+
+class FileReader final : public ObjectReader {
+ public:
+  FileReader(std::shared_ptr<Fd> fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+  std::uint64_t size() const override { return size_; }
+  std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
+    return std::make_shared<FileRange>(fd_, offset, length);
+  }
+ private:
+  std::shared_ptr<Fd> fd_;
+  std::uint64_t size_;
+};
+
+bool FsyncDir(const std::string& dir) {
+  Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return fd.get() >= 0 && fsync(fd.get()) == 0;
+}
+
+class FileWriter final : public ObjectWriter {
+ public:
+  FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd)
+      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd) {
+    crypto_hash_sha256_init(&hash_);
+  }
+  ~FileWriter() override {
+    if (!committed_) unlink(temp_.c_str());
+  }
+  std::expected<void, StorageError> Write(const char* data, std::size_t size) override {
+    crypto_hash_sha256_update(&hash_, reinterpret_cast<const unsigned char*>(data), size);
+    while (size > 0) {
+      ssize_t n = write(fd_.get(), data, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return std::unexpected(FromErrno(errno));
+      }
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+  std::expected<void, StorageError> Commit(std::optional<std::string_view> expected) override {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&hash_, digest);
+    if (expected) {
+      char hex[sizeof digest * 2 + 1];
+      sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+      if (*expected != hex) return std::unexpected(StorageError::kHashMismatch);
+    }
+    if (fsync(fd_.get()) != 0) return std::unexpected(FromErrno(errno));
+    // RENAME_NOREPLACE: an object that appeared meanwhile is never replaced.
+    if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
+      return std::unexpected(FromErrno(errno));
+    }
+    committed_ = true;
+    if (!FsyncDir(dir_)) return std::unexpected(StorageError::kIo);
+    return {};
+  }
+ private:
+  std::string dir_, final_, temp_;
+  Fd fd_;
+  crypto_hash_sha256_state hash_;
+  bool committed_ = false;
+};
+
+class FilesystemStorage final : public Storage {
+ public:
+  explicit FilesystemStorage(std::string root) : root_(std::move(root)) {}
+
+  std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) override {
+    std::string base = RepoDir(owner, repo);
+    if (!MakeDirs(base)) return std::unexpected(FromErrno(errno));
+    for (auto type : kTypes) {
+      std::string dir = base + "/" + std::string(type);
+      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return std::unexpected(FromErrno(errno));
+    }
+    char sub[3];
+    for (int i = 0; i < 256; ++i) {
+      std::snprintf(sub, sizeof sub, "%02x", i);
+      std::string dir = base + "/data/" + sub;
+      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return std::unexpected(FromErrno(errno));
+    }
+    return {};
+  }
+
+  bool RepoExists(std::string_view owner, std::string_view repo) override {
+    struct stat st {};
+    return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+
+  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(std::string_view owner, std::string_view repo,
+                                                                  std::string_view type,
+                                                                  std::string_view name) override {
+    std::string path = ObjectPath(owner, repo, type, name);
+    auto fd = std::make_shared<Fd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd->get() < 0) return std::unexpected(FromErrno(errno));
+    struct stat st {};
+    if (fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::unexpected(StorageError::kNotFound);
+    return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
+  }
+
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(std::string_view owner,
+                                                                         std::string_view repo,
+                                                                         std::string_view type,
+                                                                         std::string_view name) override {
+    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
+    std::string path = ObjectPath(owner, repo, type, name);
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
+    std::string dir = path.substr(0, path.rfind('/'));
+    std::string temp = dir + "/.tmp-XXXXXX";
+    int fd = mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) return std::unexpected(FromErrno(errno));
+    return std::make_unique<FileWriter>(dir, path, temp, fd);
+  }
+
+  std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner, std::string_view repo,
+                                                           std::string_view type) override {
+    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
+    std::vector<ObjectInfo> out;
+    std::string base = RepoDir(owner, repo) + "/" + std::string(type);
+    if (type == "data") {
+      char sub[3];
+      for (int i = 0; i < 256; ++i) {
+        std::snprintf(sub, sizeof sub, "%02x", i);
+        if (!ListDir(base + "/" + sub, &out)) return std::unexpected(FromErrno(errno));
+      }
+    } else if (!ListDir(base, &out)) {
+      return std::unexpected(FromErrno(errno));
+    }
+    return out;
+  }
+
+  std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo, std::string_view type,
+                                           std::string_view name) override {
+    std::string path = ObjectPath(owner, repo, type, name);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
+    return {};
+  }
+
+ private:
+  std::string RepoDir(std::string_view owner, std::string_view repo) const {
+    return root_ + "/" + std::string(owner) + "/" + std::string(repo);
+  }
+  std::string ObjectPath(std::string_view owner, std::string_view repo, std::string_view type,
+                         std::string_view name) const {
+    std::string base = RepoDir(owner, repo);
+    if (type == "config") return base + "/config";
+    if (type == "data") return base + "/data/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
+    return base + "/" + std::string(type) + "/" + std::string(name);
+  }
+  // mkdir -p below the root (which must exist).
+  bool MakeDirs(const std::string& path) {
+    for (std::size_t pos = root_.size() + 1; pos <= path.size(); ++pos) {
+      if (pos == path.size() || path[pos] == '/') {
+        std::string part = path.substr(0, pos);
+        if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return false;
+      }
+    }
+    return true;
+  }
+  static bool ListDir(const std::string& dir, std::vector<ObjectInfo>* out) {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return errno == ENOENT;
+    int dfd = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      std::string_view name = e->d_name;
+      if (!IsObjectName(name)) continue;  // skips ., .., temporary files
+      struct stat st {};
+      if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+      out->push_back({std::string(name), static_cast<std::uint64_t>(st.st_size)});
+    }
+    closedir(d);
+    return true;
+  }
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Storage> MakeFilesystemStorage(std::string root) {
+  return std::make_unique<FilesystemStorage>(std::move(root));
+}
+
+}  // namespace tessera::backup

@@ -1,0 +1,47 @@
+// The restic REST protocol (v1 and v2) behind bearer tokens: DESIGN.md, "Backup API", and
+// shared/reference/restic-rest.md for what real clients send and expect.
+//
+// Order of checks: token present and valid (else 401 with WWW-Authenticate), account enabled
+// and unexpired (401), path well-formed (404), token's repo scope (403), permission for the
+// method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, which any
+// token with read or write may create and delete, because restic writes one for every command.
+// Objects live under the token's subject, so no URL can reach another account's data.
+// Thread-safe: shared by all worker threads.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "auth/session_cache.h"
+#include "auth/token_factory.h"
+#include "backup/storage.h"
+#include "clock/clock.h"
+#include "http/request.h"
+#include "http/response.h"
+
+namespace tessera::backup {
+
+class RestHandler {
+ public:
+  RestHandler(Storage& storage, const auth::TokenFactory& tokens, const auth::SessionCache& accounts,
+              const clock::Clock& clock, std::uint64_t max_object_bytes);
+
+  // `rest` is the decoded path after "/backup/".
+  http::Response Handle(http::Request& request, std::string_view rest) const;
+
+ private:
+  http::Response Upload(http::Request& request, const std::string& owner, std::string_view repo,
+                        std::string_view type, std::string_view name) const;
+  http::Response Download(const http::Request& request, const std::string& owner, std::string_view repo,
+                          std::string_view type, std::string_view name) const;
+  http::Response ListObjects(const http::Request& request, const std::string& owner, std::string_view repo,
+                             std::string_view type) const;
+
+  Storage& storage_;
+  const auth::TokenFactory& tokens_;
+  const auth::SessionCache& accounts_;
+  const clock::Clock& clock_;
+  std::uint64_t max_object_bytes_;
+};
+
+}  // namespace tessera::backup

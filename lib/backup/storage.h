@@ -1,0 +1,78 @@
+// Where backup objects live, behind an interface so the protocol handler is testable and other
+// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h); each
+// account has its own namespace (`owner`, the token's subject), so one account can never name
+// another's objects.
+//
+// Writes are atomic: an ObjectWriter streams into a temporary file, verifies the SHA-256 the
+// caller expects, flushes, and only then makes the object visible without ever replacing an
+// existing one. A writer that is dropped without Commit() leaves nothing behind.
+// Implementations are thread-safe; readers and writers belong to one thread.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/response.h"
+
+namespace tessera::backup {
+
+enum class StorageError {
+  kNotFound,      // no such object (or repository)
+  kExists,        // the object exists already: never overwritten
+  kHashMismatch,  // the content does not hash to the name
+  kNoSpace,       // disk full or quota
+  kIo,            // anything else the filesystem said
+};
+
+struct ObjectInfo {
+  std::string name;
+  std::uint64_t size;
+};
+
+// An open object: its size, and a source for a byte range of it.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  virtual std::uint64_t size() const = 0;
+  // A body source for [offset, offset + length). The reader must outlive nothing: the source
+  // keeps what it needs.
+  virtual std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) = 0;
+};
+
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;  // aborts when not committed
+  virtual std::expected<void, StorageError> Write(const char* data, std::size_t size) = 0;
+  // Verifies that the content's SHA-256 is `expected_sha256_hex` (when given), makes the data
+  // durable and the object visible. kExists if it appeared meanwhile.
+  virtual std::expected<void, StorageError> Commit(std::optional<std::string_view> expected_sha256_hex) = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // Creates the repository's layout; succeeds when it exists already.
+  virtual std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) = 0;
+  virtual bool RepoExists(std::string_view owner, std::string_view repo) = 0;
+  // `type` is "config" (with an empty name) or an object type.
+  virtual std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(
+      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
+      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  virtual std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner,
+                                                                   std::string_view repo,
+                                                                   std::string_view type) = 0;
+  // Succeeds when the object is already gone (clients retry).
+  virtual std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo,
+                                                   std::string_view type, std::string_view name) = 0;
+};
+
+// The filesystem backend: <root>/<owner>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}.
+std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
+
+}  // namespace tessera::backup

@@ -1,0 +1,280 @@
+// The backup endpoints: the restic REST protocol through real nginx and the worker, with bearer
+// tokens, exercised by cpp-httplib for every route and edge case and by the real restic client.
+#include <httplib.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "harness.h"
+
+using namespace tessera::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[sizeof d * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+  return hex;
+}
+
+std::string RandomBytes(std::size_t n) {
+  std::string s(n, '\0');
+  randombytes_buf(s.data(), n);
+  return s;
+}
+
+// A stack with backup endpoints on, an account alice@pbs, and an admin config to mint tokens.
+struct BackupStack {
+  std::string keys = MakeTempDir("tessera-backup");
+  std::string admin_conf = keys + "/admin.conf";
+  std::unique_ptr<Stack> stack;
+
+  BackupStack() {
+    fs::create_directories(keys + "/repos");
+    REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
+    std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
+    WriteFile(admin_conf, common);
+    stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
+                                    "password_opslimit = 1\npassword_memlimit_kib = 8192\n");
+    AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
+    AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
+  }
+  ~BackupStack() {
+    stack.reset();
+    fs::remove_all(keys);
+  }
+  std::string Mint(const std::string& user, const std::vector<std::string>& flags) {
+    std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", admin_conf, "token", "mint", "--user", user};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    RunResult r = Run(argv);
+    REQUIRE(r.status == 0);
+    return r.output.substr(0, r.output.find('\n'));
+  }
+  httplib::Client Client(const std::string& token) {
+    httplib::Client c = stack->Client();
+    c.set_bearer_token_auth(token.c_str());
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
+  BackupStack b;
+  std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
+  auto c = b.Client(all);
+  const std::string repo = "/backup/laptop";
+
+  CHECK(c.Get(repo + "/config")->status == 404);  // no repository yet
+  CHECK(c.Get(repo + "/keys/")->status == 404);
+  CHECK(c.Post(repo + "/", "", "application/octet-stream")->status == 400);  // no ?create=true
+  REQUIRE(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);
+  CHECK(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);  // again: fine
+  CHECK(fs::is_directory(b.keys + "/repos/alice@pbs/laptop/data/ff"));
+
+  CHECK(c.Head(repo + "/config")->status == 404);
+  REQUIRE(c.Post(repo + "/config", "config-bytes", "application/octet-stream")->status == 200);
+  CHECK(c.Post(repo + "/config", "other", "application/octet-stream")->status == 403);  // never overwritten
+  auto head = c.Head(repo + "/config");
+  CHECK(head->status == 200);
+  CHECK(head->get_header_value("Content-Length") == "12");
+  CHECK(c.Get(repo + "/config")->body == "config-bytes");
+
+  std::string blob = RandomBytes(100000);
+  std::string name = Sha256Hex(blob);
+  std::string path = repo + "/data/" + name;
+  CHECK(c.Head(path)->status == 404);
+  REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
+  CHECK(fs::exists(b.keys + "/repos/alice@pbs/laptop/data/" + name.substr(0, 2) + "/" + name));
+  CHECK(c.Post(path, blob, "application/octet-stream")->status == 403);
+  CHECK(c.Head(path)->get_header_value("Content-Length") == "100000");
+
+  SECTION("hash mismatch and short bodies leave nothing") {
+    std::string other = RandomBytes(5000);
+    std::string wrong = repo + "/index/" + Sha256Hex("something else");
+    CHECK(c.Post(wrong, other, "application/octet-stream")->status == 400);
+    CHECK(c.Head(wrong)->status == 404);
+    std::string lock = repo + "/locks/" + Sha256Hex("not this");
+    CHECK(c.Post(lock, "lock body", "application/octet-stream")->status == 400);  // locks are hashed too
+    CHECK(c.Get(repo + "/locks/")->body == "[]");
+  }
+
+  SECTION("lists: v1 names, v2 names and sizes, data flat across subfolders") {
+    std::string small = "tiny", small_name = Sha256Hex(small);
+    REQUIRE(c.Post(repo + "/data/" + small_name, small, "application/octet-stream")->status == 200);
+    auto v1 = c.Get(repo + "/data/");
+    CHECK(v1->get_header_value("Content-Type") == "application/vnd.x.restic.rest.v1");
+    json names = json::parse(v1->body);
+    CHECK(names.size() == 2);
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+    for (const char* accept : {"application/vnd.x.restic.rest.v2", "application/vnd.x.restic.rest.v2+json"}) {
+      auto v2 = c.Get(repo + "/data/", {{"Accept", accept}});
+      CHECK(v2->get_header_value("Content-Type") == "application/vnd.x.restic.rest.v2");
+      json entries = json::parse(v2->body);
+      REQUIRE(entries.size() == 2);
+      for (const auto& e : entries) CHECK(e["size"] == (e["name"] == name ? 100000 : 4));
+    }
+    CHECK(c.Get(repo + "/snapshots/")->body == "[]");
+  }
+
+  SECTION("ranges") {
+    auto whole = c.Get(path, {{"Range", "bytes=0-"}});
+    CHECK(whole->status == 206);
+    CHECK(whole->body == blob);
+    CHECK(whole->get_header_value("Content-Range") == "bytes 0-99999/100000");
+    auto inner = c.Get(path, {{"Range", "bytes=10-19"}});
+    CHECK(inner->status == 206);
+    CHECK(inner->body == blob.substr(10, 10));
+    auto suffix = c.Get(path, {{"Range", "bytes=-5"}});
+    CHECK(suffix->body == blob.substr(99995));
+    auto past_end = c.Get(path, {{"Range", "bytes=99990-200000"}});
+    CHECK(past_end->body == blob.substr(99990));
+    auto unsatisfiable = c.Get(path, {{"Range", "bytes=100000-"}});
+    CHECK(unsatisfiable->status == 416);
+    CHECK(unsatisfiable->get_header_value("Content-Range") == "bytes */100000");
+    auto multi = c.Get(path, {{"Range", "bytes=0-1,5-6"}});
+    CHECK(multi->status == 200);
+    CHECK(multi->body.size() == 100000);
+    CHECK(c.Get(path)->status == 200);
+  }
+
+  SECTION("delete, twice") {
+    CHECK(c.Delete(path)->status == 200);
+    CHECK(c.Head(path)->status == 404);
+    CHECK(c.Delete(path)->status == 200);
+  }
+
+  SECTION("malformed paths never reach the filesystem") {
+    for (const std::string& bad : {repo + "/data/" + name.substr(1), repo + "/data/" + name + "0",
+                                   repo + "/data/" + std::string(64, 'G'), repo + "/blobs/" + name,
+                                   std::string("/backup/.hidden/config"), std::string("/backup/a/b/c/d/e/config"),
+                                   repo + "/data/" + std::string(70000, 'a')}) {
+      INFO(bad.substr(0, 120));
+      int status = c.Get(bad)->status;
+      CHECK((status == 404 || status == 400 || status == 414));
+    }
+    for (const std::string& bad : {std::string("/backup/..%2Fbob@pbs/laptop/config"),
+                                   std::string("/backup/laptop%2F..%2F..%2Fbob@pbs/config"),
+                                   std::string("/backup/laptop/%00/config"),
+                                   std::string("/backup//etc/passwd"), std::string("/backup/%2Fetc/config")}) {
+      INFO(bad);
+      int status = c.Get(bad)->status;
+      CHECK((status == 400 || status == 404));
+    }
+    CHECK(c.Put(repo + "/config", "x", "application/octet-stream")->status == 405);
+  }
+}
+
+TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
+  BackupStack b;
+  std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
+  auto admin = b.Client(all);
+  REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  std::string blob = "object", name = Sha256Hex(blob);
+  REQUIRE(admin.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
+
+  auto anonymous = b.stack->Client();
+  auto none = anonymous.Get("/backup/laptop/keys/");
+  CHECK(none->status == 401);
+  CHECK(none->get_header_value("WWW-Authenticate") == "Basic realm=\"tessera\"");
+  CHECK(b.Client(all + "x").Get("/backup/laptop/keys/")->status == 401);
+
+  // Basic auth with the token as password, as restic sends it.
+  auto basic = b.stack->Client();
+  basic.set_basic_auth("alice", all.c_str());
+  CHECK(basic.Get("/backup/laptop/keys/")->status == 200);
+
+  std::string read_only = b.Mint("alice@pbs", {"--read"});
+  auto ro = b.Client(read_only);
+  CHECK(ro.Get("/backup/laptop/keys/" + name)->status == 200);
+  CHECK(ro.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 403);
+  CHECK(ro.Delete("/backup/laptop/keys/" + name)->status == 403);
+  std::string lock = "lock", lock_name = Sha256Hex(lock);
+  CHECK(ro.Post("/backup/laptop/locks/" + lock_name, lock, "application/octet-stream")->status == 200);
+  CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);
+
+  std::string append = b.Mint("alice@pbs", {"--read", "--write"});
+  auto ao = b.Client(append);
+  CHECK(ao.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 200);
+  CHECK(ao.Delete("/backup/laptop/data/" + Sha256Hex("new"))->status == 403);
+  CHECK(ao.Head("/backup/laptop/data/" + Sha256Hex("new"))->status == 200);
+
+  std::string write_only = b.Mint("alice@pbs", {"--write"});
+  CHECK(b.Client(write_only).Get("/backup/laptop/keys/")->status == 403);
+
+  std::string scoped = b.Mint("alice@pbs", {"--read", "--repo", "desktop"});
+  CHECK(b.Client(scoped).Get("/backup/laptop/keys/")->status == 403);
+
+  // Bob's token names the same path but reaches only bob's namespace.
+  std::string bob = b.Mint("bob@pbs", {"--read", "--write", "--delete"});
+  CHECK(b.Client(bob).Get("/backup/laptop/keys/" + name)->status == 404);
+  CHECK(b.Client(bob).Delete("/backup/laptop/keys/" + name)->status == 200);
+  CHECK(admin.Head("/backup/laptop/keys/" + name)->status == 200);  // alice's object is untouched
+
+  // An unknown account, and a disabled one.
+  std::string ghost = b.Mint("ghost@pbs", {"--read"});
+  CHECK(b.Client(ghost).Get("/backup/laptop/keys/")->status == 401);
+  REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", b.stack->pg().Conninfo(), "account", "disable", "alice@pbs"}).status == 0);
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    refused = admin.Get("/backup/laptop/keys/")->status == 401;
+    if (!refused) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(refused);
+}
+
+TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves nothing visible", "[backup]") {
+  BackupStack b;
+  std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
+  auto c = b.Client(all);
+  REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  std::string blob = RandomBytes(4 * 1024 * 1024);
+  std::string name = Sha256Hex(blob);
+  std::string path = "/backup/laptop/data/" + name;
+  std::string dir = b.keys + "/repos/alice@pbs/laptop/data/" + name.substr(0, 2);
+
+  auto send_half = [&](bool kill_worker) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(b.stack->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + all +
+                       "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                       std::to_string(blob.size()) + "\r\n\r\n";
+    REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+    REQUIRE(write(fd, blob.data(), blob.size() / 2) == static_cast<ssize_t>(blob.size() / 2));
+    std::this_thread::sleep_for(300ms);
+    if (kill_worker) b.stack->worker().process().Signal(SIGKILL);
+    close(fd);
+    std::this_thread::sleep_for(300ms);
+  };
+
+  send_half(false);
+  CHECK(c.Head(path)->status == 404);
+  std::size_t leftovers = 0;
+  for (const auto& e : fs::directory_iterator(dir)) { (void)e; ++leftovers; }
+  CHECK(leftovers == 0);  // the temporary file went with the request
+
+  send_half(true);
+  CHECK(b.stack->worker().process().Wait(5s).has_value());
+  b.stack->worker().Start();
+  CHECK(c.Head(path)->status == 404);
+  CHECK(c.Get("/backup/laptop/data/")->body == "[]");  // a temp file may remain, but is never listed
+  REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
+  CHECK(c.Get(path)->body == blob);
+}
