@@ -44,10 +44,15 @@ bool IsTicket(std::string_view s) { return s.starts_with("PBS:"); }
 
 TicketService::TicketService(crypto::TicketKeys keys, crypto::CsrfKey csrf, SessionCache& cache,
                              const clock::Clock& clock, TicketPolicy policy)
-    : keys_(std::move(keys)), csrf_(std::move(csrf)), cache_(cache), clock_(clock), policy_(policy) {
-  auto dummy = crypto::HashPassword("tessera dummy password for unknown users", policy_.password_cost);
-  if (!dummy) throw std::runtime_error("cannot hash with the configured Argon2id cost");
-  dummy_hash_ = std::move(*dummy);
+    : keys_(std::move(keys)), csrf_(std::move(csrf)), cache_(cache), clock_(clock), policy_(policy) {}
+
+const std::string& TicketService::DummyHash() const {
+  std::call_once(dummy_once_, [this] {
+    auto dummy = crypto::HashPassword("tessera dummy password for unknown users", policy_.password_cost);
+    // Without memory for it, fall back to a fixed hash of the same algorithm (never matches).
+    dummy_hash_ = dummy ? *dummy : "$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  });
+  return dummy_hash_;
 }
 
 std::optional<std::string> TicketService::CookieTicket(const http::Request& request) {
@@ -109,7 +114,7 @@ std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthS
   auto account = store.FindAccount(username);
   if (!account) return std::unexpected(AuthFailure::kUnavailable);
   if (!*account) {
-    (void)crypto::VerifyPassword(dummy_hash_, password);  // same cost as a wrong password
+    (void)crypto::VerifyPassword(DummyHash(), password);  // same cost as a wrong password
     *reason = "unknown user";
     return std::unexpected(AuthFailure::kDenied);
   }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,7 +95,11 @@ class TicketService {
   SessionCache& cache_;
   const clock::Clock& clock_;
   TicketPolicy policy_;
-  std::string dummy_hash_;  // verified for unknown users so they cost the same time
+  // Verified for unknown users so they cost the same time. Made at the first unknown-user login,
+  // not at start-up: an Argon2id hash at the configured cost briefly takes its whole memlimit.
+  const std::string& DummyHash() const;
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_hash_;
 };
 
 }  // namespace tessera::auth

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backup/content_hash.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
 
@@ -77,14 +78,12 @@ bool FsyncDir(const std::string& dir) {
 class FileWriter final : public ObjectWriter {
  public:
   FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd)
-      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd) {
-    crypto_hash_sha256_init(&hash_);
-  }
+      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd) {}
   ~FileWriter() override {
     if (!committed_) unlink(temp_.c_str());
   }
   std::expected<void, StorageError> Write(const char* data, std::size_t size) override {
-    crypto_hash_sha256_update(&hash_, reinterpret_cast<const unsigned char*>(data), size);
+    hash_.Update(data, size);
     while (size > 0) {
       ssize_t n = write(fd_.get(), data, size);
       if (n < 0) {
@@ -97,13 +96,8 @@ class FileWriter final : public ObjectWriter {
     return {};
   }
   std::expected<void, StorageError> Commit(std::optional<std::string_view> expected) override {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&hash_, digest);
-    if (expected) {
-      char hex[sizeof digest * 2 + 1];
-      sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-      if (*expected != hex) return std::unexpected(StorageError::kHashMismatch);
-    }
+    std::string digest = hash_.FinalHex();
+    if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
     if (fsync(fd_.get()) != 0) return std::unexpected(FromErrno(errno));
     // RENAME_NOREPLACE: an object that appeared meanwhile is never replaced.
     if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
@@ -116,7 +110,7 @@ class FileWriter final : public ObjectWriter {
  private:
   std::string dir_, final_, temp_;
   Fd fd_;
-  crypto_hash_sha256_state hash_;
+  ContentHash hash_;
   bool committed_ = false;
 };
 

@@ -360,6 +360,13 @@ Stack::Stack(const std::string& extra_config) : dir_(MakeTempDir("tessera-stack"
   nginx_ = std::make_unique<Nginx>(dir_, worker_->socket());
 }
 
+Stack::~Stack() {
+  nginx_.reset();
+  worker_.reset();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
 httplib::Client Stack::Client() const {
   httplib::Client c("127.0.0.1", port());
   c.set_read_timeout(30, 0);

@@ -108,6 +108,7 @@ class Nginx {
 class Stack {
  public:
   explicit Stack(const std::string& extra_config = "");
+  ~Stack();  // stops nginx and the worker, then removes the directory
   PgCluster& pg() { return pg_; }
   const std::string& dir() const { return dir_; }
   Worker& worker() { return *worker_; }
