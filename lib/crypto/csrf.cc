@@ -8,21 +8,13 @@
 #include "crypto/ticket.h"
 
 namespace tessera::crypto {
-namespace {
-std::string HexTime(std::int64_t t) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%08llX", static_cast<unsigned long long>(t));
-  return buf;
-}
-}  // namespace
-
 std::expected<CsrfKey, CsrfError> CsrfKey::FromBytes(std::span<const std::uint8_t> bytes) {
   if (bytes.size() != kSize) return std::unexpected(CsrfError::kMalformed);
   return CsrfKey(SecretBytes(bytes));
 }
 
 std::string CsrfKey::Make(std::string_view userid, std::int64_t now) const {
-  std::string time = HexTime(now);
+  std::string time = FormatTicketTime(now);
   std::string msg = time + ":" + std::string(userid) + ":";
   std::uint8_t mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256(mac, reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size(),
@@ -34,16 +26,10 @@ std::expected<void, CsrfError> CsrfKey::Verify(std::string_view token, std::stri
                                                std::int64_t now) const {
   if (token.size() > 128) return std::unexpected(CsrfError::kMalformed);
   std::size_t colon = token.find(':');
-  if (colon == std::string_view::npos || colon < 8 || colon > 15) {
-    return std::unexpected(CsrfError::kMalformed);
-  }
+  if (colon == std::string_view::npos) return std::unexpected(CsrfError::kMalformed);
   std::string_view time_text = token.substr(0, colon);
   std::int64_t time = 0;
-  for (char c : time_text) {
-    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-    if (d < 0) return std::unexpected(CsrfError::kMalformed);
-    time = time * 16 + d;
-  }
+  if (!ParseTicketTime(time_text, &time)) return std::unexpected(CsrfError::kMalformed);
   auto mac = Base64Decode(token.substr(colon + 1), 64, Base64Alphabet::kStandard);
   if (!mac || mac->size() != crypto_auth_hmacsha256_BYTES) {
     return std::unexpected(CsrfError::kMalformed);

@@ -12,7 +12,9 @@ namespace tessera::crypto {
 namespace {
 constexpr std::size_t kSigBytes = crypto_sign_BYTES;
 
-bool ParseHexTime(std::string_view s, std::int64_t* out) {
+}  // namespace
+
+bool ParseTicketTime(std::string_view s, std::int64_t* out) {
   if (s.size() < 8 || s.size() > 15) return false;  // 15 hex digits keep the value in int64
   std::int64_t v = 0;
   for (char c : s) {
@@ -23,7 +25,12 @@ bool ParseHexTime(std::string_view s, std::int64_t* out) {
   *out = v;
   return true;
 }
-}  // namespace
+
+std::string FormatTicketTime(std::int64_t t) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08llX", static_cast<unsigned long long>(t));
+  return buf;
+}
 
 TicketKeys::TicketKeys(SecretKey signing, std::vector<PublicKey> older)
     : key_(std::move(signing)), verify_{key_.Public()} {
@@ -33,9 +40,7 @@ TicketKeys::TicketKeys(SecretKey signing, std::vector<PublicKey> older)
 }
 
 std::string TicketKeys::Issue(std::string_view userid, std::int64_t now) const {
-  char time[17];
-  std::snprintf(time, sizeof time, "%08llX", static_cast<unsigned long long>(now));
-  std::string text = std::string(kTicketPrefix) + ":" + std::string(userid) + ":" + time;
+  std::string text = std::string(kTicketPrefix) + ":" + std::string(userid) + ":" + FormatTicketTime(now);
   std::uint8_t sig[kSigBytes];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const std::uint8_t*>(text.data()),
                        text.size(), key_.bytes().data());
@@ -57,7 +62,7 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   if (text.substr(0, first) != kTicketPrefix) return std::unexpected(TicketError::kWrongPrefix);
   std::string_view userid = text.substr(first + 1, last - first - 1);
   std::int64_t time = 0;
-  if (!ParseHexTime(text.substr(last + 1), &time)) return std::unexpected(TicketError::kMalformed);
+  if (!ParseTicketTime(text.substr(last + 1), &time)) return std::unexpected(TicketError::kMalformed);
   if (!auth::IsValidUserid(userid)) return std::unexpected(TicketError::kBadUserid);
   VerifiedTicket out;
   out.userid_ = userid;

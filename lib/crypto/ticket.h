@@ -79,6 +79,11 @@ class TicketKeys {
   std::unique_ptr<Memo> memo_ = std::make_unique<Memo>();
 };
 
+// TIME as Proxmox writes it in tickets and CSRF tokens: upper-case hex, at least 8 digits.
+std::string FormatTicketTime(std::int64_t unix_seconds);
+// Parses such a TIME (8 to 15 upper-case hex digits). Returns false for anything else.
+bool ParseTicketTime(std::string_view text, std::int64_t* out);
+
 // The ticket with the literal `ticketinfo` in place of its signature (the HttpOnly flow's
 // `ticket-info`, which tells a browser the ticket's user and time but cannot be used).
 std::string TicketInfo(std::string_view ticket);
