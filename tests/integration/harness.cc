@@ -353,6 +353,51 @@ Nginx::~Nginx() {
   }
 }
 
+Apache::Apache(const std::string& dir, const std::string& fcgi_socket) : dir_(dir + "/apache"), port_(FreePort()) {
+  fs::create_directories(dir_ + "/logs");
+  const std::string mods = "/usr/lib/apache2/modules/";
+  std::string conf =
+      "ServerRoot " + dir_ + "\n"
+      "LoadModule mpm_event_module " + mods + "mod_mpm_event.so\n"
+      "LoadModule authz_core_module " + mods + "mod_authz_core.so\n"
+      "LoadModule proxy_module " + mods + "mod_proxy.so\n"
+      "LoadModule proxy_fcgi_module " + mods + "mod_proxy_fcgi.so\n"
+      "PidFile " + dir_ + "/apache.pid\n"
+      "ErrorLog " + dir_ + "/logs/error.log\n"
+      "DefaultRuntimeDir " + dir_ + "\n"
+      "Mutex file:" + dir_ + " default\n"
+      "ServerName 127.0.0.1\n"
+      "Listen 127.0.0.1:" + std::to_string(port_) + "\n" +
+      (geteuid() == 0 ? "User www-data\nGroup www-data\n" : "") +
+      "StartServers 1\nServerLimit 1\nThreadsPerChild 16\nMaxRequestWorkers 16\n"
+      "<VirtualHost 127.0.0.1:" + std::to_string(port_) + ">\n"
+      "  Define TESSERA_SOCKET " + fcgi_socket + "\n"
+      "  Include " TESSERA_SOURCE_DIR "/conf/apache/tessera.conf\n"
+      "</VirtualHost>\n";
+  WriteFile(dir_ + "/apache2.conf", conf);
+  // As root, Apache serves as www-data (it refuses root); -DFOREGROUND keeps it our child.
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/sbin/apache2", "-f", dir_ + "/apache2.conf", "-DFOREGROUND"},
+      dir_ + "/logs/stderr.log");
+  for (int i = 0; i < 300; ++i) {
+    if (!process_->Running()) {
+      throw std::runtime_error("apache2 exited: " + ReadFile(dir_ + "/logs/stderr.log") +
+                               ReadFile(dir_ + "/logs/error.log"));
+    }
+    httplib::Client c("127.0.0.1", port_);
+    if (c.Get("/api2/json/version")) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  throw std::runtime_error("apache2 did not answer: " + ReadFile(dir_ + "/logs/error.log"));
+}
+
+Apache::~Apache() {
+  if (process_ && process_->Running()) {
+    process_->Signal(SIGTERM);
+    if (!process_->Wait(5s)) process_->Signal(SIGKILL);
+  }
+}
+
 Stack::Stack(const std::string& extra_config) : dir_(MakeTempDir("tessera-stack")) {
   MigrateOrThrow(pg_.Conninfo());
   worker_ = std::make_unique<Worker>(dir_, pg_.Conninfo(), extra_config);

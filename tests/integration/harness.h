@@ -104,6 +104,20 @@ class Nginx {
   std::unique_ptr<Process> process_;
 };
 
+class Apache {
+ public:
+  // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
+  // conf/apache/tessera.conf snippet (mod_proxy_fcgi).
+  Apache(const std::string& dir, const std::string& fcgi_socket);
+  ~Apache();
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+};
+
 // PostgreSQL with migrations applied, a worker and nginx in front of it.
 class Stack {
  public:
