@@ -30,7 +30,9 @@ int Usage() {
                "  hash-password                          print an Argon2id hash for site SQL\n"
                "  token verify                           check a token read from stdin\n"
                "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
-               "             [--lifetime 30d] [--jti ID]  mint a bearer token\n";
+               "             [--lifetime 30d]            grant (api_tokens) and mint a bearer token\n"
+               "  token mint --jti ID                    re-mint the token of an existing grant\n"
+               "  token revoke ID                        revoke a grant on every worker\n";
   return 2;
 }
 

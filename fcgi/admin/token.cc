@@ -1,12 +1,15 @@
 // tessera-admin token verify | mint: the operator's view of bearer tokens.
 //
 // `verify` reads a token on stdin and prints its claims, or the exact reason it fails: this is an
-// operator's tool, so unlike the worker it may say why. `mint` issues a token for an account with
-// the chosen permissions, repository and lifetime, signed with the configured key.
+// operator's tool, so unlike the worker it may say why. `mint` makes a grant in api_tokens (via
+// tessera_grant_token) with the chosen permissions, repository and lifetime and prints the token
+// for it, signed with the configured key; `mint --jti ID` re-mints the token of an existing grant
+// from its row. `revoke ID` revokes a grant on every worker.
 #include <sodium.h>
 #include <unistd.h>
 
 #include <charconv>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +19,7 @@
 #include "clock/clock.h"
 #include "crypto/keyring.h"
 #include "crypto/rfc3339.h"
+#include "store/pg/token_admin.h"
 
 #include <nlohmann/json.hpp>
 
@@ -83,15 +87,17 @@ int Verify(const config::Config& config, const auth::TokenFactory& factory) {
   return 0;
 }
 
-int Mint(const auth::TokenFactory& factory, const Args& args) {
+int Mint(const config::Config& config, const auth::TokenFactory& factory, const Args& args) {
   auth::TokenRequest request;
   request.lifetime = std::chrono::seconds(30 * 86400);
+  bool shaped = false;  // permissions, repo or lifetime given (not allowed with --jti)
   for (std::size_t i = 0; i < args.size(); ++i) {
     bool has_value = i + 1 < args.size();
     if (args[i] == "--user" && has_value) {
       request.subject = args[++i];
     } else if (args[i] == "--repo" && has_value) {
       request.repo = std::string(args[++i]);
+      shaped = true;
     } else if (args[i] == "--jti" && has_value) {
       request.jti = args[++i];
     } else if (args[i] == "--lifetime" && has_value) {
@@ -101,36 +107,65 @@ int Mint(const auth::TokenFactory& factory, const Args& args) {
         return 2;
       }
       request.lifetime = std::chrono::seconds(*seconds);
+      shaped = true;
     } else if (args[i] == "--read") {
-      request.permissions.read = true;
+      request.permissions.read = shaped = true;
     } else if (args[i] == "--write") {
-      request.permissions.write = true;
+      request.permissions.write = shaped = true;
     } else if (args[i] == "--delete") {
-      request.permissions.del = true;
+      request.permissions.del = shaped = true;
     } else {
       return Usage();
     }
   }
-  if (request.subject.empty()) return Usage();
-  if (request.jti.empty()) {
-    unsigned char id[16];
-    randombytes_buf(id, sizeof id);
-    char hex[33];
-    sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-    request.jti = hex;
+  std::expected<store::pg::GrantRow, std::string> grant = std::unexpected("");
+  if (!request.jti.empty()) {
+    if (shaped || !request.subject.empty()) {
+      std::cerr << "tessera-admin: --jti re-mints an existing grant; give nothing else\n";
+      return 2;
+    }
+    grant = store::pg::ReadGrant(config.database, request.jti);
+  } else {
+    if (request.subject.empty()) return Usage();
+    grant = store::pg::CreateGrant(config.database, request.subject, request.permissions.read,
+                                   request.permissions.write, request.permissions.del, request.repo,
+                                   request.lifetime.count());
   }
+  if (!grant) {
+    std::cerr << "tessera-admin: " << grant.error() << "\n";
+    return 1;
+  }
+  std::int64_t left = grant->expires_at - static_cast<std::int64_t>(std::time(nullptr));
+  if (grant->revoked || left <= 0) {
+    std::cerr << "tessera-admin: grant " << grant->jti << " is revoked or expired\n";
+    return 1;
+  }
+  request = {grant->userid, {grant->read, grant->write, grant->del}, grant->repo,
+             std::chrono::seconds(left), grant->jti};
   auto token = factory.Create(request);
   if (!token) {
     std::cerr << "tessera-admin: " << auth::Describe(token.error()) << "\n";
     return 1;
   }
-  std::cout << *token << "\n";
+  // The token alone on stdout (flushed first), so scripts can capture it; the grant on stderr.
+  std::cout << *token << std::endl;
+  std::cerr << "grant " << request.jti << " for " << request.subject << " until "
+            << crypto::FormatRfc3339(grant->expires_at) << "\n";
   return 0;
 }
 
 }  // namespace
 
 int Token(const config::Config& config, const Args& args) {
+  if (args.size() == 2 && args[0] == "revoke") {
+    auto revoked = store::pg::RevokeGrant(config.database, std::string(args[1]));
+    if (!revoked) {
+      std::cerr << "tessera-admin: " << revoked.error() << "\n";
+      return 1;
+    }
+    std::cout << "revoked " << args[1] << "\n";
+    return 0;
+  }
   if (args.empty() || (args[0] != "verify" && args[0] != "mint")) return Usage();
   auto keys = LoadKeys(config);
   if (!keys) {
@@ -140,7 +175,7 @@ int Token(const config::Config& config, const Args& args) {
   static const clock::SystemClock kClock;
   auth::TokenFactory factory(config.server_id, *keys, kClock, config.token_clock_skew);
   if (args[0] == "verify") return args.size() == 1 ? Verify(config, factory) : Usage();
-  return Mint(factory, Args(args.begin() + 1, args.end()));
+  return Mint(config, factory, Args(args.begin() + 1, args.end()));
 }
 
 }  // namespace tessera::admin

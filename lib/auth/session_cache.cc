@@ -5,10 +5,12 @@
 namespace tessera::auth {
 
 void SessionCache::Load(std::unordered_map<std::string, store::AccountState> accounts,
-                        std::unordered_map<std::string, std::int64_t> revoked) {
+                        std::unordered_map<std::string, std::int64_t> revoked,
+                        std::unordered_map<std::string, Grant> grants) {
   std::unique_lock lock(mutex_);
   accounts_ = std::move(accounts);
   revoked_ = std::move(revoked);
+  grants_ = std::move(grants);
   fresh_at_ = SteadyClock::now();
 }
 
@@ -18,6 +20,15 @@ void SessionCache::SetAccount(const std::string& userid, std::optional<store::Ac
     accounts_[userid] = *state;
   } else {
     accounts_.erase(userid);
+  }
+}
+
+void SessionCache::SetGrant(const std::string& jti, std::optional<Grant> grant) {
+  std::unique_lock lock(mutex_);
+  if (grant) {
+    grants_[jti] = std::move(*grant);
+  } else {
+    grants_.erase(jti);
   }
 }
 
@@ -51,6 +62,18 @@ SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t no
   if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
   if (!account->second.enabled) return SessionCheck::kDisabled;
   if (account->second.expires_at && *account->second.expires_at <= now) return SessionCheck::kAccountExpired;
+  return SessionCheck::kOk;
+}
+
+SessionCheck SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
+                                      std::int64_t now) const {
+  SessionCheck account = CheckAccount(userid, now);
+  if (account != SessionCheck::kOk) return account;
+  std::shared_lock lock(mutex_);
+  auto grant = grants_.find(std::string(jti));
+  if (grant == grants_.end() || grant->second.userid != userid) return SessionCheck::kUnknownGrant;
+  if (grant->second.revoked) return SessionCheck::kRevoked;
+  if (grant->second.expires_at <= now) return SessionCheck::kAccountExpired;
   return SessionCheck::kOk;
 }
 

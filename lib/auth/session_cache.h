@@ -19,13 +19,21 @@
 
 namespace tessera::auth {
 
+// A bearer-token grant as the workers remember it (api_tokens, sql/0003).
+struct Grant {
+  std::string userid;
+  bool revoked = false;
+  std::int64_t expires_at = 0;
+};
+
 enum class SessionCheck {
   kOk,
   kUnknownAccount,
   kDisabled,
   kAccountExpired,
   kSessionEnded,  // ticket older than the account's session epoch (password change, disable)
-  kRevoked,       // logged out
+  kRevoked,       // logged out, or the grant was revoked
+  kUnknownGrant,  // no api_tokens row for the token's jti (or it names another account)
   kUnavailable,   // the cache is stale: PostgreSQL has not been heard from
 };
 
@@ -36,7 +44,10 @@ class SessionCache {
 
   // Replaces everything (after a (re)connect). `revoked` maps revocation id → expiry.
   void Load(std::unordered_map<std::string, store::AccountState> accounts,
-            std::unordered_map<std::string, std::int64_t> revoked);
+            std::unordered_map<std::string, std::int64_t> revoked,
+            std::unordered_map<std::string, Grant> grants = {});
+  // Sets or (with nullopt) removes one grant.
+  void SetGrant(const std::string& jti, std::optional<Grant> grant);
   // Sets or (with nullopt) removes one account's state.
   void SetAccount(const std::string& userid, std::optional<store::AccountState> state);
   void AddRevocation(const std::string& revocation_id, std::int64_t expires_at, std::int64_t now);
@@ -49,6 +60,8 @@ class SessionCache {
   // Whether the account exists, is enabled and unexpired at `now` (for bearer tokens, which
   // are grants of their own and do not end with the account's sessions).
   SessionCheck CheckAccount(std::string_view userid, std::int64_t now) const;
+  // CheckAccount, and the grant `jti` exists for `userid`, is unrevoked and unexpired.
+  SessionCheck CheckGrant(std::string_view jti, std::string_view userid, std::int64_t now) const;
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`.
   SessionCheck Check(std::string_view userid, std::int64_t ticket_time, std::string_view revocation_id,
                      std::int64_t now) const;
@@ -57,6 +70,7 @@ class SessionCache {
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, store::AccountState> accounts_;
   std::unordered_map<std::string, std::int64_t> revoked_;
+  std::unordered_map<std::string, Grant> grants_;
   std::optional<SteadyClock::time_point> fresh_at_;
   std::chrono::milliseconds max_staleness_;
 };

@@ -20,6 +20,7 @@ std::string_view Describe(SessionCheck c) {
     case SessionCheck::kAccountExpired: return "account expired";
     case SessionCheck::kSessionEnded: return "session ended by password change or disable";
     case SessionCheck::kRevoked: return "ticket was logged out";
+    case SessionCheck::kUnknownGrant: return "no such token grant";
     case SessionCheck::kUnavailable: return "session state unavailable";
   }
   return "?";

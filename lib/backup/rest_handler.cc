@@ -60,12 +60,13 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest) cons
     log::Debug(std::string("bearer token refused: ") + std::string(auth::Describe(token.error())));
     return Unauthorized();
   }
-  switch (accounts_.CheckAccount(token->subject(), clock_.Now())) {
+  // The grant must exist for this account, unrevoked and unexpired, and the account enabled:
+  // all from the workers' memory, kept current by NOTIFY.
+  switch (accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now())) {
     case auth::SessionCheck::kOk: break;
     case auth::SessionCheck::kUnavailable: return Error(503, "service unavailable, try again later");
     default: return Unauthorized();
   }
-  // TODO(grants): the grant (jti) must exist and be unrevoked in api_tokens — the next issue.
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");

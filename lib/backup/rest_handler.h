@@ -1,8 +1,9 @@
 // The restic REST protocol (v1 and v2) behind bearer tokens: DESIGN.md, "Backup API", and
 // shared/reference/restic-rest.md for what real clients send and expect.
 //
-// Order of checks: token present and valid (else 401 with WWW-Authenticate), account enabled
-// and unexpired (401), path well-formed (404), token's repo scope (403), permission for the
+// Order of checks: token present and valid (else 401 with WWW-Authenticate), its grant (jti)
+// present in api_tokens for that account, unrevoked and unexpired, and the account enabled and
+// unexpired (401), path well-formed (404), token's repo scope (403), permission for the
 // method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, which any
 // token with read or write may create and delete, because restic writes one for every command.
 // Objects live under the token's subject, so no URL can reach another account's data.

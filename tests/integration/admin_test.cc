@@ -22,7 +22,11 @@ std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never overwrites", "[admin]") {
   std::string dir = MakeTempDir("tessera-admin");
   std::string config = dir + "/tessera.conf";
-  WriteFile(config, "server_id = backup.example\ntoken_key = " + dir + "/token.k4.secret\n");
+  PgCluster pg;
+  MigrateOrThrow(pg.Conninfo());
+  AddAccount(pg.Conninfo(), "alice@pbs", "pw");
+  WriteFile(config, "server_id = backup.example\ntoken_key = " + dir + "/token.k4.secret\n" +
+                        "database = '" + pg.Conninfo() + "'\n");
   RunResult made = Admin(config, {"keygen", "--out", dir + "/token.k4.secret"});
   INFO(made.output);
   REQUIRE(made.status == 0);
@@ -39,15 +43,21 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
 
   SECTION("mint then verify round-trips the grant") {
     RunResult minted = Admin(config, {"token", "mint", "--user", "alice@pbs", "--read", "--repo",
-                                      "alice/laptop", "--lifetime", "2h", "--jti", "g1"});
+                                      "alice/laptop", "--lifetime", "2h"});
+    INFO(minted.output);
     REQUIRE(minted.status == 0);
     std::string token = FirstLine(minted.output);
+    std::string jti = pg.Sql("SELECT jti FROM api_tokens");
+    CHECK(pg.Sql("SELECT read AND NOT write AND NOT delete AND repo = 'alice/laptop' "
+                 "AND expires_at BETWEEN now() + interval '119 minutes' AND now() + interval '2 hours' "
+                 "FROM api_tokens") == "t");
+    CHECK(Admin(config, {"token", "mint", "--user", "ghost@pbs", "--read"}).status == 1);  // no such account
     CHECK(token.rfind("v4.public.", 0) == 0);
     RunResult ok = Admin(config, {"token", "verify"}, token + "\n");
     INFO(ok.output);
     CHECK(ok.status == 0);
     CHECK(ok.output.find("\"sub\": \"alice@pbs\"") != std::string::npos);
-    CHECK(ok.output.find("\"jti\": \"g1\"") != std::string::npos);
+    CHECK(ok.output.find("\"jti\": \"" + jti + "\"") != std::string::npos);
     CHECK(ok.output.find("\"read\": true") != std::string::npos);
     CHECK(ok.output.find("\"write\": false") != std::string::npos);
 

@@ -17,9 +17,9 @@ TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]"
   fs::create_directories(keys + "/repos");
   REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
   std::string common = "server_id = apache-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  WriteFile(keys + "/admin.conf", common);
   Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   Apache apache(stack.dir(), stack.worker().socket());
   httplib::Client a("127.0.0.1", apache.port());
   httplib::Client n = stack.Client();

@@ -46,9 +46,9 @@ struct BackupStack {
     fs::create_directories(keys + "/repos");
     REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
     std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-    WriteFile(admin_conf, common);
     stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
                                     "password_opslimit = 1\npassword_memlimit_kib = 8192\n");
+    WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
     AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
     AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
   }
@@ -224,9 +224,34 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(b.Client(bob).Delete("/backup/laptop/keys/" + name)->status == 200);
   CHECK(admin.Head("/backup/laptop/keys/" + name)->status == 200);  // alice's object is untouched
 
-  // An unknown account, and a disabled one.
-  std::string ghost = b.Mint("ghost@pbs", {"--read"});
-  CHECK(b.Client(ghost).Get("/backup/laptop/keys/")->status == 401);
+  // A token whose grant is revoked stops working on every worker within a second; its grant can
+  // be re-minted from the row only while it is live.
+  std::string revocable = b.Mint("alice@pbs", {"--read"});
+  std::string jti = b.stack->pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC, jti LIMIT 1");
+  auto rc = b.Client(revocable);
+  REQUIRE(rc.Get("/backup/laptop/keys/")->status == 200);
+  RunResult again = Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti});
+  REQUIRE(again.status == 0);
+  CHECK(b.Client(again.output.substr(0, again.output.find('\n'))).Get("/backup/laptop/keys/")->status == 200);
+  REQUIRE(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "revoke", jti}).status == 0);
+  bool dead = false;
+  for (int i = 0; i < 50 && !dead; ++i) {
+    dead = rc.Get("/backup/laptop/keys/")->status == 401;
+    if (!dead) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(dead);
+  CHECK(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti}).status == 1);
+  // A correctly signed token without a grant row is refused.
+  std::string rowless = b.Mint("alice@pbs", {"--read"});
+  b.stack->pg().Sql("DELETE FROM api_tokens WHERE jti = (SELECT jti FROM api_tokens ORDER BY created_at DESC LIMIT 1)");
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = b.Client(rowless).Get("/backup/laptop/keys/")->status == 401;
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(gone);
+
+  // A disabled account.
   REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", b.stack->pg().Conninfo(), "account", "disable", "alice@pbs"}).status == 0);
   bool refused = false;
   for (int i = 0; i < 50 && !refused; ++i) {

@@ -50,9 +50,9 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   fs::create_directories(keys + "/repos");
   REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
   std::string common = "server_id = restic-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  WriteFile(keys + "/admin.conf", common);
   Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   auto mint = [&](std::vector<std::string> flags) {
     std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint",
                                      "--user", "alice@pbs", "--repo", "laptop"};

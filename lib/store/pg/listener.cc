@@ -11,15 +11,27 @@ namespace tessera::store::pg {
 namespace {
 constexpr auto kHeartbeat = std::chrono::milliseconds(400);
 
+auth::Grant GrantFromRow(PGresult* r, int row, int first) {
+  return auth::Grant{PQgetvalue(r, row, first), std::string_view(PQgetvalue(r, row, first + 1)) == "t",
+                     std::stoll(PQgetvalue(r, row, first + 2))};
+}
+
 // Loads everything; LISTEN comes first so no change between the load and the LISTEN is lost.
 bool Load(Connection& conn, auth::SessionCache& cache) {
-  if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations")) return false;
+  if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens")) return false;
   auto accounts = conn.Exec(
       "SELECT userid, enabled, extract(epoch FROM expires_at)::bigint, session_epoch FROM accounts");
   auto revoked = conn.Exec(
       "SELECT ticket_hash, extract(epoch FROM expires_at)::bigint FROM revoked_tickets "
       "WHERE expires_at > now()");
-  if (!accounts || !revoked) return false;
+  auto grants = conn.Exec(
+      "SELECT jti, userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
+      "FROM api_tokens WHERE expires_at > now()");
+  if (!accounts || !revoked || !grants) return false;
+  std::unordered_map<std::string, auth::Grant> g;
+  for (int i = 0; i < PQntuples(grants->get()); ++i) {
+    g.emplace(PQgetvalue(grants->get(), i, 0), GrantFromRow(grants->get(), i, 1));
+  }
   std::unordered_map<std::string, AccountState> a;
   for (int i = 0; i < PQntuples(accounts->get()); ++i) {
     a.emplace(PQgetvalue(accounts->get(), i, 0), StateFromRow(accounts->get(), i, 1));
@@ -28,7 +40,7 @@ bool Load(Connection& conn, auth::SessionCache& cache) {
   for (int i = 0; i < PQntuples(revoked->get()); ++i) {
     r.emplace(PQgetvalue(revoked->get(), i, 0), std::stoll(PQgetvalue(revoked->get(), i, 1)));
   }
-  cache.Load(std::move(a), std::move(r));
+  cache.Load(std::move(a), std::move(r), std::move(g));
   return true;
 }
 
@@ -46,6 +58,14 @@ bool Apply(Connection& conn, auth::SessionCache& cache, const clock::Clock& cloc
     } else {
       cache.SetAccount(payload, StateFromRow(row->get(), 0, 0));
     }
+  } else if (channel == "tessera_tokens") {
+    auto row = conn.Exec(
+        "SELECT userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
+        "FROM api_tokens WHERE jti = $1",
+        {payload});
+    if (!row) return false;
+    cache.SetGrant(payload, PQntuples(row->get()) == 0 ? std::nullopt
+                                                       : std::optional(GrantFromRow(row->get(), 0, 0)));
   } else if (channel == "tessera_revocations") {
     std::size_t space = payload.find(' ');
     if (space == std::string::npos) return true;

@@ -1,6 +1,7 @@
 // The change listener: one thread per worker process with its own PostgreSQL connection that
-// loads account state and live revocations into the SessionCache, then LISTENs on
-// `tessera_accounts` and `tessera_revocations` (sql/0002_tickets.sql) and applies each change as
+// loads account state, live ticket revocations and token grants into the SessionCache, then
+// LISTENs on `tessera_accounts`, `tessera_revocations` (sql/0002) and `tessera_tokens` (sql/0003)
+// and applies each change as
 // it is notified. It checks the connection twice a second and marks the cache fresh each time;
 // when PostgreSQL goes away it marks the cache lost and reconnects with backoff (this thread may
 // sleep; request threads never do). No libpq type in this header.

@@ -35,3 +35,21 @@ TEST_CASE("session cache fails closed when the listener is lost or stale") {
   cache.MarkLost();
   CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
 }
+
+TEST_CASE("token grants: present for the account, unrevoked, unexpired") {
+  auth::SessionCache cache(std::chrono::milliseconds(1000));
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"bob@pbs", {false, std::nullopt, 0}}}, {},
+             {{"g1", {"alice@pbs", false, 500}}, {"g2", {"alice@pbs", true, 500}},
+              {"g3", {"bob@pbs", false, 500}}});
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kOk);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 500) == SessionCheck::kAccountExpired);
+  CHECK(cache.CheckGrant("g1", "bob@pbs", 100) == SessionCheck::kDisabled);
+  CHECK(cache.CheckGrant("g1", "carol@pbs", 100) == SessionCheck::kUnknownAccount);
+  CHECK(cache.CheckGrant("g2", "alice@pbs", 100) == SessionCheck::kRevoked);
+  CHECK(cache.CheckGrant("g3", "alice@pbs", 100) == SessionCheck::kUnknownGrant);  // bob's grant
+  CHECK(cache.CheckGrant("nope", "alice@pbs", 100) == SessionCheck::kUnknownGrant);
+  cache.SetGrant("g1", auth::Grant{"alice@pbs", true, 500});
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kRevoked);
+  cache.SetGrant("g1", std::nullopt);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kUnknownGrant);
+}
