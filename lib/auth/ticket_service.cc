@@ -163,9 +163,14 @@ std::expected<LoginResult, AuthFailure> TicketService::Login(store::AuthStore& s
   if (request.http_only) {
     // HttpOnly flow: renew from the cookie; if that fails, the body's password is tried as a
     // password — never as a ticket.
+    reason = cookie_ticket ? "" : "no cookie to renew, and the body holds a ticket";
     if (cookie_ticket) result = Renew(store, username, *cookie_ticket, client, &reason);
-    if (!result && result.error() == AuthFailure::kDenied && !IsTicket(request.password)) {
-      result = WithPassword(store, username, request.password, client, &reason);
+    if (!result && result.error() == AuthFailure::kDenied) {
+      if (IsTicket(request.password)) {
+        if (cookie_ticket) reason += "; the body's ticket is not accepted in the HttpOnly flow";
+      } else {
+        result = WithPassword(store, username, request.password, client, &reason);
+      }
     }
   } else if (IsTicket(request.password)) {
     result = Renew(store, username, request.password, client, &reason);

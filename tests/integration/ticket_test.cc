@@ -173,6 +173,8 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
     Login body_ticket = DoLogin(c, "username=alice%40pbs&http-only=1&password=" + FormEncode(ticket),
                                 kForm, CookieHeaders(stale));
     CHECK(body_ticket.status == 401);
+    CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE reason LIKE "
+                         "'%the body''s ticket is not accepted in the HttpOnly flow'") == "1");
   }
 
   SECTION("CSRF token: missing, wrong or expired on POST and DELETE") {
