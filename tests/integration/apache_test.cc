@@ -13,13 +13,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]") {
-  std::string keys = MakeTempDir("tessera-apache");
-  fs::create_directories(keys + "/repos");
-  REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
-  std::string common = "server_id = apache-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n");
-  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
+  BackupStack b;
+  Stack& stack = *b.stack;
   Apache apache(stack.dir(), stack.worker().socket());
   httplib::Client a("127.0.0.1", apache.port());
   httplib::Client n = stack.Client();
@@ -48,12 +43,8 @@ TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]"
   CHECK(json::parse(who->body)["data"]["userid"] == "alice@pbs");
 
   // Authorization reaches the worker (CGIPassAuth On): a bearer token works for /backup/.
-  RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint", "--user",
-                          "alice@pbs", "--read", "--write"});
-  REQUIRE(minted.status == 0);
-  std::string token = minted.output.substr(0, minted.output.find('\n'));
+  std::string token = b.Mint("alice@pbs", {"--read", "--write"});
   a.set_bearer_token_auth(token.c_str());
   CHECK(a.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   CHECK(a.Get("/backup/laptop/keys/")->body == "[]");
-  fs::remove_all(keys);
 }

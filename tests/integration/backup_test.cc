@@ -36,40 +36,6 @@ std::string RandomBytes(std::size_t n) {
   return s;
 }
 
-// A stack with backup endpoints on, an account alice@pbs, and an admin config to mint tokens.
-struct BackupStack {
-  std::string keys = MakeTempDir("tessera-backup");
-  std::string admin_conf = keys + "/admin.conf";
-  std::unique_ptr<Stack> stack;
-
-  BackupStack() {
-    fs::create_directories(keys + "/repos");
-    REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
-    std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-    stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
-                                    "password_opslimit = 1\npassword_memlimit_kib = 8192\n");
-    WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
-    AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
-    AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
-  }
-  ~BackupStack() {
-    stack.reset();
-    fs::remove_all(keys);
-  }
-  std::string Mint(const std::string& user, const std::vector<std::string>& flags) {
-    std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", admin_conf, "token", "mint", "--user", user};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    RunResult r = Run(argv);
-    REQUIRE(r.status == 0);
-    return r.output.substr(0, r.output.find('\n'));
-  }
-  httplib::Client Client(const std::string& token) {
-    httplib::Client c = stack->Client();
-    c.set_bearer_token_auth(token.c_str());
-    return c;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {

@@ -418,4 +418,36 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
+BackupStack::BackupStack() : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
+  fs::create_directories(keys + "/repos");
+  RunResult key = Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"});
+  if (key.status != 0) throw std::runtime_error("keygen failed: " + key.output);
+  std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
+  stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
+                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n");
+  WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
+  AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
+  AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
+}
+
+BackupStack::~BackupStack() {
+  stack.reset();
+  std::error_code ec;
+  fs::remove_all(keys, ec);
+}
+
+std::string BackupStack::Mint(const std::string& user, const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", admin_conf, "token", "mint", "--user", user};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  RunResult r = Run(argv);
+  if (r.status != 0) throw std::runtime_error("token mint failed: " + r.output);
+  return r.output.substr(0, r.output.find('\n'));
+}
+
+httplib::Client BackupStack::Client(const std::string& token) {
+  httplib::Client c = stack->Client();
+  c.set_bearer_token_auth(token.c_str());
+  return c;
+}
+
 }  // namespace tessera::testing

@@ -136,6 +136,22 @@ class Stack {
   std::unique_ptr<Nginx> nginx_;
 };
 
+// A Stack with the backup endpoints on (a token key, a storage directory), the accounts
+// alice@pbs and bob@pbs (password "pw"), and an admin config to mint tokens with.
+class BackupStack {
+ public:
+  BackupStack();
+  ~BackupStack();
+  // Makes a grant with tessera-admin and returns its token. Throws on failure.
+  std::string Mint(const std::string& user, const std::vector<std::string>& flags);
+  // A client of the nginx in front, sending `token` as a bearer token.
+  httplib::Client Client(const std::string& token);
+
+  std::string keys;        // the throwaway directory: token key, admin.conf, repos/
+  std::string admin_conf;  // tessera-admin --config for token mint/verify/revoke
+  std::unique_ptr<Stack> stack;
+};
+
 // Applies the project's migrations with tessera-admin. Throws on failure.
 void MigrateOrThrow(const std::string& conninfo);
 // Adds an account with tessera-admin (password on stdin). Throws on failure.

@@ -46,24 +46,15 @@ struct Restic {
 }  // namespace
 
 TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[restic]") {
-  std::string keys = MakeTempDir("tessera-restic");
-  fs::create_directories(keys + "/repos");
-  REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
-  std::string common = "server_id = restic-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n");
-  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
+  BackupStack b;
+  const std::string& keys = b.keys;
   auto mint = [&](std::vector<std::string> flags) {
-    std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint",
-                                     "--user", "alice@pbs", "--repo", "laptop"};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    RunResult r = Run(argv);
-    REQUIRE(r.status == 0);
-    return r.output.substr(0, r.output.find('\n'));
+    flags.insert(flags.end(), {"--repo", "laptop"});
+    return b.Mint("alice@pbs", flags);
   };
   WriteFile(keys + "/restic-password", "repository password\n");
   auto restic = [&](const std::string& token) {
-    return Restic{"rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(stack.port()) + "/backup/laptop/",
+    return Restic{"rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(b.stack->port()) + "/backup/laptop/",
                   keys + "/restic-password", keys + "/cache"};
   };
   Restic full = restic(mint({"--read", "--write", "--delete"}));
@@ -113,5 +104,4 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   RunResult check2 = full({"check", "--read-data"});
   INFO(check2.output);
   CHECK(check2.status == 0);
-  fs::remove_all(keys);
 }
