@@ -1,7 +1,6 @@
 #include "auth/ticket_service.h"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "auth/userid.h"
 #include "http/cookies.h"

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "auth/bearer.h"
+#include "auth/userid.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
@@ -67,6 +68,10 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest) cons
     case auth::SessionCheck::kUnavailable: return Error(503, "service unavailable, try again later");
     default: return Unauthorized();
   }
+
+  // The subject names the account's directory. Only a signed token with a live grant gets here,
+  // but the check belongs where the name meets the filesystem: no '/', NUL or control character.
+  if (!auth::IsValidUserid(token->subject())) return Unauthorized();
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
