@@ -40,7 +40,7 @@ App::App(const config::Config& config, store::Database& db, Services services)
 
 Response App::Backup(Request& request, const PathParams& params) const {
   if (services_.backup == nullptr) return http::JsonError(503, "backup endpoints are not configured");
-  return services_.backup->Handle(request, params.at("rest"));
+  return services_.backup->Handle(request, params.at("rest"), db_);
 }
 
 Response App::Version() const {

@@ -7,7 +7,7 @@
 namespace tessera::backup {
 
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, const auth::SessionCache& accounts, const clock::Clock& clock) {
+    const config::Config& config, auth::SessionCache& accounts, const clock::Clock& clock) {
   if (config.token_key.empty() || config.storage_dir.empty()) return std::unique_ptr<BackupService>();
   std::error_code ec;
   if (!std::filesystem::is_directory(config.storage_dir, ec)) {

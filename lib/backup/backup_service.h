@@ -24,6 +24,6 @@ struct BackupService {
 // nullptr (not an error) when token_key or storage_dir is not set: the backup endpoints then
 // answer 503. Fails with a message for an unreadable key or a storage_dir that is not a directory.
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, const auth::SessionCache& accounts, const clock::Clock& clock);
+    const config::Config& config, auth::SessionCache& accounts, const clock::Clock& clock);
 
 }  // namespace tessera::backup

@@ -49,11 +49,11 @@ Response Ok() {
 }  // namespace
 
 RestHandler::RestHandler(Storage& storage, const auth::TokenFactory& tokens,
-                         const auth::SessionCache& accounts, const clock::Clock& clock,
+                         auth::SessionCache& accounts, const clock::Clock& clock,
                          std::uint64_t max_object_bytes)
     : storage_(storage), tokens_(tokens), accounts_(accounts), clock_(clock), max_object_bytes_(max_object_bytes) {}
 
-Response RestHandler::Handle(http::Request& request, std::string_view rest) const {
+Response RestHandler::Handle(http::Request& request, std::string_view rest, store::AuthStore& db) const {
   auto untrusted = auth::BearerFromRequest(request);
   if (!untrusted) return Unauthorized();
   auto token = tokens_.Verify(*untrusted);
@@ -63,7 +63,18 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest) cons
   }
   // The grant must exist for this account, unrevoked and unexpired, and the account enabled:
   // all from the workers' memory, kept current by NOTIFY.
-  switch (accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now())) {
+  auth::SessionCheck grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
+  if (grant == auth::SessionCheck::kUnknownGrant) {
+    // A grant minted a moment ago may not have reached this worker through NOTIFY yet. Only a
+    // token our key signed gets here, so this lookup cannot be driven by strangers.
+    auto row = db.FindGrant(token->jti());
+    if (!row) return Error(503, "service unavailable, try again later");
+    if (*row) {
+      accounts_.SetGrant(token->jti(), auth::Grant{(*row)->userid, (*row)->revoked, (*row)->expires_at});
+      grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
+    }
+  }
+  switch (grant) {
     case auth::SessionCheck::kOk: break;
     case auth::SessionCheck::kUnavailable: return Error(503, "service unavailable, try again later");
     default: return Unauthorized();

@@ -17,6 +17,7 @@
 #include "auth/token_factory.h"
 #include "backup/storage.h"
 #include "clock/clock.h"
+#include "store/auth_store.h"
 #include "http/request.h"
 #include "http/response.h"
 
@@ -24,11 +25,12 @@ namespace tessera::backup {
 
 class RestHandler {
  public:
-  RestHandler(Storage& storage, const auth::TokenFactory& tokens, const auth::SessionCache& accounts,
+  RestHandler(Storage& storage, const auth::TokenFactory& tokens, auth::SessionCache& accounts,
               const clock::Clock& clock, std::uint64_t max_object_bytes);
 
-  // `rest` is the decoded path after "/backup/".
-  http::Response Handle(http::Request& request, std::string_view rest) const;
+  // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, asked
+  // only when a signed token names a grant the cache has not heard of yet (just minted).
+  http::Response Handle(http::Request& request, std::string_view rest, store::AuthStore& db) const;
 
  private:
   http::Response Upload(http::Request& request, const std::string& owner, std::string_view repo,
@@ -40,7 +42,7 @@ class RestHandler {
 
   Storage& storage_;
   const auth::TokenFactory& tokens_;
-  const auth::SessionCache& accounts_;
+  auth::SessionCache& accounts_;
   const clock::Clock& clock_;
   std::uint64_t max_object_bytes_;
 };

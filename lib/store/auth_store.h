@@ -49,6 +49,14 @@ class AuthStore {
   virtual std::expected<void, StoreError> ClearFailures(std::string_view userid) = 0;
   virtual std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
                                                 std::string_view client, std::string_view reason) = 0;
+  // A token grant (api_tokens): its account, whether revoked, its expiry (Unix seconds); nullopt
+  // when there is no such row.
+  struct GrantRecord {
+    std::string userid;
+    bool revoked = false;
+    std::int64_t expires_at = 0;
+  };
+  virtual std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) = 0;
   // Records a logout; every worker hears of it through NOTIFY.
   virtual std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id,
                                                        std::string_view userid,

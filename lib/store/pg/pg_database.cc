@@ -81,6 +81,18 @@ class PgDatabase final : public Database {
                {std::string(event), opt(userid), opt(client), opt(reason)});
   }
 
+  std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
+    auto result = Query(
+        "SELECT userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
+        "FROM api_tokens WHERE jti = $1",
+        {std::string(jti)});
+    if (!result) return std::unexpected(result.error());
+    PGresult* r = result->get();
+    if (PQntuples(r) == 0) return std::optional<GrantRecord>{};
+    return GrantRecord{PQgetvalue(r, 0, 0), std::string_view(PQgetvalue(r, 0, 1)) == "t",
+                       std::stoll(PQgetvalue(r, 0, 2))};
+  }
+
   std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
                                                std::int64_t expires_at) override {
     return Run(

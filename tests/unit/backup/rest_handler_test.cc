@@ -1,8 +1,10 @@
 #include "backup/rest_handler.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "crypto/keyring.h"
+#include "store/database.h"
 
 using namespace tessera;
 
@@ -38,11 +40,49 @@ class CountingStorage final : public backup::Storage {
   }
 };
 
-http::Response Get(const backup::RestHandler& h, const std::string& token) {
+// An AuthStore that knows only grants (and can be down); the handler needs nothing else.
+class GrantStore final : public store::AuthStore {
+ public:
+  std::map<std::string, GrantRecord> grants;
+  bool down = false;
+  int lookups = 0;
+  std::expected<std::optional<GrantRecord>, store::StoreError> FindGrant(std::string_view jti) override {
+    ++lookups;
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    auto it = grants.find(std::string(jti));
+    if (it == grants.end()) return std::optional<GrantRecord>{};
+    return it->second;
+  }
+  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(std::string_view) override {
+    return std::unexpected(store::StoreError::kUnavailable);
+  }
+  std::expected<void, store::StoreError> ReplacePasswordHash(std::string_view, std::string_view,
+                                                             std::string_view) override {
+    return {};
+  }
+  std::expected<bool, store::StoreError> IsThrottled(std::string_view, std::string_view,
+                                                     const store::ThrottlePolicy&) override {
+    return false;
+  }
+  std::expected<void, store::StoreError> RecordFailure(std::string_view, std::string_view,
+                                                       const store::ThrottlePolicy&) override {
+    return {};
+  }
+  std::expected<void, store::StoreError> ClearFailures(std::string_view) override { return {}; }
+  std::expected<void, store::StoreError> Audit(std::string_view, std::string_view, std::string_view,
+                                               std::string_view) override {
+    return {};
+  }
+  std::expected<void, store::StoreError> RevokeTicket(std::string_view, std::string_view, std::int64_t) override {
+    return {};
+  }
+};
+
+http::Response Get(const backup::RestHandler& h, const std::string& token, store::AuthStore& db) {
   http::Request r;
   r.method = http::Method::kGet;
   r.headers.emplace_back("authorization", "Bearer " + token);
-  return h.Handle(r, "laptop/keys/");
+  return h.Handle(r, "laptop/keys/", db);
 }
 }  // namespace
 
@@ -55,13 +95,42 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"../bob@pbs", {true, std::nullopt, 0}}}, {},
              {{"g1", {"alice@pbs", false, 1900000000}}, {"g2", {"../bob@pbs", false, 1900000000}}});
   CountingStorage storage;
+  GrantStore db;
   backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
 
   auto good = tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
-  CHECK(Get(handler, *good).status == 200);
+  CHECK(Get(handler, *good, db).status == 200);
   CHECK(storage.calls == 1);
 
   auto bad = tokens.Create({"../bob@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g2"});
-  CHECK(Get(handler, *bad).status == 401);
+  CHECK(Get(handler, *bad, db).status == 401);
   CHECK(storage.calls == 1);
+}
+
+TEST_CASE("a grant the cache has not heard of yet is looked up once, then remembered") {
+  clock::FixedClock clock(1800000000);
+  auto ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  auth::TokenFactory tokens("srv", ring, clock);
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
+  CountingStorage storage;
+  GrantStore db;
+  backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
+  auto token = [&](const char* jti) {
+    return *tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
+  };
+
+  db.grants["fresh"] = {"alice@pbs", false, 1900000000};
+  CHECK(Get(handler, token("fresh"), db).status == 200);
+  CHECK(Get(handler, token("fresh"), db).status == 200);
+  CHECK(db.lookups == 1);  // the second request was answered from memory
+
+  CHECK(Get(handler, token("missing"), db).status == 401);
+  db.grants["bobs"] = {"bob@pbs", false, 1900000000};
+  CHECK(Get(handler, token("bobs"), db).status == 401);      // another account's grant
+  db.grants["revoked"] = {"alice@pbs", true, 1900000000};
+  CHECK(Get(handler, token("revoked"), db).status == 401);
+  db.down = true;
+  CHECK(Get(handler, token("unknown-while-down"), db).status == 503);
+  CHECK(storage.calls == 2);
 }
