@@ -80,8 +80,10 @@ void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head)
   for (const auto& [name, value] : response.headers) {
     head_text.append(name).append(": ").append(value).append("\r\n");
   }
-  std::uint64_t length = response.stream ? response.stream_length : response.body.size();
-  head_text.append("Content-Length: ").append(std::to_string(length)).append("\r\n\r\n");
+  std::optional<std::uint64_t> length =
+      response.stream ? response.stream_length : std::optional<std::uint64_t>(response.body.size());
+  if (length) head_text.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
+  head_text.append("\r\n");
   FCGX_PutStr(head_text.data(), static_cast<int>(head_text.size()), raw.out);
   if (head) return;
   if (!response.stream) {
@@ -90,12 +92,14 @@ void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head)
     }
     return;
   }
-  // Stream in fixed pieces: memory stays flat whatever the object's size. A short read means the
-  // file changed or failed under us; the connection is then cut rather than padded.
+  // Stream in fixed pieces: memory stays flat whatever the object's size. A short read of a
+  // known length means the file changed or failed under us; the connection is then cut rather
+  // than padded. A source of unknown length ends when it returns 0.
   std::vector<char> buffer(256 * 1024);
-  std::uint64_t left = length;
+  std::uint64_t left = length.value_or(UINT64_MAX);
   while (left > 0) {
     std::ptrdiff_t n = response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+    if (n == 0 && !length) break;
     if (n <= 0) {
       FCGX_SetExitStatus(1, raw.out);
       break;

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "admin/commands.h"
-#include "auth/userid.h"
+#include "names/userid.h"
 #include "crypto/password.h"
 #include "crypto/rfc3339.h"
 #include "store/pg/account_admin.h"
@@ -114,7 +114,7 @@ int Account(const config::Config& config, const Args& args) {
   }
   if (args.size() < 2) return Usage();
   std::string userid(args[1]);
-  if (!auth::IsValidUserid(userid)) {
+  if (!names::IsValidUserid(userid)) {
     std::cerr << "tessera-admin: '" << userid << "' is not a valid userid (name@realm)\n";
     return 1;
   }

@@ -65,16 +65,18 @@ SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t no
   return SessionCheck::kOk;
 }
 
-SessionCheck SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
-                                      std::int64_t now) const {
+std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
+                                                           std::int64_t now) const {
   SessionCheck account = CheckAccount(userid, now);
-  if (account != SessionCheck::kOk) return account;
+  if (account != SessionCheck::kOk) return std::unexpected(account);
   std::shared_lock lock(mutex_);
   auto grant = grants_.find(std::string(jti));
-  if (grant == grants_.end() || grant->second.userid != userid) return SessionCheck::kUnknownGrant;
-  if (grant->second.revoked) return SessionCheck::kRevoked;
-  if (grant->second.expires_at <= now) return SessionCheck::kAccountExpired;
-  return SessionCheck::kOk;
+  if (grant == grants_.end() || grant->second.userid != userid) {
+    return std::unexpected(SessionCheck::kUnknownGrant);
+  }
+  if (grant->second.revoked) return std::unexpected(SessionCheck::kRevoked);
+  if (grant->second.expires_at <= now) return std::unexpected(SessionCheck::kGrantExpired);
+  return grant->second;
 }
 
 SessionCheck SessionCache::Check(std::string_view userid, std::int64_t ticket_time,

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -19,18 +20,15 @@
 
 namespace tessera::auth {
 
-// A bearer-token grant as the workers remember it (api_tokens, sql/0003).
-struct Grant {
-  std::string userid;
-  bool revoked = false;
-  std::int64_t expires_at = 0;
-};
+// A bearer-token grant as the workers remember it.
+using Grant = store::GrantRecord;
 
 enum class SessionCheck {
   kOk,
   kUnknownAccount,
   kDisabled,
   kAccountExpired,
+  kGrantExpired,
   kSessionEnded,  // ticket older than the account's session epoch (password change, disable)
   kRevoked,       // logged out, or the grant was revoked
   kUnknownGrant,  // no api_tokens row for the token's jti (or it names another account)
@@ -60,8 +58,10 @@ class SessionCache {
   // Whether the account exists, is enabled and unexpired at `now` (for bearer tokens, which
   // are grants of their own and do not end with the account's sessions).
   SessionCheck CheckAccount(std::string_view userid, std::int64_t now) const;
-  // CheckAccount, and the grant `jti` exists for `userid`, is unrevoked and unexpired.
-  SessionCheck CheckGrant(std::string_view jti, std::string_view userid, std::int64_t now) const;
+  // CheckAccount, and the grant `jti` exists for `userid`, is unrevoked and unexpired. Returns a
+  // copy of the grant (its rights, repository and account id), or why it is refused.
+  std::expected<Grant, SessionCheck> CheckGrant(std::string_view jti, std::string_view userid,
+                                                std::int64_t now) const;
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`.
   SessionCheck Check(std::string_view userid, std::int64_t ticket_time, std::string_view revocation_id,
                      std::int64_t now) const;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "auth/userid.h"
+#include "names/userid.h"
 #include "http/cookies.h"
 #include "http/percent.h"
 #include "log/log.h"
@@ -17,6 +17,7 @@ std::string_view Describe(SessionCheck c) {
     case SessionCheck::kUnknownAccount: return "unknown account";
     case SessionCheck::kDisabled: return "account disabled";
     case SessionCheck::kAccountExpired: return "account expired";
+    case SessionCheck::kGrantExpired: return "token grant expired";
     case SessionCheck::kSessionEnded: return "session ended by password change or disable";
     case SessionCheck::kRevoked: return "ticket was logged out";
     case SessionCheck::kUnknownGrant: return "no such token grant";
@@ -147,7 +148,7 @@ std::expected<LoginResult, AuthFailure> TicketService::Login(store::AuthStore& s
                                                              std::optional<std::string_view> cookie_ticket,
                                                              std::string_view client) const {
   const std::string& username = request.username;
-  if (!IsValidUserid(username)) {
+  if (!names::IsValidUserid(username)) {
     return std::unexpected(Fail(store, "", client, "malformed userid"));
   }
   auto throttled = store.IsThrottled(username, client, policy_.throttle);

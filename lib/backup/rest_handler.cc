@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "auth/bearer.h"
-#include "auth/userid.h"
+#include "names/userid.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
@@ -63,33 +63,37 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
   }
   // The grant must exist for this account, unrevoked and unexpired, and the account enabled:
   // all from the workers' memory, kept current by NOTIFY.
-  auth::SessionCheck grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
-  if (grant == auth::SessionCheck::kUnknownGrant) {
+  auto grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
+  if (!grant && grant.error() == auth::SessionCheck::kUnknownGrant) {
     // A grant minted a moment ago may not have reached this worker through NOTIFY yet. Only a
     // token our key signed gets here, so this lookup cannot be driven by strangers.
     auto row = db.FindGrant(token->jti());
     if (!row) return Error(503, "service unavailable, try again later");
     if (*row) {
-      accounts_.SetGrant(token->jti(), auth::Grant{(*row)->userid, (*row)->revoked, (*row)->expires_at});
+      accounts_.SetGrant(token->jti(), **row);
       grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
     }
   }
-  switch (grant) {
-    case auth::SessionCheck::kOk: break;
-    case auth::SessionCheck::kUnavailable: return Error(503, "service unavailable, try again later");
-    default: return Unauthorized();
+  if (!grant) {
+    if (grant.error() == auth::SessionCheck::kUnavailable) {
+      return Error(503, "service unavailable, try again later");
+    }
+    return Unauthorized();
   }
 
   // The subject names the account's directory. Only a signed token with a live grant gets here,
   // but the check belongs where the name meets the filesystem: no '/', NUL or control character.
-  if (!auth::IsValidUserid(token->subject())) return Unauthorized();
+  if (!names::IsValidUserid(token->subject())) return Unauthorized();
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
-  if (token->repo() && *token->repo() != target->repo) {
+  // The grant row decides; the token's claims can only narrow it.
+  if ((token->repo() && *token->repo() != target->repo) || (grant->repo && *grant->repo != target->repo)) {
     return Error(403, "token is not valid for this repository");
   }
-  const auth::Permissions& may = token->permissions();
+  const auth::Permissions& claimed = token->permissions();
+  const auth::Permissions may{claimed.read && grant->read, claimed.write && grant->write,
+                              claimed.del && grant->del};
   const std::string& owner = token->subject();
   Method m = request.method;
   bool reading = m == Method::kGet || m == Method::kHead;

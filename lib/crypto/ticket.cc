@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "auth/userid.h"
+#include "names/userid.h"
 #include "crypto/base64url.h"
 
 namespace tessera::crypto {
@@ -63,7 +63,7 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   std::string_view userid = text.substr(first + 1, last - first - 1);
   std::int64_t time = 0;
   if (!ParseTicketTime(text.substr(last + 1), &time)) return std::unexpected(TicketError::kMalformed);
-  if (!auth::IsValidUserid(userid)) return std::unexpected(TicketError::kBadUserid);
+  if (!names::IsValidUserid(userid)) return std::unexpected(TicketError::kBadUserid);
   VerifiedTicket out;
   out.userid_ = userid;
   out.time_ = time;

@@ -4,7 +4,7 @@
 //
 // TIME is Unix seconds in upper-case hex, at least 8 digits; SIG is Ed25519 over the text before
 // "::", standard base64 without padding (padded input is refused). A ticket is valid from 300 s
-// before to 7200 s after TIME. Userids never contain ':' or control characters (auth/userid.h),
+// before to 7200 s after TIME. Userids never contain ':' or control characters (names/userid.h),
 // so the userid field is taken as it is and must be a valid userid.
 //
 // Tickets carry no key id: verification tries the signing key, then each older key (rotation).

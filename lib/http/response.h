@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,9 +30,11 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // When set, the body is streamed from here instead, and is exactly `stream_length` bytes.
+  // When set, the body is streamed from here instead: exactly `stream_length` bytes, or, when the
+  // length is not known in advance (a listing produced as it is read), until the source ends,
+  // sent without Content-Length (the web server then chunks it).
   std::shared_ptr<BodySource> stream;
-  std::uint64_t stream_length = 0;
+  std::optional<std::uint64_t> stream_length;
 
   // Appends a header (several Set-Cookie headers are allowed).
   void AddHeader(std::string name, std::string value) {

@@ -26,6 +26,19 @@ struct AccountRecord {
   AccountState state;
 };
 
+// A bearer-token grant (api_tokens, sql/0003): the row is the authority on what a token may do;
+// the token's own claims can only narrow it.
+struct GrantRecord {
+  std::string userid;
+  std::int64_t account_id = 0;  // accounts.id: immutable, keys the account's storage
+  bool read = false;
+  bool write = false;
+  bool del = false;                 // the `delete` column
+  std::optional<std::string> repo;  // limits the grant to one repository
+  bool revoked = false;
+  std::int64_t expires_at = 0;      // Unix seconds
+};
+
 struct ThrottlePolicy {
   int max_user_failures = 5;    // per account within the window
   int max_addr_failures = 20;   // per client address within the window
@@ -49,13 +62,7 @@ class AuthStore {
   virtual std::expected<void, StoreError> ClearFailures(std::string_view userid) = 0;
   virtual std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
                                                 std::string_view client, std::string_view reason) = 0;
-  // A token grant (api_tokens): its account, whether revoked, its expiry (Unix seconds); nullopt
-  // when there is no such row.
-  struct GrantRecord {
-    std::string userid;
-    bool revoked = false;
-    std::int64_t expires_at = 0;
-  };
+  // The grant (api_tokens row) `jti`, or nullopt when there is no such row.
   virtual std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) = 0;
   // Records a logout; every worker hears of it through NOTIFY.
   virtual std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id,

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/userid.h"
+#include "names/userid.h"
 #include "crypto/csrf.h"
 #include "crypto/ticket.h"
 #include "http/cookies.h"
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)state.csrf.Verify(input, "alice@pbs", kNow);
       break;
     case 2:
-      (void)auth::IsValidUserid(input);
+      (void)names::IsValidUserid(input);
       break;
     case 3: {
       auto cookies = http::ParseCookies(input);

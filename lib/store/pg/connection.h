@@ -57,6 +57,13 @@ class Connection {
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
 
+// The columns of a grant row as GrantFromRow reads them, and the FROM clause they need.
+inline constexpr const char* kGrantColumns =
+    "t.userid, a.id, t.read, t.write, t.delete, t.repo, t.revoked_at IS NOT NULL, "
+    "extract(epoch FROM t.expires_at)::bigint";
+inline constexpr const char* kGrantFrom = "api_tokens t JOIN accounts a ON a.userid = t.userid";
+GrantRecord GrantFromRow(PGresult* result, int row, int first_column);
+
 // Reads (enabled, expires_at as epoch seconds or NULL, session_epoch) starting at `first_column`.
 AccountState StateFromRow(PGresult* result, int row, int first_column);
 

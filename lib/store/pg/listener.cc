@@ -11,11 +11,6 @@ namespace tessera::store::pg {
 namespace {
 constexpr auto kHeartbeat = std::chrono::milliseconds(400);
 
-auth::Grant GrantFromRow(PGresult* r, int row, int first) {
-  return auth::Grant{PQgetvalue(r, row, first), std::string_view(PQgetvalue(r, row, first + 1)) == "t",
-                     std::stoll(PQgetvalue(r, row, first + 2))};
-}
-
 // Loads everything; LISTEN comes first so no change between the load and the LISTEN is lost.
 bool Load(Connection& conn, auth::SessionCache& cache) {
   if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens")) return false;
@@ -24,9 +19,8 @@ bool Load(Connection& conn, auth::SessionCache& cache) {
   auto revoked = conn.Exec(
       "SELECT ticket_hash, extract(epoch FROM expires_at)::bigint FROM revoked_tickets "
       "WHERE expires_at > now()");
-  auto grants = conn.Exec(
-      "SELECT jti, userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
-      "FROM api_tokens WHERE expires_at > now()");
+  auto grants = conn.Exec(std::string("SELECT t.jti, ") + kGrantColumns + " FROM " + kGrantFrom +
+                          " WHERE t.expires_at > now()");
   if (!accounts || !revoked || !grants) return false;
   std::unordered_map<std::string, auth::Grant> g;
   for (int i = 0; i < PQntuples(grants->get()); ++i) {
@@ -59,10 +53,8 @@ bool Apply(Connection& conn, auth::SessionCache& cache, const clock::Clock& cloc
       cache.SetAccount(payload, StateFromRow(row->get(), 0, 0));
     }
   } else if (channel == "tessera_tokens") {
-    auto row = conn.Exec(
-        "SELECT userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
-        "FROM api_tokens WHERE jti = $1",
-        {payload});
+    auto row = conn.Exec(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
+                         {payload});
     if (!row) return false;
     cache.SetGrant(payload, PQntuples(row->get()) == 0 ? std::nullopt
                                                        : std::optional(GrantFromRow(row->get(), 0, 0)));

@@ -82,15 +82,12 @@ class PgDatabase final : public Database {
   }
 
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
-    auto result = Query(
-        "SELECT userid, revoked_at IS NOT NULL, extract(epoch FROM expires_at)::bigint "
-        "FROM api_tokens WHERE jti = $1",
-        {std::string(jti)});
+    auto result = Query(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
+                        {std::string(jti)});
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<GrantRecord>{};
-    return GrantRecord{PQgetvalue(r, 0, 0), std::string_view(PQgetvalue(r, 0, 1)) == "t",
-                       std::stoll(PQgetvalue(r, 0, 2))};
+    return GrantFromRow(r, 0, 0);
   }
 
   std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
@@ -169,6 +166,20 @@ class PgDatabase final : public Database {
 };
 
 }  // namespace
+
+GrantRecord GrantFromRow(PGresult* r, int row, int first) {
+  auto flag = [&](int c) { return std::string_view(PQgetvalue(r, row, first + c)) == "t"; };
+  GrantRecord g;
+  g.userid = PQgetvalue(r, row, first);
+  g.account_id = std::stoll(PQgetvalue(r, row, first + 1));
+  g.read = flag(2);
+  g.write = flag(3);
+  g.del = flag(4);
+  if (!PQgetisnull(r, row, first + 5)) g.repo = PQgetvalue(r, row, first + 5);
+  g.revoked = flag(6);
+  g.expires_at = std::stoll(PQgetvalue(r, row, first + 7));
+  return g;
+}
 
 AccountState StateFromRow(PGresult* r, int row, int first_column) {
   AccountState state;

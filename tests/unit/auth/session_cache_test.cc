@@ -36,20 +36,40 @@ TEST_CASE("session cache fails closed when the listener is lost or stale") {
   CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
 }
 
+namespace {
+auth::Grant MakeGrant(std::string userid, bool revoked, std::int64_t expires_at) {
+  auth::Grant g;
+  g.userid = std::move(userid);
+  g.account_id = 7;
+  g.read = true;
+  g.revoked = revoked;
+  g.expires_at = expires_at;
+  return g;
+}
+
+SessionCheck Refusal(const std::expected<auth::Grant, SessionCheck>& r) {
+  return r ? SessionCheck::kOk : r.error();
+}
+}  // namespace
+
 TEST_CASE("token grants: present for the account, unrevoked, unexpired") {
   auth::SessionCache cache(std::chrono::milliseconds(1000));
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"bob@pbs", {false, std::nullopt, 0}}}, {},
-             {{"g1", {"alice@pbs", false, 500}}, {"g2", {"alice@pbs", true, 500}},
-              {"g3", {"bob@pbs", false, 500}}});
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kOk);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 500) == SessionCheck::kAccountExpired);
-  CHECK(cache.CheckGrant("g1", "bob@pbs", 100) == SessionCheck::kDisabled);
-  CHECK(cache.CheckGrant("g1", "carol@pbs", 100) == SessionCheck::kUnknownAccount);
-  CHECK(cache.CheckGrant("g2", "alice@pbs", 100) == SessionCheck::kRevoked);
-  CHECK(cache.CheckGrant("g3", "alice@pbs", 100) == SessionCheck::kUnknownGrant);  // bob's grant
-  CHECK(cache.CheckGrant("nope", "alice@pbs", 100) == SessionCheck::kUnknownGrant);
-  cache.SetGrant("g1", auth::Grant{"alice@pbs", true, 500});
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kRevoked);
+             {{"g1", MakeGrant("alice@pbs", false, 500)}, {"g2", MakeGrant("alice@pbs", true, 500)},
+              {"g3", MakeGrant("bob@pbs", false, 500)}});
+  auto ok = cache.CheckGrant("g1", "alice@pbs", 100);
+  REQUIRE(ok);
+  CHECK(ok->account_id == 7);
+  CHECK(ok->read);
+  CHECK_FALSE(ok->write);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 500)) == SessionCheck::kGrantExpired);
+  CHECK(Refusal(cache.CheckGrant("g1", "bob@pbs", 100)) == SessionCheck::kDisabled);
+  CHECK(Refusal(cache.CheckGrant("g1", "carol@pbs", 100)) == SessionCheck::kUnknownAccount);
+  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", 100)) == SessionCheck::kRevoked);
+  CHECK(Refusal(cache.CheckGrant("g3", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);  // bob's
+  CHECK(Refusal(cache.CheckGrant("nope", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
+  cache.SetGrant("g1", MakeGrant("alice@pbs", true, 500));
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kRevoked);
   cache.SetGrant("g1", std::nullopt);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 100) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
 }

@@ -43,14 +43,14 @@ class CountingStorage final : public backup::Storage {
 // An AuthStore that knows only grants (and can be down); the handler needs nothing else.
 class GrantStore final : public store::AuthStore {
  public:
-  std::map<std::string, GrantRecord> grants;
+  std::map<std::string, store::GrantRecord> grants;
   bool down = false;
   int lookups = 0;
-  std::expected<std::optional<GrantRecord>, store::StoreError> FindGrant(std::string_view jti) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view jti) override {
     ++lookups;
     if (down) return std::unexpected(store::StoreError::kUnavailable);
     auto it = grants.find(std::string(jti));
-    if (it == grants.end()) return std::optional<GrantRecord>{};
+    if (it == grants.end()) return std::optional<store::GrantRecord>{};
     return it->second;
   }
   std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(std::string_view) override {
@@ -78,6 +78,17 @@ class GrantStore final : public store::AuthStore {
   }
 };
 
+// A read-only grant of `userid` until 1900000000.
+store::GrantRecord ReadGrant(std::string userid, bool revoked) {
+  store::GrantRecord g;
+  g.userid = std::move(userid);
+  g.account_id = 1;
+  g.read = true;
+  g.revoked = revoked;
+  g.expires_at = 1900000000;
+  return g;
+}
+
 http::Response Get(const backup::RestHandler& h, const std::string& token, store::AuthStore& db) {
   http::Request r;
   r.method = http::Method::kGet;
@@ -93,7 +104,7 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   auth::SessionCache cache(std::chrono::milliseconds(60000));
   // Even if the account and grant tables held such a name (their SQL CHECK forbids it).
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"../bob@pbs", {true, std::nullopt, 0}}}, {},
-             {{"g1", {"alice@pbs", false, 1900000000}}, {"g2", {"../bob@pbs", false, 1900000000}}});
+             {{"g1", ReadGrant("alice@pbs", false)}, {"g2", ReadGrant("../bob@pbs", false)}});
   CountingStorage storage;
   GrantStore db;
   backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
@@ -120,15 +131,15 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
     return *tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
   };
 
-  db.grants["fresh"] = {"alice@pbs", false, 1900000000};
+  db.grants["fresh"] = ReadGrant("alice@pbs", false);
   CHECK(Get(handler, token("fresh"), db).status == 200);
   CHECK(Get(handler, token("fresh"), db).status == 200);
   CHECK(db.lookups == 1);  // the second request was answered from memory
 
   CHECK(Get(handler, token("missing"), db).status == 401);
-  db.grants["bobs"] = {"bob@pbs", false, 1900000000};
+  db.grants["bobs"] = ReadGrant("bob@pbs", false);
   CHECK(Get(handler, token("bobs"), db).status == 401);      // another account's grant
-  db.grants["revoked"] = {"alice@pbs", true, 1900000000};
+  db.grants["revoked"] = ReadGrant("alice@pbs", true);
   CHECK(Get(handler, token("revoked"), db).status == 401);
   db.down = true;
   CHECK(Get(handler, token("unknown-while-down"), db).status == 503);

@@ -1,6 +1,6 @@
-#include "auth/userid.h"
+#include "names/userid.h"
 
-namespace tessera::auth {
+namespace tessera::names {
 
 bool IsValidUserid(std::string_view userid) {
   if (userid.size() < 3 || userid.size() > 64) return false;
@@ -26,4 +26,4 @@ bool IsValidUserid(std::string_view userid) {
   return true;
 }
 
-}  // namespace tessera::auth
+}  // namespace tessera::names

@@ -1,10 +1,10 @@
-#include "auth/userid.h"
+#include "names/userid.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using tessera::auth::IsValidUserid;
+using tessera::names::IsValidUserid;
 
 TEST_CASE("valid userids") {
   const std::vector<std::string> ok = {std::string(60, 'a') + "@pbs", "alice@pbs", "a@pam",
