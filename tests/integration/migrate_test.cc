@@ -102,6 +102,35 @@ TEST_CASE("site migrations run after the schema, and a failing one leaves nothin
   fs::remove_all(site);
 }
 
+TEST_CASE("a migration with its own COMMIT is refused before anything is applied", "[migrate]") {
+  PgCluster pg;
+  MigrateOrThrow(pg.Conninfo());
+  std::string site = MakeTempDir("tessera-site");
+  // Two pending files; the second would commit its first half outside the migrator's
+  // transaction. Neither may run, and the database must be as it was.
+  WriteFile(site + "/0001_people.sql",
+            "INSERT INTO accounts (userid, password_hash) VALUES ('alice@pbs', '$argon2id$v=19$x');\n");
+  WriteFile(site + "/0002_half.sql",
+            "INSERT INTO accounts (userid, password_hash) VALUES ('bob@pbs', '$argon2id$v=19$x');\n"
+            "COMMIT;\n"
+            "INSERT INTO accounts (userid, password_hash) VALUES ('no realm', '$argon2id$v=19$x');\n");
+  RunResult bad = Migrate(pg, TESSERA_SOURCE_DIR "/sql", site);
+  INFO(bad.output);
+  CHECK(bad.status == 1);
+  CHECK(bad.output.find("site/0002_half.sql line 2: COMMIT is not allowed in a migration") != std::string::npos);
+  CHECK(pg.Sql("SELECT count(*) FROM accounts") == "0");
+  CHECK(pg.Sql("SELECT count(*) FROM schema_migrations WHERE source = 'site'") == "0");
+
+  // Without the COMMIT line the same files apply, and a later run has nothing left to do.
+  WriteFile(site + "/0002_half.sql",
+            "INSERT INTO accounts (userid, password_hash) VALUES ('bob@pbs', '$argon2id$v=19$x');\n");
+  RunResult good = Migrate(pg, TESSERA_SOURCE_DIR "/sql", site);
+  INFO(good.output);
+  CHECK(good.status == 0);
+  CHECK(pg.Sql("SELECT string_agg(userid, ',' ORDER BY userid) FROM accounts") == "alice@pbs,bob@pbs");
+  fs::remove_all(site);
+}
+
 TEST_CASE("the worker refuses to start against a database whose migrations are behind", "[migrate]") {
   PgCluster pg;
   std::string dir = MakeTempDir("tessera-worker");

@@ -1,6 +1,7 @@
 #include "store/pg/migrator.h"
 
 #include "store/pg/connection.h"
+#include "store/transaction_control.h"
 
 namespace tessera::store::pg {
 namespace {
@@ -17,29 +18,65 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   PRIMARY KEY (source, name)
 ))sql";
 
-std::expected<void, std::string> ApplySet(Connection& conn, std::string_view source,
-                                          const std::vector<Migration>& files,
-                                          MigrateReport& report) {
+// The pending migrations of one source, in order.
+struct Pending {
+  std::string_view source;
+  std::vector<const Migration*> files;
+};
+
+std::expected<Pending, std::string> PlanSet(Connection& conn, std::string_view source,
+                                            const std::vector<Migration>& files) {
   auto applied = ReadApplied(conn, source);
   if (!applied) return std::unexpected(applied.error());
   auto plan = PlanMigrations(files, *applied);
   if (!plan) return std::unexpected(std::string(source) + ": " + plan.error());
-  for (std::size_t index : *plan) {
-    const Migration& m = files[index];
+  Pending pending{source, {}};
+  for (std::size_t index : *plan) pending.files.push_back(&files[index]);
+  return pending;
+}
+
+// Refuses a pending migration that holds its own transaction control: its COMMIT would commit
+// half of it outside the transaction that records it (store/transaction_control.h).
+std::expected<void, std::string> CheckPending(const Pending& pending) {
+  for (const Migration* m : pending.files) {
+    auto found = FindTransactionControl(m->sql);
+    std::string where = std::string(pending.source) + "/" + m->name;
+    if (!found) {
+      return std::unexpected(where + ": " +
+                             (found.error() == SqlScanError::kTooLarge
+                                  ? "larger than 16 MiB"
+                                  : "unterminated string, quoted identifier, comment or dollar quote"));
+    }
+    if (*found) {
+      return std::unexpected(where + " line " + std::to_string((*found)->line) + ": " +
+                             (*found)->statement +
+                             " is not allowed in a migration: each migration runs in its own "
+                             "transaction, which the migrator begins and commits");
+    }
+  }
+  return {};
+}
+
+std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pending, MigrateReport& report) {
+  for (const Migration* m : pending.files) {
     auto fail = [&](const std::string& why) {
       (void)conn.Exec("ROLLBACK");
-      return std::unexpected(std::string(source) + "/" + m.name + " failed: " + why);
+      return std::unexpected(std::string(pending.source) + "/" + m->name + " failed: " + why);
     };
     if (auto r = conn.Exec("BEGIN"); !r) return fail(r.error().message);
-    if (auto r = conn.Exec(m.sql); !r) return fail(r.error().message);
+    if (auto r = conn.Exec(m->sql); !r) return fail(r.error().message);
+    // Defence in depth: whatever the scan missed, the file must leave our transaction open.
+    if (PQtransactionStatus(conn.raw()) != PQTRANS_INTRANS) {
+      return fail("the migration ended the migrator's transaction");
+    }
     if (auto r = conn.Exec(
             "INSERT INTO schema_migrations (source, name, checksum) VALUES ($1, $2, $3)",
-            {std::string(source), m.name, m.checksum});
+            {std::string(pending.source), m->name, m->checksum});
         !r) {
       return fail(r.error().message);
     }
     if (auto r = conn.Exec("COMMIT"); !r) return fail(r.error().message);
-    report.applied.push_back(std::string(source) + "/" + m.name);
+    report.applied.push_back(std::string(pending.source) + "/" + m->name);
   }
   return {};
 }
@@ -76,8 +113,21 @@ std::expected<MigrateReport, std::string> Migrate(const std::string& conninfo,
   MigrateReport report;
   auto result = [&]() -> std::expected<void, std::string> {
     if (auto r = conn->Exec(kCreateTable); !r) return std::unexpected(r.error().message);
-    if (auto ok = ApplySet(*conn, "schema", schema, report); !ok) return ok;
-    if (site != nullptr) return ApplySet(*conn, "site", *site, report);
+    auto schema_plan = PlanSet(*conn, "schema", schema);
+    if (!schema_plan) return std::unexpected(schema_plan.error());
+    std::optional<Pending> site_plan;
+    if (site != nullptr) {
+      auto planned = PlanSet(*conn, "site", *site);
+      if (!planned) return std::unexpected(planned.error());
+      site_plan = std::move(*planned);
+    }
+    // Every pending file is checked before the first one runs.
+    if (auto ok = CheckPending(*schema_plan); !ok) return ok;
+    if (site_plan) {
+      if (auto ok = CheckPending(*site_plan); !ok) return ok;
+    }
+    if (auto ok = ApplySet(*conn, *schema_plan, report); !ok) return ok;
+    if (site_plan) return ApplySet(*conn, *site_plan, report);
     return {};
   }();
   (void)conn->Exec(std::string("SELECT pg_advisory_unlock(") + kLockKey + ")");

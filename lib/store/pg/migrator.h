@@ -3,7 +3,8 @@
 // Under a session advisory lock (so concurrent runs queue instead of racing), it creates the
 // bookkeeping table if needed, plans with store::PlanMigrations, and applies each pending file in
 // its own transaction together with its row in schema_migrations: a failing file leaves nothing
-// behind. Migration files must not contain their own BEGIN/COMMIT.
+// behind. A pending file that contains its own transaction control (BEGIN, COMMIT, ...) is
+// refused before any file runs.
 #pragma once
 
 #include <expected>
