@@ -7,7 +7,7 @@
 
 using namespace tessera::crypto;
 using tessera::testing::Hex;
-using tessera::testing::LoadVectors;
+using tessera::testing::LoadTests;
 
 namespace {
 std::string AsString(const SecretBytes& b) {
@@ -16,7 +16,7 @@ std::string AsString(const SecretBytes& b) {
 }  // namespace
 
 TEST_CASE("PASERK k4.local vectors") {
-  for (const auto& v : LoadVectors("PASERK/k4.local.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.local.json", 5)) {
     INFO(v["name"].get<std::string>());
     if (v["expect-fail"]) {
       REQUIRE(v["paserk"].is_string());
@@ -33,7 +33,7 @@ TEST_CASE("PASERK k4.local vectors") {
 }
 
 TEST_CASE("PASERK k4.public vectors") {
-  for (const auto& v : LoadVectors("PASERK/k4.public.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.public.json", 4)) {
     INFO(v["name"].get<std::string>());
     auto key = PublicKey::FromBytes(Hex(v["key"]));
     if (v["expect-fail"]) {
@@ -47,7 +47,7 @@ TEST_CASE("PASERK k4.public vectors") {
 }
 
 TEST_CASE("PASERK k4.secret vectors, including a public half that does not match") {
-  for (const auto& v : LoadVectors("PASERK/k4.secret.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.secret.json", 5)) {
     INFO(v["name"].get<std::string>());
     auto key = SecretKey::FromBytes(Hex(v["key"]));
     if (v["expect-fail"]) {
@@ -64,7 +64,7 @@ TEST_CASE("PASERK k4.secret vectors, including a public half that does not match
 }
 
 TEST_CASE("PASERK ids: k4.lid, k4.pid, k4.sid vectors") {
-  for (const auto& v : LoadVectors("PASERK/k4.lid.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.lid.json", 4)) {
     INFO(v["name"].get<std::string>());
     auto key = LocalKey::FromBytes(Hex(v["key"]));
     if (v["expect-fail"]) {
@@ -73,7 +73,7 @@ TEST_CASE("PASERK ids: k4.lid, k4.pid, k4.sid vectors") {
       CHECK(Lid(*key) == v["paserk"]);
     }
   }
-  for (const auto& v : LoadVectors("PASERK/k4.pid.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.pid.json", 5)) {
     INFO(v["name"].get<std::string>());
     auto key = PublicKey::FromBytes(Hex(v["key"]));
     if (v["expect-fail"]) {
@@ -82,7 +82,7 @@ TEST_CASE("PASERK ids: k4.lid, k4.pid, k4.sid vectors") {
       CHECK(Pid(*key) == v["paserk"]);
     }
   }
-  for (const auto& v : LoadVectors("PASERK/k4.sid.json")["tests"]) {
+  for (const auto& v : LoadTests("PASERK/k4.sid.json", 4)) {
     INFO(v["name"].get<std::string>());
     auto key = SecretKey::FromBytes(Hex(v["key"]));
     if (v["expect-fail"]) {

@@ -1,4 +1,5 @@
-// Loads the official PASETO/PASERK test vectors from shared/vectors/paseto at test time.
+// Loads the official PASETO/PASERK test vectors (public test data from the paseto-standard
+// project, ISC licensed, copied into tests/vectors/paseto/) at test time.
 #pragma once
 
 #include <sodium.h>
@@ -13,13 +14,23 @@
 namespace tessera::testing {
 
 inline nlohmann::json LoadVectors(const std::string& relative) {
-  std::string path = std::string(TESSERA_SHARED_DIR) + "/vectors/paseto/" + relative;
+  std::string path = std::string(TESSERA_SOURCE_DIR) + "/tests/vectors/paseto/" + relative;
   std::ifstream in(path);
   INFO("vector file " << path);
   REQUIRE(in.good());
   std::stringstream text;
   text << in.rdbuf();
   return nlohmann::json::parse(text.str());
+}
+
+// The vector list of a file, checked to hold exactly `count` vectors: a loop over an empty or
+// truncated file must fail, not pass having checked nothing.
+inline nlohmann::json LoadTests(const std::string& relative, std::size_t count) {
+  nlohmann::json tests = LoadVectors(relative)["tests"];
+  INFO("vector file " << relative);
+  REQUIRE(tests.is_array());
+  REQUIRE(tests.size() == count);
+  return tests;
 }
 
 inline std::vector<std::uint8_t> Hex(const std::string& hex) {
