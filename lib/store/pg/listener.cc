@@ -13,6 +13,7 @@
 namespace tessera::store::pg {
 namespace {
 constexpr auto kHeartbeat = std::chrono::milliseconds(400);
+constexpr auto kMinReloadInterval = std::chrono::milliseconds(250);
 // Bad rows logged one by one per load; the rest are counted.
 constexpr int kMaxRowLogs = 10;
 
@@ -107,36 +108,49 @@ bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock, const 
   return true;
 }
 
-// Reads every notification that has arrived and applies it. Junk and reload requests are
-// answered by one full reload after the batch (a flood of junk costs one reload per batch, and one
-// log line). False when PostgreSQL failed.
-bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock) {
-  bool reload = false;
+// A full reload asked for by junk or by '*', and not yet done.
+struct PendingReload {
+  bool due = false;
   int junk = 0;
-  std::string first_junk;
+  std::string first_junk;  // channel, error and a sanitized prefix of the first junk payload
+  std::chrono::steady_clock::time_point last_load;
+};
+
+// Reads every notification that has arrived. Well-formed changes are applied at once; junk and
+// '*' make a full reload due. False when PostgreSQL failed.
+bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, PendingReload& pending) {
   while (PGnotify* n = PQnotifies(conn.raw())) {
     std::string channel = n->relname ? n->relname : "";
     std::string payload = n->extra ? n->extra : "";
     PQfreemem(n);
     auto change = ParseNotification(channel, payload);
     if (!change) {
-      if (junk++ == 0) {
-        first_junk = LogSafePrefix(channel) + ": " + std::string(Describe(change.error())) + " '" +
-                     LogSafePrefix(payload) + "'";
+      if (pending.junk++ == 0) {
+        pending.first_junk = LogSafePrefix(channel) + ": " + std::string(Describe(change.error())) + " '" +
+                             LogSafePrefix(payload) + "'";
       }
-      reload = true;
+      pending.due = true;
     } else if (std::holds_alternative<ReloadAll>(*change)) {
-      reload = true;
-    } else if (!reload && !Apply(conn, sink, clock, *change)) {
-      // (Once a reload is due, it covers every later change of the batch.)
+      pending.due = true;
+    } else if (!Apply(conn, sink, clock, *change)) {
       return false;
     }
   }
-  if (junk > 0) {
-    log::Warning("change listener: " + std::to_string(junk) + " malformed notification(s), first on " +
-                 first_junk + "; reloading everything");
+  return true;
+}
+
+// Does a due reload, at most one per kMinReloadInterval: a flood of junk costs a few reloads a
+// second and one log line each, never a stale cache for longer than that. False when PostgreSQL
+// failed.
+bool ReloadIfDue(Connection& conn, ChangeSink& sink, PendingReload& pending) {
+  auto now = std::chrono::steady_clock::now();
+  if (!pending.due || now - pending.last_load < kMinReloadInterval) return true;
+  if (pending.junk > 0) {
+    log::Warning("change listener: " + std::to_string(pending.junk) + " malformed notification(s), first on " +
+                 pending.first_junk + "; reloading everything");
   }
-  return !reload || Load(conn, sink);
+  pending = PendingReload{false, 0, "", now};
+  return Load(conn, sink);
 }
 }  // namespace
 
@@ -171,11 +185,12 @@ void ChangeListener::Run() {
     was_connected = true;
     backoff = std::chrono::milliseconds(50);
     auto last_beat = std::chrono::steady_clock::now();
+    PendingReload pending{false, 0, "", last_beat};
     while (!stop_.load() && conn->Healthy()) {
       pollfd p{PQsocket(conn->raw()), POLLIN, 0};
       poll(&p, 1, 100);
       if (PQconsumeInput(conn->raw()) == 0) break;
-      if (!Drain(*conn, sink_, clock_)) break;
+      if (!Drain(*conn, sink_, clock_, pending) || !ReloadIfDue(*conn, sink_, pending)) break;
       if (std::chrono::steady_clock::now() - last_beat >= kHeartbeat) {
         if (!conn->Exec("SELECT 1")) break;
         sink_.MarkFresh();

@@ -4,11 +4,12 @@
 // `tessera_tokens` (store/notification.h) and applies each change as it is notified.
 //
 // Payloads are untrusted: any role can NOTIFY. A malformed one is logged (a short, sanitized
-// prefix) and answered by a full reload, so the cache is never left silently stale. A row that
-// cannot be read (store/pg/connection.h, RowError) is logged and denies only itself: an account or
-// grant is left out, a revocation is kept forever. It checks the connection twice a second and
-// marks the sink fresh each time; when PostgreSQL goes away it marks the sink lost and reconnects
-// with backoff (this thread may sleep; request threads never do). No libpq type in this header.
+// prefix) and answered by a full reload (at most four a second, however many arrive), so the
+// cache is never left silently stale. A row that cannot be read (store/pg/connection.h, RowError)
+// is logged and denies only itself: an account or grant is left out, a revocation is kept for
+// good. It checks the connection twice a second and marks the sink fresh each time; when
+// PostgreSQL goes away it marks the sink lost and reconnects with backoff (this thread may sleep;
+// request threads never do). No libpq type in this header.
 #pragma once
 
 #include <atomic>
