@@ -79,7 +79,7 @@ class SessionCache final : public store::ChangeSink {
   // The same, but a grant the cache does not hold is read with `fetch_on_miss` (called without
   // any lock held) and remembered if nothing changed that grant while it was read; if something
   // did, the cache's newer state decides (a grant that vanished meanwhile is read once more).
-  // Returns kUnavailable when the fetch fails.
+  // Returns kUnavailable when the fetch fails. `fetch_on_miss` must not throw (errors are values).
   std::expected<Grant, SessionCheck> CheckGrant(std::string_view jti, std::string_view userid,
                                                 std::int64_t now, const GrantFetcher& fetch_on_miss);
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`.
