@@ -7,10 +7,16 @@ namespace tessera::auth {
 void SessionCache::Load(std::unordered_map<std::string, store::AccountState> accounts,
                         std::unordered_map<std::string, std::int64_t> revoked,
                         std::unordered_map<std::string, Grant> grants) {
+  Replace({std::move(accounts), std::move(revoked), std::move(grants)});
+}
+
+void SessionCache::Replace(store::CacheSnapshot snapshot) {
   std::unique_lock lock(mutex_);
-  accounts_ = std::move(accounts);
-  revoked_ = std::move(revoked);
-  grants_ = std::move(grants);
+  accounts_ = std::move(snapshot.accounts);
+  revoked_ = std::move(snapshot.revoked);
+  grants_ = std::move(snapshot.grants);
+  // A row fetched before this load may be older than it.
+  for (Fetch& f : fetches_) f.changed = true;
   fresh_at_ = SteadyClock::now();
 }
 
@@ -29,6 +35,9 @@ void SessionCache::SetGrant(const std::string& jti, std::optional<Grant> grant) 
     grants_[jti] = std::move(*grant);
   } else {
     grants_.erase(jti);
+  }
+  for (Fetch& f : fetches_) {
+    if (f.jti == jti) f.changed = true;
   }
 }
 
@@ -50,14 +59,18 @@ void SessionCache::MarkLost() {
   fresh_at_.reset();
 }
 
+bool SessionCache::FreshLocked() const {
+  return fresh_at_ && SteadyClock::now() - *fresh_at_ <= max_staleness_;
+}
+
 bool SessionCache::IsFresh() const {
   std::shared_lock lock(mutex_);
-  return fresh_at_ && SteadyClock::now() - *fresh_at_ <= max_staleness_;
+  return FreshLocked();
 }
 
 SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) const {
   std::shared_lock lock(mutex_);
-  if (!fresh_at_ || SteadyClock::now() - *fresh_at_ > max_staleness_) return SessionCheck::kUnavailable;
+  if (!FreshLocked()) return SessionCheck::kUnavailable;
   auto account = accounts_.find(std::string(userid));
   if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
   if (!account->second.enabled) return SessionCheck::kDisabled;
@@ -79,10 +92,43 @@ std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti
   return grant->second;
 }
 
+std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
+                                                           std::int64_t now,
+                                                           const GrantFetcher& fetch_on_miss) {
+  auto cached = CheckGrant(jti, userid, now);
+  if (cached || cached.error() != SessionCheck::kUnknownGrant) return cached;
+  {
+    std::shared_lock lock(mutex_);
+    // The cache holds the grant (for another account): nothing to fetch.
+    if (grants_.contains(std::string(jti))) return cached;
+  }
+  // Two reads at most: a second one only when the grant changed during the first and the cache
+  // no longer holds it (it may have been deleted, or a reload may have raced it).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::list<Fetch>::iterator mine;
+    {
+      std::unique_lock lock(mutex_);
+      mine = fetches_.insert(fetches_.end(), Fetch{std::string(jti)});
+    }
+    auto row = fetch_on_miss(jti);
+    std::unique_lock lock(mutex_);
+    bool changed = mine->changed;
+    fetches_.erase(mine);
+    if (!row) return std::unexpected(SessionCheck::kUnavailable);
+    if (!changed) {
+      if (*row) grants_[std::string(jti)] = std::move(**row);
+      break;
+    }
+    // Whatever the listener applied meanwhile is newer than the row just read.
+    if (grants_.contains(std::string(jti))) break;
+  }
+  return CheckGrant(jti, userid, now);
+}
+
 SessionCheck SessionCache::Check(std::string_view userid, std::int64_t ticket_time,
                                  std::string_view revocation_id, std::int64_t now) const {
   std::shared_lock lock(mutex_);
-  if (!fresh_at_ || SteadyClock::now() - *fresh_at_ > max_staleness_) return SessionCheck::kUnavailable;
+  if (!FreshLocked()) return SessionCheck::kUnavailable;
   auto account = accounts_.find(std::string(userid));
   if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
   const store::AccountState& s = account->second;

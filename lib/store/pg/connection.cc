@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "store/sql_text.h"
+
 namespace tessera::store::pg {
 namespace {
 StoreError MapSqlState(const char* state) {
@@ -64,5 +66,30 @@ std::expected<Result, DbError> Connection::Exec(
 }
 
 bool Connection::Healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+std::string_view Describe(RowError error) {
+  switch (error) {
+    case RowError::kNull: return "NULL in a NOT NULL column";
+    case RowError::kBadBool: return "not a boolean";
+    case RowError::kBadInteger: return "not a bigint";
+    case RowError::kBadTime: return "not a time";
+    case RowError::kBadUserid: return "not a userid";
+  }
+  return "unreadable";
+}
+
+std::expected<std::int64_t, RowError> Int64FromRow(PGresult* r, int row, int column) {
+  if (PQgetisnull(r, row, column)) return std::unexpected(RowError::kNull);
+  auto value = ParseSqlInt64(PQgetvalue(r, row, column));
+  if (!value) return std::unexpected(RowError::kBadInteger);
+  return *value;
+}
+
+std::expected<std::int64_t, RowError> EpochFromRow(PGresult* r, int row, int column) {
+  if (PQgetisnull(r, row, column)) return std::unexpected(RowError::kNull);
+  auto value = ParseEpochSeconds(PQgetvalue(r, row, column));
+  if (!value) return std::unexpected(RowError::kBadTime);
+  return *value;
+}
 
 }  // namespace tessera::store::pg

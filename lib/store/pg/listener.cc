@@ -2,74 +2,160 @@
 
 #include <poll.h>
 
-#include <unordered_map>
+#include <variant>
 
 #include "log/log.h"
+#include "names/userid.h"
+#include "store/notification.h"
 #include "store/pg/connection.h"
+#include "store/sql_text.h"
 
 namespace tessera::store::pg {
 namespace {
 constexpr auto kHeartbeat = std::chrono::milliseconds(400);
+constexpr auto kMinReloadInterval = std::chrono::milliseconds(250);
+// Bad rows logged one by one per load; the rest are counted.
+constexpr int kMaxRowLogs = 10;
+
+class RowLog {
+ public:
+  void Refused(std::string_view table, std::string_view key, std::string_view why) {
+    if (++count_ <= kMaxRowLogs) {
+      log::Error(std::string(table) + " row " + LogSafePrefix(key) + " refused: " + std::string(why));
+    }
+  }
+  ~RowLog() {
+    if (count_ > kMaxRowLogs) {
+      log::Error(std::to_string(count_ - kMaxRowLogs) + " more unreadable rows refused");
+    }
+  }
+
+ private:
+  int count_ = 0;
+};
 
 // Loads everything; LISTEN comes first so no change between the load and the LISTEN is lost.
-bool Load(Connection& conn, auth::SessionCache& cache) {
+bool Load(Connection& conn, ChangeSink& sink) {
   if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens")) return false;
-  auto accounts = conn.Exec(
-      "SELECT userid, enabled, extract(epoch FROM expires_at)::bigint, session_epoch FROM accounts");
-  auto revoked = conn.Exec(
-      "SELECT ticket_hash, extract(epoch FROM expires_at)::bigint FROM revoked_tickets "
-      "WHERE expires_at > now()");
+  auto accounts = conn.Exec(std::string("SELECT userid, ") + kStateColumns + " FROM accounts");
+  auto revoked = conn.Exec("SELECT ticket_hash, " TESSERA_EPOCH_SQL("expires_at") " FROM revoked_tickets "
+                           "WHERE expires_at > now()");
   auto grants = conn.Exec(std::string("SELECT t.jti, ") + kGrantColumns + " FROM " + kGrantFrom +
                           " WHERE t.expires_at > now()");
   if (!accounts || !revoked || !grants) return false;
-  std::unordered_map<std::string, auth::Grant> g;
-  for (int i = 0; i < PQntuples(grants->get()); ++i) {
-    g.emplace(PQgetvalue(grants->get(), i, 0), GrantFromRow(grants->get(), i, 1));
-  }
-  std::unordered_map<std::string, AccountState> a;
+  RowLog bad;
+  CacheSnapshot snapshot;
   for (int i = 0; i < PQntuples(accounts->get()); ++i) {
-    a.emplace(PQgetvalue(accounts->get(), i, 0), StateFromRow(accounts->get(), i, 1));
+    std::string userid = PQgetvalue(accounts->get(), i, 0);
+    auto state = StateFromRow(accounts->get(), i, 1);
+    if (!names::IsValidUserid(userid)) {
+      bad.Refused("accounts", userid, Describe(RowError::kBadUserid));
+    } else if (!state) {
+      bad.Refused("accounts", userid, Describe(state.error()));
+    } else {
+      snapshot.accounts.emplace(std::move(userid), *state);
+    }
   }
-  std::unordered_map<std::string, std::int64_t> r;
   for (int i = 0; i < PQntuples(revoked->get()); ++i) {
-    r.emplace(PQgetvalue(revoked->get(), i, 0), std::stoll(PQgetvalue(revoked->get(), i, 1)));
+    std::string hash = PQgetvalue(revoked->get(), i, 0);
+    auto expires_at = EpochFromRow(revoked->get(), i, 1);
+    if (!expires_at) {
+      // Fail closed: a revocation whose expiry cannot be read is kept for good.
+      bad.Refused("revoked_tickets", hash, std::string(Describe(expires_at.error())) + ", kept for good");
+    }
+    snapshot.revoked.emplace(std::move(hash), expires_at.value_or(kEndOfTime));
   }
-  cache.Load(std::move(a), std::move(r), std::move(g));
+  for (int i = 0; i < PQntuples(grants->get()); ++i) {
+    std::string jti = PQgetvalue(grants->get(), i, 0);
+    auto grant = GrantFromRow(grants->get(), i, 1);
+    if (!grant) {
+      bad.Refused("api_tokens", jti, Describe(grant.error()));
+    } else {
+      snapshot.grants.emplace(std::move(jti), std::move(*grant));
+    }
+  }
+  sink.Replace(std::move(snapshot));
   return true;
 }
 
-bool Apply(Connection& conn, auth::SessionCache& cache, const clock::Clock& clock, PGnotify* n) {
-  std::string_view channel = n->relname;
-  std::string payload = n->extra;
-  if (channel == "tessera_accounts") {
-    auto row = conn.Exec(
-        "SELECT enabled, extract(epoch FROM expires_at)::bigint, session_epoch FROM accounts "
-        "WHERE userid = $1",
-        {payload});
+// Applies one well-formed change. False when PostgreSQL failed (reconnect).
+bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock, const Notification& change) {
+  if (const auto* account = std::get_if<AccountChanged>(&change)) {
+    auto row = conn.Exec(std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1",
+                         {account->userid});
     if (!row) return false;
     if (PQntuples(row->get()) == 0) {
-      cache.SetAccount(payload, std::nullopt);
-    } else {
-      cache.SetAccount(payload, StateFromRow(row->get(), 0, 0));
+      sink.SetAccount(account->userid, std::nullopt);
+      return true;
     }
-  } else if (channel == "tessera_tokens") {
+    auto state = StateFromRow(row->get(), 0, 0);
+    if (!state) RowLog().Refused("accounts", account->userid, Describe(state.error()));
+    sink.SetAccount(account->userid, state ? std::optional(*state) : std::nullopt);
+  } else if (const auto* grant = std::get_if<GrantChanged>(&change)) {
     auto row = conn.Exec(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
-                         {payload});
+                         {grant->jti});
     if (!row) return false;
-    cache.SetGrant(payload, PQntuples(row->get()) == 0 ? std::nullopt
-                                                       : std::optional(GrantFromRow(row->get(), 0, 0)));
-  } else if (channel == "tessera_revocations") {
-    std::size_t space = payload.find(' ');
-    if (space == std::string::npos) return true;
-    cache.AddRevocation(payload.substr(0, space), std::stoll(payload.substr(space + 1)), clock.Now());
+    if (PQntuples(row->get()) == 0) {
+      sink.SetGrant(grant->jti, std::nullopt);
+      return true;
+    }
+    auto record = GrantFromRow(row->get(), 0, 0);
+    if (!record) RowLog().Refused("api_tokens", grant->jti, Describe(record.error()));
+    sink.SetGrant(grant->jti, record ? std::optional(std::move(*record)) : std::nullopt);
+  } else if (const auto* revoked = std::get_if<TicketRevoked>(&change)) {
+    sink.AddRevocation(revoked->ticket_hash, revoked->expires_at, clock.Now());
   }
   return true;
+}
+
+// A full reload asked for by junk or by '*', and not yet done.
+struct PendingReload {
+  bool due = false;
+  int junk = 0;
+  std::string first_junk;  // channel, error and a sanitized prefix of the first junk payload
+  std::chrono::steady_clock::time_point last_load;
+};
+
+// Reads every notification that has arrived. Well-formed changes are applied at once; junk and
+// '*' make a full reload due. False when PostgreSQL failed.
+bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, PendingReload& pending) {
+  while (PGnotify* n = PQnotifies(conn.raw())) {
+    std::string channel = n->relname ? n->relname : "";
+    std::string payload = n->extra ? n->extra : "";
+    PQfreemem(n);
+    auto change = ParseNotification(channel, payload);
+    if (!change) {
+      if (pending.junk++ == 0) {
+        pending.first_junk = LogSafePrefix(channel) + ": " + std::string(Describe(change.error())) + " '" +
+                             LogSafePrefix(payload) + "'";
+      }
+      pending.due = true;
+    } else if (std::holds_alternative<ReloadAll>(*change)) {
+      pending.due = true;
+    } else if (!Apply(conn, sink, clock, *change)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Does a due reload, at most one per kMinReloadInterval: a flood of junk costs a few reloads a
+// second and one log line each, never a stale cache for longer than that. False when PostgreSQL
+// failed.
+bool ReloadIfDue(Connection& conn, ChangeSink& sink, PendingReload& pending) {
+  auto now = std::chrono::steady_clock::now();
+  if (!pending.due || now - pending.last_load < kMinReloadInterval) return true;
+  if (pending.junk > 0) {
+    log::Warning("change listener: " + std::to_string(pending.junk) + " malformed notification(s), first on " +
+                 pending.first_junk + "; reloading everything");
+  }
+  pending = PendingReload{false, 0, "", now};
+  return Load(conn, sink);
 }
 }  // namespace
 
-ChangeListener::ChangeListener(std::string conninfo, auth::SessionCache& cache,
-                               const clock::Clock& clock)
-    : conninfo_(std::move(conninfo)), cache_(cache), clock_(clock) {}
+ChangeListener::ChangeListener(std::string conninfo, ChangeSink& sink, const clock::Clock& clock)
+    : conninfo_(std::move(conninfo)), sink_(sink), clock_(clock) {}
 
 ChangeListener::~ChangeListener() { Stop(); }
 
@@ -85,8 +171,8 @@ void ChangeListener::Run() {
   bool was_connected = true;
   while (!stop_.load()) {
     auto conn = Connection::Open(conninfo_, std::chrono::seconds(2), "tessera-listener");
-    if (!conn || !Load(*conn, cache_)) {
-      cache_.MarkLost();
+    if (!conn || !Load(*conn, sink_)) {
+      sink_.MarkLost();
       if (was_connected) {
         log::Warning("change listener cannot reach PostgreSQL; authentication answers 503 until it can");
       }
@@ -99,23 +185,19 @@ void ChangeListener::Run() {
     was_connected = true;
     backoff = std::chrono::milliseconds(50);
     auto last_beat = std::chrono::steady_clock::now();
+    PendingReload pending{false, 0, "", last_beat};
     while (!stop_.load() && conn->Healthy()) {
       pollfd p{PQsocket(conn->raw()), POLLIN, 0};
       poll(&p, 1, 100);
       if (PQconsumeInput(conn->raw()) == 0) break;
-      bool ok = true;
-      while (PGnotify* n = PQnotifies(conn->raw())) {
-        ok = ok && Apply(*conn, cache_, clock_, n);
-        PQfreemem(n);
-      }
-      if (!ok) break;
+      if (!Drain(*conn, sink_, clock_, pending) || !ReloadIfDue(*conn, sink_, pending)) break;
       if (std::chrono::steady_clock::now() - last_beat >= kHeartbeat) {
         if (!conn->Exec("SELECT 1")) break;
-        cache_.MarkFresh();
+        sink_.MarkFresh();
         last_beat = std::chrono::steady_clock::now();
       }
     }
-    cache_.MarkLost();
+    sink_.MarkLost();
   }
 }
 

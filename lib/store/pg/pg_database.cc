@@ -3,9 +3,12 @@
 #include <optional>
 
 #include "log/log.h"
+#include "names/userid.h"
 #include "store/migrations.h"
+#include "store/notification.h"
 #include "store/pg/connection.h"
 #include "store/pg/migrator.h"
+#include "store/sql_text.h"
 
 namespace tessera::store::pg {
 namespace {
@@ -22,17 +25,21 @@ class PgDatabase final : public Database {
   }
 
   std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) override {
-    auto result = Query(
-        "SELECT password_hash, enabled, extract(epoch FROM expires_at)::bigint, session_epoch "
-        "FROM accounts WHERE userid = $1",
-        {std::string(userid)});
+    auto result = Query(std::string("SELECT password_hash, ") + kStateColumns + " FROM accounts WHERE userid = $1",
+                        {std::string(userid)});
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
+    auto state = StateFromRow(r, 0, 1);
+    if (!state) {
+      // One odd row denies only its own account, as if it were not there.
+      log::Error("accounts row " + LogSafePrefix(userid) + " refused: " + std::string(Describe(state.error())));
+      return std::optional<AccountRecord>{};
+    }
     AccountRecord rec;
     rec.userid = userid;
     rec.password_hash = PQgetvalue(r, 0, 0);
-    rec.state = StateFromRow(r, 0, 1);
+    rec.state = *state;
     return rec;
   }
 
@@ -87,7 +94,13 @@ class PgDatabase final : public Database {
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<GrantRecord>{};
-    return GrantFromRow(r, 0, 0);
+    auto grant = GrantFromRow(r, 0, 0);
+    if (!grant) {
+      // One odd row denies only its own token, as if it were not there.
+      log::Error("api_tokens row " + LogSafePrefix(jti) + " refused: " + std::string(Describe(grant.error())));
+      return std::optional<GrantRecord>{};
+    }
+    return std::optional<GrantRecord>(std::move(*grant));
   }
 
   std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
@@ -167,27 +180,49 @@ class PgDatabase final : public Database {
 
 }  // namespace
 
-GrantRecord GrantFromRow(PGresult* r, int row, int first) {
-  auto flag = [&](int c) { return std::string_view(PQgetvalue(r, row, first + c)) == "t"; };
+std::expected<GrantRecord, RowError> GrantFromRow(PGresult* r, int row, int first) {
+  auto flag = [&](int c) -> std::expected<bool, RowError> {
+    if (PQgetisnull(r, row, first + c)) return std::unexpected(RowError::kNull);
+    auto value = ParseSqlBool(PQgetvalue(r, row, first + c));
+    if (!value) return std::unexpected(RowError::kBadBool);
+    return *value;
+  };
   GrantRecord g;
+  if (PQgetisnull(r, row, first)) return std::unexpected(RowError::kNull);
   g.userid = PQgetvalue(r, row, first);
-  g.account_id = std::stoll(PQgetvalue(r, row, first + 1));
-  g.read = flag(2);
-  g.write = flag(3);
-  g.del = flag(4);
+  if (!names::IsValidUserid(g.userid)) return std::unexpected(RowError::kBadUserid);
+  auto account_id = Int64FromRow(r, row, first + 1);
+  auto read = flag(2), write = flag(3), del = flag(4), revoked = flag(6);
+  auto expires_at = EpochFromRow(r, row, first + 7);
+  for (const auto* f : {&read, &write, &del, &revoked}) {
+    if (!*f) return std::unexpected(f->error());
+  }
+  if (!account_id) return std::unexpected(account_id.error());
+  if (!expires_at) return std::unexpected(expires_at.error());
+  g.account_id = *account_id;
+  g.read = *read;
+  g.write = *write;
+  g.del = *del;
   if (!PQgetisnull(r, row, first + 5)) g.repo = PQgetvalue(r, row, first + 5);
-  g.revoked = flag(6);
-  g.expires_at = std::stoll(PQgetvalue(r, row, first + 7));
+  g.revoked = *revoked;
+  g.expires_at = *expires_at;
   return g;
 }
 
-AccountState StateFromRow(PGresult* r, int row, int first_column) {
+std::expected<AccountState, RowError> StateFromRow(PGresult* r, int row, int first_column) {
   AccountState state;
-  state.enabled = std::string_view(PQgetvalue(r, row, first_column)) == "t";
+  if (PQgetisnull(r, row, first_column)) return std::unexpected(RowError::kNull);
+  auto enabled = ParseSqlBool(PQgetvalue(r, row, first_column));
+  if (!enabled) return std::unexpected(RowError::kBadBool);
+  state.enabled = *enabled;
   if (!PQgetisnull(r, row, first_column + 1)) {
-    state.expires_at = std::stoll(PQgetvalue(r, row, first_column + 1));
+    auto expires_at = EpochFromRow(r, row, first_column + 1);
+    if (!expires_at) return std::unexpected(expires_at.error());
+    state.expires_at = *expires_at;
   }
-  state.session_epoch = std::stoll(PQgetvalue(r, row, first_column + 2));
+  auto epoch = Int64FromRow(r, row, first_column + 2);
+  if (!epoch) return std::unexpected(epoch.error());
+  state.session_epoch = *epoch;
   return state;
 }
 

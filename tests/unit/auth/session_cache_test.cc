@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "store/sql_text.h"
+
 using namespace tessera;
 using auth::SessionCheck;
 
@@ -72,4 +74,133 @@ TEST_CASE("token grants: present for the account, unrevoked, unexpired") {
   CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kRevoked);
   cache.SetGrant("g1", std::nullopt);
   CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
+}
+
+namespace {
+using Fetched = std::expected<std::optional<auth::Grant>, store::StoreError>;
+constexpr std::int64_t kNow = 100;
+
+void LoadAlice(auth::SessionCache& cache) { cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}); }
+}  // namespace
+
+TEST_CASE("a grant missing from the cache is fetched once, then remembered") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
+  int fetches = 0;
+  auto fetch = [&](std::string_view jti) -> Fetched {
+    ++fetches;
+    CHECK(jti == "g1");
+    return MakeGrant("alice@pbs", false, 500);
+  };
+  auto first = cache.CheckGrant("g1", "alice@pbs", kNow, fetch);
+  REQUIRE(first);
+  CHECK(first->read);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow, fetch));
+  CHECK(fetches == 1);
+
+  // No row: unknown, and asked again next time (a grant may be minted at any moment).
+  auto none = [&](std::string_view) -> Fetched { ++fetches; return std::optional<auth::Grant>{}; };
+  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
+  CHECK(fetches == 3);
+
+  // The database cannot be asked: 503, not 401.
+  auto down = [](std::string_view) -> Fetched { return std::unexpected(store::StoreError::kUnavailable); };
+  CHECK(Refusal(cache.CheckGrant("g3", "alice@pbs", kNow, down)) == SessionCheck::kUnavailable);
+
+  // A row of another account is never honoured, and an unknown account is never fetched for.
+  auto bobs = [&](std::string_view) -> Fetched { ++fetches; return MakeGrant("bob@pbs", false, 500); };
+  CHECK(Refusal(cache.CheckGrant("g4", "alice@pbs", kNow, bobs)) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(cache.CheckGrant("g5", "carol@pbs", kNow, bobs)) == SessionCheck::kUnknownAccount);
+  CHECK(fetches == 4);
+}
+
+TEST_CASE("a revocation applied while a grant is fetched wins over the row fetched before it") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  LoadAlice(cache);
+  // The fetcher read the row before the revocation committed; the listener applies the
+  // revocation before the fetcher returns.
+  auto racing = [&](std::string_view) -> Fetched {
+    cache.SetGrant("g1", MakeGrant("alice@pbs", true, 500));
+    return MakeGrant("alice@pbs", false, 500);
+  };
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kRevoked);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("a grant deleted while it is fetched is read again, not put back") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  LoadAlice(cache);
+  int fetches = 0;
+  // First read: the row as it was; meanwhile the listener applies its deletion. Second read: gone.
+  auto racing = [&](std::string_view) -> Fetched {
+    if (++fetches == 1) {
+      cache.SetGrant("g1", std::nullopt);
+      return MakeGrant("alice@pbs", false, 500);
+    }
+    return std::optional<auth::Grant>{};
+  };
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kUnknownGrant);
+  CHECK(fetches == 2);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+}
+
+TEST_CASE("a full reload during a fetch makes the fetched row stale") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  LoadAlice(cache);
+  int fetches = 0;
+  // Each read races a reload that does not hold the grant: nothing read is ever kept.
+  auto racing = [&](std::string_view) -> Fetched {
+    ++fetches;
+    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
+    return MakeGrant("alice@pbs", false, 500);
+  };
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kUnknownGrant);
+  CHECK(fetches == 2);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+
+  // A reload that holds the revoked grant decides.
+  auto reloaded = [&](std::string_view) -> Fetched {
+    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, {{"g2", MakeGrant("alice@pbs", true, 500)}});
+    return MakeGrant("alice@pbs", false, 500);
+  };
+  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, reloaded)) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("a change to another grant during a fetch does not spoil it") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  LoadAlice(cache);
+  auto busy = [&](std::string_view) -> Fetched {
+    cache.SetGrant("other", MakeGrant("alice@pbs", true, 500));
+    return MakeGrant("alice@pbs", false, 500);
+  };
+  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow, busy));
+  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow));
+}
+
+TEST_CASE("grant and account edits apply: rights, repository, expiry, infinities") {
+  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  LoadAlice(cache);
+  auth::Grant g = MakeGrant("alice@pbs", false, store::kEndOfTime);
+  g.write = true;
+  cache.SetGrant("g1", g);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow)->write);
+  g.write = false;
+  g.repo = "other";
+  cache.SetGrant("g1", g);
+  auto narrowed = cache.CheckGrant("g1", "alice@pbs", kNow);
+  REQUIRE(narrowed);
+  CHECK_FALSE(narrowed->write);
+  CHECK(narrowed->repo == "other");
+  g.expires_at = store::kBeginningOfTime;
+  cache.SetGrant("g1", g);
+  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kGrantExpired);
+
+  cache.SetAccount("alice@pbs", store::AccountState{true, store::kEndOfTime, 0});
+  CHECK(cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kOk);
+  cache.SetAccount("alice@pbs", store::AccountState{true, store::kBeginningOfTime, 0});
+  CHECK(cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kAccountExpired);
+  cache.AddRevocation("forever", store::kEndOfTime, kNow);
+  cache.SetAccount("alice@pbs", store::AccountState{true, std::nullopt, 0});
+  CHECK(cache.Check("alice@pbs", kNow, "forever", kNow) == SessionCheck::kRevoked);
 }

@@ -1,0 +1,379 @@
+// The workers' in-memory accounts, grants and revocations against real PostgreSQL, nginx and the
+// worker (issue 8, items 2, 5, 6 and 7): every change to a grant row applies within a second,
+// malformed NOTIFY payloads never crash the worker or leave it stale, a renamed or deleted
+// account's old name loses its trust, and odd timestamps load and deny only their own row.
+#include <httplib.h>
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+using namespace tessera::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+constexpr const char* kTicket = "/api2/json/access/ticket";
+constexpr const char* kWhoami = "/api2/json/access/whoami";
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+constexpr const char* kOctets = "application/octet-stream";
+
+// Polls `check` for up to a second: changes reach the worker through NOTIFY.
+template <typename F>
+bool Within1s(F check) {
+  auto deadline = std::chrono::steady_clock::now() + 1s;
+  do {
+    if (check()) return true;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return check();
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[sizeof d * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+  return hex;
+}
+
+std::string RandomBlob() {
+  std::string s(64, '\0');
+  randombytes_buf(s.data(), s.size());
+  return s;
+}
+
+// Form-encodes a value (every byte outside [A-Za-z0-9] as %XX).
+std::string FormEncode(const std::string& v) {
+  std::string out;
+  for (unsigned char ch : v) {
+    if (std::isalnum(ch)) {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+struct Tickets {
+  int status = 0;
+  std::string ticket;
+  std::string csrf;
+};
+
+Tickets Login(httplib::Client& c, const std::string& userid, const std::string& password) {
+  auto r = c.Post(kTicket, "username=" + FormEncode(userid) + "&password=" + FormEncode(password), kForm);
+  REQUIRE(r);
+  Tickets t{r->status, "", ""};
+  if (r->status == 200) {
+    json data = json::parse(r->body)["data"];
+    t.ticket = data["ticket"];
+    t.csrf = data["CSRFPreventionToken"];
+  }
+  return t;
+}
+
+int Whoami(httplib::Client& c, const std::string& ticket) {
+  auto r = c.Get(kWhoami, {{"Cookie", "PBSAuthCookie=" + ticket}});
+  REQUIRE(r);
+  return r->status;
+}
+
+int Status(const httplib::Result& r) {
+  REQUIRE(r);
+  return r->status;
+}
+
+// The stack, with helpers to mint a token and learn its grant id.
+struct Grants {
+  BackupStack b;
+  PgCluster& pg() { return b.stack->pg(); }
+
+  // Mints a token for `user`; returns {token, jti}.
+  std::pair<std::string, std::string> Mint(const std::string& user, const std::vector<std::string>& flags) {
+    std::string token = b.Mint(user, flags);
+    std::string jti = pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC LIMIT 1");
+    return {token, jti};
+  }
+  // GET of a repository's config: 200 (or 404 without the repository) when the token is honoured.
+  int Read(const std::string& token, const std::string& repo = "laptop") {
+    auto c = b.Client(token);
+    return Status(c.Get("/backup/" + repo + "/config"));
+  }
+  // Uploads a fresh data object: 200 when the token may write.
+  int Write(const std::string& token) {
+    auto c = b.Client(token);
+    std::string blob = RandomBlob();
+    return Status(c.Post("/backup/laptop/data/" + Sha256Hex(blob), blob, kOctets));
+  }
+};
+}  // namespace
+
+TEST_CASE("every change to a grant row applies on the worker within a second", "[grants]") {
+  Grants g;
+  auto [setup, setup_jti] = g.Mint("alice@pbs", {"--read", "--write"});
+  {
+    auto c = g.b.Client(setup);
+    REQUIRE(Status(c.Post("/backup/laptop/?create=true", "", kOctets)) == 200);
+    REQUIRE(Status(c.Post("/backup/laptop/config", "config-bytes", kOctets)) == 200);
+  }
+
+  SECTION("rights narrowed: write = false refuses writes (403), reads go on") {
+    auto [token, jti] = g.Mint("alice@pbs", {"--read", "--write"});
+    REQUIRE(g.Write(token) == 200);
+    g.pg().Sql("UPDATE api_tokens SET write = false WHERE jti = '" + jti + "'");
+    CHECK(Within1s([&] { return g.Write(token) == 403; }));
+    CHECK(g.Read(token) == 200);
+  }
+
+  SECTION("repository changed: the token is refused for the old one (403)") {
+    auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+    REQUIRE(g.Read(token) == 200);
+    g.pg().Sql("UPDATE api_tokens SET repo = 'other' WHERE jti = '" + jti + "'");
+    CHECK(Within1s([&] { return g.Read(token) == 403; }));
+  }
+
+  SECTION("expiry moved into the past, revocation, deletion, a changed jti, TRUNCATE: 401") {
+    std::vector<std::string> changes = {
+        "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE jti = '$'",
+        "UPDATE api_tokens SET revoked_at = now() WHERE jti = '$'",
+        "DELETE FROM api_tokens WHERE jti = '$'",
+        "UPDATE api_tokens SET jti = 'renamed$' WHERE jti = '$'",
+    };
+    for (std::string change : changes) {
+      auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+      REQUIRE(g.Read(token) == 200);
+      for (std::size_t at; (at = change.find('$')) != std::string::npos;) change.replace(at, 1, jti);
+      INFO(change);
+      g.pg().Sql(change);
+      CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    }
+    auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+    REQUIRE(g.Read(token) == 200);
+    g.pg().Sql("TRUNCATE api_tokens");
+    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+  }
+
+  SECTION("a grant made longer-lived or given back its rights applies too") {
+    auto [token, jti] = g.Mint("alice@pbs", {"--read", "--write"});
+    g.pg().Sql("UPDATE api_tokens SET write = false WHERE jti = '" + jti + "'");
+    REQUIRE(Within1s([&] { return g.Write(token) == 403; }));
+    g.pg().Sql("UPDATE api_tokens SET write = true, expires_at = 'infinity' WHERE jti = '" + jti + "'");
+    CHECK(Within1s([&] { return g.Write(token) == 200; }));
+  }
+}
+
+TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never a crash", "[grants]") {
+  Grants g;
+  auto [stale, stale_jti] = g.Mint("alice@pbs", {"--read"});
+  auto [later, later_jti] = g.Mint("bob@pbs", {"--read"});
+  REQUIRE(g.Read(stale) == 404);  // honoured (no repository yet)
+  REQUIRE(g.Read(later) == 404);
+
+  // A revocation the worker never hears of (its trigger is off for the moment): only a reload
+  // can bring it in.
+  g.pg().Sql("ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_notify; "
+             "UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + stale_jti + "'; "
+             "ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_notify");
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(g.Read(stale) == 404);  // still believed: nothing told the worker
+
+  const std::string hash(64, 'a');
+  const std::string secretish = "TOPSECRETTOPSECRETTOPSECRETTOPSECRET";
+  std::vector<std::pair<std::string, std::string>> junk = {
+      {"tessera_revocations", "junk"},
+      {"tessera_revocations", ""},
+      {"tessera_revocations", hash},
+      {"tessera_revocations", hash + " junk"},
+      {"tessera_revocations", hash + " 99999999999999999999999"},
+      {"tessera_revocations", hash + " 1.5"},
+      {"tessera_revocations", "ZZ " + std::string(200, '9')},
+      {"tessera_accounts", "no-realm"},
+      {"tessera_accounts", ""},
+      {"tessera_accounts", "a:b@pbs"},
+      {"tessera_accounts", secretish + "@" + std::string(7000, 'r')},
+      {"tessera_tokens", "not a jti"},
+      {"tessera_tokens", std::string(65, 'j')},
+      {"tessera_tokens", ""},
+      {"tessera_tokens", secretish + "\x01"},
+  };
+  for (const auto& [channel, payload] : junk) {
+    g.pg().Sql("SELECT pg_notify('" + channel + "', '" + payload + "')");
+  }
+  g.pg().Sql("NOTIFY tessera_revocations, 'junk'");
+
+  // The reload brought in the silent revocation.
+  CHECK(Within1s([&] { return g.Read(stale) == 401; }));
+  // The worker is alive and serving.
+  CHECK(g.b.stack->worker().process().Running());
+  auto c = g.b.stack->Client();
+  CHECK(Status(c.Get("/api2/json/version")) == 200);
+  CHECK(g.Read(later) == 404);
+  // A revocation made afterwards still applies within a second.
+  g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + later_jti + "'");
+  CHECK(Within1s([&] { return g.Read(later) == 401; }));
+
+  std::string log = g.b.stack->worker().Log();
+  CHECK(log.find("malformed notification") != std::string::npos);
+  CHECK(log.find(secretish) == std::string::npos);  // never more than a short prefix
+  CHECK(log.find(std::string(100, 'r')) == std::string::npos);
+}
+
+TEST_CASE("a renamed or deleted account's old name loses every ticket and token", "[grants]") {
+  Grants g;
+  auto c = g.b.stack->Client();
+
+  SECTION("rename alice@pbs to alice2@pbs") {
+    Tickets alice = Login(c, "alice@pbs", "pw");
+    REQUIRE(alice.status == 200);
+    auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+    REQUIRE(Whoami(c, alice.ticket) == 200);
+    REQUIRE(g.Read(token) == 404);
+
+    g.pg().Sql("UPDATE accounts SET userid = 'alice2@pbs' WHERE userid = 'alice@pbs'");
+    CHECK(Within1s([&] { return Whoami(c, alice.ticket) == 401; }));
+    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    // The account itself lives on under its new name.
+    CHECK(Within1s([&] { return Login(c, "alice2@pbs", "pw").status == 200; }));
+    // Renewing with the old name's ticket fails too.
+    CHECK(Login(c, "alice@pbs", alice.ticket).status == 401);
+
+    // A new account that takes the old name never honours the old name's ticket or token.
+    AddAccount(g.pg().Conninfo(), "alice@pbs", "new");
+    REQUIRE(Within1s([&] { return Login(c, "alice@pbs", "new").status == 200; }));
+    CHECK(Whoami(c, alice.ticket) == 401);
+    CHECK(g.Read(token) == 401);
+    CHECK(Login(c, "alice@pbs", alice.ticket).status == 401);
+  }
+
+  SECTION("delete bob@pbs, then create bob@pbs again") {
+    Tickets bob = Login(c, "bob@pbs", "pw");
+    REQUIRE(bob.status == 200);
+    auto [token, jti] = g.Mint("bob@pbs", {"--read"});
+    REQUIRE(Whoami(c, bob.ticket) == 200);
+    REQUIRE(g.Read(token) == 404);
+
+    g.pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
+    CHECK(Within1s([&] { return Whoami(c, bob.ticket) == 401; }));
+    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    CHECK(g.pg().Sql("SELECT count(*) FROM api_tokens WHERE userid = 'bob@pbs'") == "0");  // cascaded
+
+    AddAccount(g.pg().Conninfo(), "bob@pbs", "new");
+    REQUIRE(Within1s([&] { return Login(c, "bob@pbs", "new").status == 200; }));
+    Tickets fresh = Login(c, "bob@pbs", "new");
+    REQUIRE(fresh.status == 200);
+    CHECK(Whoami(c, fresh.ticket) == 200);
+    CHECK(Whoami(c, bob.ticket) == 401);
+    CHECK(Login(c, "bob@pbs", bob.ticket).status == 401);
+    CHECK(g.Read(token) == 401);
+  }
+}
+
+TEST_CASE("odd timestamps load in every column and deny only their own row", "[grants]") {
+  Grants g;
+  auto c = g.b.stack->Client();
+  const std::string far_past = "'4713-01-01 00:00:00+00 BC'";
+  const std::string far_future = "'294276-12-31 23:59:59+00'";
+
+  // Accounts: one per odd expiry, each with a ticket and a token made while it was valid.
+  struct Person {
+    std::string userid, expires;
+    bool honoured;
+    Tickets tickets;
+    std::string token;
+  };
+  std::vector<Person> people = {{"inf@pbs", "'infinity'", true, {}, {}},
+                                {"neginf@pbs", "'-infinity'", false, {}, {}},
+                                {"past@pbs", far_past, false, {}, {}},
+                                {"future@pbs", far_future, true, {}, {}}};
+  for (Person& p : people) {
+    AddAccount(g.pg().Conninfo(), p.userid, "pw");
+    REQUIRE(Within1s([&] { return (p.tickets = Login(c, p.userid, "pw")).status == 200; }));
+    p.token = g.Mint(p.userid, {"--read"}).first;
+  }
+  // Grants of alice: one per odd expiry.
+  struct Grant {
+    std::string expires;
+    bool honoured;
+    std::string token;
+  };
+  std::vector<Grant> grants = {{"'infinity'", true, {}},
+                               {"'-infinity'", false, {}},
+                               {far_past, false, {}},
+                               {far_future, true, {}}};
+  for (Grant& grant : grants) {
+    auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+    grant.token = token;
+    g.pg().Sql("UPDATE api_tokens SET expires_at = " + grant.expires + " WHERE jti = '" + jti + "'");
+  }
+  // Revocations: bob logs out one of two sessions; the revocation's expiry then takes odd values.
+  // (A ticket is the user and the second it was issued, signed: two logins in one second give one
+  // ticket, so the second session starts a second later.)
+  Tickets bob_out = Login(c, "bob@pbs", "pw");
+  std::this_thread::sleep_for(1100ms);
+  Tickets bob_in = Login(c, "bob@pbs", "pw");
+  REQUIRE(bob_in.ticket != bob_out.ticket);
+  REQUIRE(bob_out.status == 200);
+  REQUIRE(bob_in.status == 200);
+  REQUIRE(Status(c.Delete(kTicket, {{"Cookie", "PBSAuthCookie=" + bob_out.ticket},
+                                    {"CSRFPreventionToken", bob_out.csrf}})) == 200);
+  for (const std::string& odd : {std::string("'infinity'"), std::string("'-infinity'"), far_past, far_future}) {
+    g.pg().Sql("INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES (encode(sha256(convert_to(" + odd +
+               "::text, 'UTF8')), 'hex'), 'nobody@pbs', " + odd + ")");
+  }
+  for (Person& p : people) {
+    g.pg().Sql("UPDATE accounts SET expires_at = " + p.expires + " WHERE userid = '" + p.userid + "'");
+  }
+
+  auto expect_all = [&](const char* when) {
+    INFO(when);
+    for (Person& p : people) {
+      INFO(p.userid + " expires " + p.expires);
+      int code = p.honoured ? 200 : 401;
+      CHECK(Within1s([&] { return Whoami(c, p.tickets.ticket) == code; }));
+      CHECK(Login(c, p.userid, "pw").status == code);
+      CHECK(g.Read(p.token) == (p.honoured ? 404 : 401));
+    }
+    for (Grant& grant : grants) {
+      INFO("grant expires " + grant.expires);
+      CHECK(g.Read(grant.token) == (grant.honoured ? 404 : 401));
+    }
+    // Everyone else keeps working; the logged-out session stays out.
+    CHECK(Whoami(c, bob_in.ticket) == 200);
+    CHECK(Whoami(c, bob_out.ticket) == 401);
+    CHECK(Login(c, "alice@pbs", "pw").status == 200);
+  };
+  expect_all("applied one notification at a time");
+
+  // The revocation kept for good, or for as long as time goes: still refused after a reload.
+  for (const std::string& odd : {std::string("'infinity'"), far_future}) {
+    g.pg().Sql("UPDATE revoked_tickets SET expires_at = " + odd + " WHERE userid = 'bob@pbs'");
+    g.pg().Sql("NOTIFY tessera_revocations, '*'");
+    expect_all("after a full reload");
+  }
+
+  // A row written before sql/0004's constraints that the loader cannot read (a userid of more
+  // than 64 bytes): refused alone, and logged; the reload goes on.
+  g.pg().Sql("ALTER TABLE accounts DROP CONSTRAINT accounts_userid_bytes; "
+             "INSERT INTO accounts (userid, password_hash) "
+             "SELECT repeat('ü', 40) || '@pbs', password_hash FROM accounts WHERE userid = 'alice@pbs'; "
+             "ALTER TABLE accounts ADD CONSTRAINT accounts_userid_bytes "
+             "CHECK (octet_length(userid) BETWEEN 3 AND 64) NOT VALID");
+  g.pg().Sql("NOTIFY tessera_accounts, 'junk'");
+  CHECK(Within1s([&] { return g.b.stack->worker().Log().find("refused: not a userid") != std::string::npos; }));
+  expect_all("after a reload with an unreadable row");
+  // And the constraint refuses such a row now.
+  CHECK_THROWS(g.pg().Sql("INSERT INTO accounts (userid, password_hash) "
+                          "SELECT repeat('ü', 40) || '@pbs2', password_hash FROM accounts LIMIT 1"));
+  CHECK(Status(c.Get("/api2/json/health")) == 200);
+}
