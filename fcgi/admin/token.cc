@@ -20,6 +20,7 @@
 #include "crypto/keyring.h"
 #include "crypto/rfc3339.h"
 #include "store/pg/token_admin.h"
+#include "store/sql_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -135,11 +136,15 @@ int Mint(const config::Config& config, const auth::TokenFactory& factory, const 
     std::cerr << "tessera-admin: " << grant.error() << "\n";
     return 1;
   }
-  std::int64_t left = grant->expires_at - static_cast<std::int64_t>(std::time(nullptr));
-  if (grant->revoked || left <= 0) {
+  // The grant row says how long the token may live: never past its expiry (an infinite expiry
+  // gets the longest lifetime a token can have), and not at all once revoked or expired.
+  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  if (grant->revoked || grant->expires_at <= now) {
     std::cerr << "tessera-admin: grant " << grant->jti << " is revoked or expired\n";
     return 1;
   }
+  constexpr std::int64_t kLongestLifetime = 10LL * 366 * 86400;
+  std::int64_t left = grant->expires_at - now > kLongestLifetime ? kLongestLifetime : grant->expires_at - now;
   request = {grant->userid, {grant->read, grant->write, grant->del}, grant->repo,
              std::chrono::seconds(left), grant->jti};
   auto token = factory.Create(request);
@@ -150,7 +155,9 @@ int Mint(const config::Config& config, const auth::TokenFactory& factory, const 
   // The token alone on stdout (flushed first), so scripts can capture it; the grant on stderr.
   std::cout << *token << std::endl;
   std::cerr << "grant " << request.jti << " for " << request.subject << " until "
-            << crypto::FormatRfc3339(grant->expires_at) << "\n";
+            << (grant->expires_at == store::kEndOfTime ? std::string("no expiry (infinity)")
+                                                        : crypto::FormatRfc3339(grant->expires_at))
+            << "\n";
   return 0;
 }
 

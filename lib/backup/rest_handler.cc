@@ -63,17 +63,13 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
   }
   // The grant must exist for this account, unrevoked and unexpired, and the account enabled:
   // all from the workers' memory, kept current by NOTIFY.
-  auto grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
-  if (!grant && grant.error() == auth::SessionCheck::kUnknownGrant) {
-    // A grant minted a moment ago may not have reached this worker through NOTIFY yet. Only a
-    // token our key signed gets here, so this lookup cannot be driven by strangers.
-    auto row = db.FindGrant(token->jti());
-    if (!row) return Error(503, "service unavailable, try again later");
-    if (*row) {
-      accounts_.SetGrant(token->jti(), **row);
-      grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now());
-    }
-  }
+  // The grant must exist for this account, unrevoked and unexpired, and the account enabled: all
+  // from the workers' memory, kept current by NOTIFY. A grant minted a moment ago may not have
+  // reached this worker yet: the cache then asks the database once, and a change it hears while
+  // asking wins over the fetched row. Only a token our key signed gets here, so strangers cannot
+  // drive that lookup.
+  auto grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now(),
+                                    [&db](std::string_view jti) { return db.FindGrant(jti); });
   if (!grant) {
     if (grant.error() == auth::SessionCheck::kUnavailable) {
       return Error(503, "service unavailable, try again later");

@@ -5,7 +5,7 @@
 namespace tessera::store::pg {
 namespace {
 constexpr const char* kColumns =
-    "jti, userid, read, write, delete, repo, extract(epoch FROM expires_at)::bigint, revoked_at IS NOT NULL";
+    "jti, userid, read, write, delete, repo, " TESSERA_EPOCH_SQL("expires_at") ", revoked_at IS NOT NULL";
 
 std::expected<GrantRow, std::string> Query(const std::string& conninfo, const std::string& sql,
                                            const std::vector<std::optional<std::string>>& params) {
@@ -16,9 +16,11 @@ std::expected<GrantRow, std::string> Query(const std::string& conninfo, const st
   PGresult* r = result->get();
   if (PQntuples(r) == 0) return std::unexpected("no such grant");
   auto t = [&](int c) { return std::string_view(PQgetvalue(r, 0, c)) == "t"; };
+  auto expires = EpochFromRow(r, 0, 6);
+  if (!expires) return std::unexpected("grant row unreadable: " + std::string(Describe(expires.error())));
   GrantRow row{PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), t(2), t(3), t(4),
                PQgetisnull(r, 0, 5) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, 0, 5)),
-               std::stoll(PQgetvalue(r, 0, 6)), t(7)};
+               *expires, t(7)};
   return row;
 }
 }  // namespace
