@@ -1,5 +1,7 @@
 #include "auth/ticket_service.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "names/userid.h"
@@ -41,8 +43,18 @@ std::string_view Describe(crypto::TicketError e) {
 
 bool IsTicket(std::string_view s) { return s.starts_with("PBS:"); }
 
-// Seconds tried after the first stamp when a ticket turns out identical to one already issued.
-constexpr int kStampAttempts = 16;
+// When a ticket turns out identical to one already issued (same user, same stamp), another stamp
+// is tried: up to kStampAttempts, picked at random ever further ahead (at most kMaxStampAhead
+// seconds, well inside the 300 s skew verifiers allow), so a burst of logins rarely collides
+// twice. A user who has used up every stamp of the next two minutes is told to slow down.
+constexpr int kStampAttempts = 12;
+constexpr std::uint32_t kMaxStampAhead = 120;
+
+std::int64_t StampOffset(int attempt) {
+  if (attempt == 0) return 0;
+  auto spread = std::min<std::uint32_t>(kMaxStampAhead, 10u * static_cast<std::uint32_t>(attempt));
+  return 1 + static_cast<std::int64_t>(randombytes_uniform(spread));
+}
 
 AuthFailure FromStore(store::StoreError e) {
   if (e == store::StoreError::kUnavailable) return AuthFailure::kUnavailable;
@@ -97,10 +109,11 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& s
                                                              std::optional<std::string_view> presented,
                                                              std::string* reason) const {
   std::int64_t now = clock_.Now();
-  std::int64_t stamp = std::max(now, std::min(not_before, now + 60));
-  // An identical ticket (same user, same second) is refused by session_tickets' key: stamp the
-  // next second instead, so each session's tickets are its own.
-  for (int attempt = 0; attempt < kStampAttempts; ++attempt, ++stamp) {
+  std::int64_t base = std::max(now, std::min(not_before, now + 60));
+  // An identical ticket (same user, same second) is refused by session_tickets' key: stamp
+  // another second instead, so each session's tickets are its own.
+  for (int attempt = 0; attempt < kStampAttempts; ++attempt) {
+    std::int64_t stamp = base + StampOffset(attempt);
     std::string ticket = keys_.Issue(userid, stamp);
     auto verified = keys_.Verify(ticket, now);  // for its revocation id
     if (!verified) {
@@ -121,8 +134,8 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& s
     }
     return LoginResult{std::string(userid), std::move(ticket), csrf_.Make(userid, stamp)};
   }
-  log::Error("no unique ticket stamp found for a login");
-  return std::unexpected(AuthFailure::kInternal);
+  log::Warning("no unused ticket stamp left for " + std::string(userid) + ": logins too frequent");
+  return std::unexpected(AuthFailure::kThrottled);
 }
 
 std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& store, std::string_view username,
@@ -195,8 +208,12 @@ std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthSto
     return std::unexpected(LoginFailure{AuthFailure::kThrottled, *wait});
   }
   auto result = WithPassword(store, username, password, client.address, reason);
-  if (!result) return std::unexpected(LoginFailure{result.error()});
-  (void)store.ReleaseAttempt(username, client.network);
+  // Only a failure to authenticate keeps the attempt; a right password (even if no ticket could
+  // be recorded) gives it back.
+  if (result || result.error() == AuthFailure::kThrottled) {
+    (void)store.ReleaseAttempt(username, client.network);
+  }
+  if (!result) return std::unexpected(LoginFailure{result.error(), 1});
   return std::move(*result);
 }
 

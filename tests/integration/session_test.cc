@@ -147,20 +147,24 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   std::vector<std::string> issued;
   std::atomic<bool> stop{false};
   std::vector<std::thread> renewers;
-  for (int i = 0; i < 6; ++i) {
+  // Four chains renewing every 100 ms, over more than one second so that their tickets carry
+  // different stamps (tickets of one stamp are identical).
+  for (int i = 0; i < 4; ++i) {
     renewers.emplace_back([&] {
       httplib::Client mine = stack.Client();
       std::string current = first.ticket;
       while (!stop.load()) {
         auto r = mine.Post(kTicket, "username=alice%40pbs&password=" + FormEncode(current), kForm);
-        if (!r || r->status != 200) continue;  // after the logout: keeps trying the last one
-        current = json::parse(r->body)["data"]["ticket"];
-        std::lock_guard lock(mutex);
-        issued.push_back(current);
+        if (r && r->status == 200) {
+          current = json::parse(r->body)["data"]["ticket"];
+          std::lock_guard lock(mutex);
+          issued.push_back(current);
+        }  // after the logout: keeps trying the last one
+        std::this_thread::sleep_for(100ms);
       }
     });
   }
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(1500ms);
   auto out = c.Delete(kTicket, CookieHeaders(first.ticket, first.csrf));
   REQUIRE(out);
   CHECK(out->status == 200);
