@@ -166,27 +166,29 @@ class PgDatabase final : public Database {
 
   std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& p) override {
     // One bounded DELETE per table; each runs on its own, so a failure leaves the others done.
+    // SKIP LOCKED: a row a login holds right now is left for the next pass, so pruning never
+    // waits on a login, and never deadlocks with one (ReserveAttempt locks two rows).
     const std::string batch = std::to_string(p.batch);
     const struct {
       const char* sql;
       std::int64_t seconds;
     } passes[] = {
         {"DELETE FROM auth_audit WHERE id IN (SELECT id FROM auth_audit "
-         "WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2)",
+         "WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
          p.audit_seconds},
         {"DELETE FROM login_failures WHERE subject IN (SELECT subject FROM login_failures "
-         "WHERE window_start < now() - make_interval(secs => $1) LIMIT $2)",
+         "WHERE window_start < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          p.failure_window_seconds},
         // Cascades to the session's tickets.
         {"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
-         "WHERE renewed_at < now() - make_interval(secs => $1) LIMIT $2)",
+         "WHERE renewed_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          p.session_seconds},
         // Expired tickets of live sessions: they can neither be used nor renewed.
         {"DELETE FROM session_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM session_tickets "
-         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2)",
+         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          0},
         {"DELETE FROM revoked_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM revoked_tickets "
-         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2)",
+         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          0},
     };
     std::int64_t deleted = 0;
