@@ -6,7 +6,6 @@
 
 #include "names/userid.h"
 #include "http/cookies.h"
-#include "http/percent.h"
 #include "log/log.h"
 #include "store/database.h"
 
