@@ -1,6 +1,10 @@
 #include "api/app.h"
 
+#include <algorithm>
+
 #include "auth/login_request.h"
+#include "http/client_address.h"
+#include "http/cookies.h"
 #include "http/params.h"
 
 namespace tessera::api {
@@ -15,8 +19,28 @@ constexpr std::string_view kCookieAttributes = "; Secure; SameSite=Lax; HttpOnly
 
 Response Denied() { return http::JsonError(401, "authentication failure"); }
 Response Unavailable() { return http::JsonError(503, "service unavailable, try again later"); }
-Response FromFailure(auth::AuthFailure f) {
-  return f == auth::AuthFailure::kUnavailable ? Unavailable() : Denied();
+Response FromFailure(auth::AuthFailure f, std::int64_t retry_after = 1) {
+  switch (f) {
+    case auth::AuthFailure::kDenied:
+      return Denied();
+    case auth::AuthFailure::kThrottled: {
+      Response r = http::JsonError(429, "too many failed logins, try again later");
+      r.AddHeader("Retry-After", std::to_string(std::max<std::int64_t>(retry_after, 1)));
+      return r;
+    }
+    case auth::AuthFailure::kUnavailable:
+      return Unavailable();
+    case auth::AuthFailure::kInternal:
+      return http::JsonError(500, "internal error");
+  }
+  return Denied();
+}
+
+// REMOTE_ADDR keys the login throttle and goes into the audit log: it must be an IP address.
+std::expected<http::ClientAddress, Response> Client(const Request& request) {
+  auto client = http::ParseClientAddress(request.remote_addr);
+  if (!client) return std::unexpected(http::JsonError(400, "client address (REMOTE_ADDR) is not an IP address"));
+  return std::move(*client);
 }
 }  // namespace
 
@@ -56,6 +80,11 @@ Response App::Health() const {
 }
 
 Response App::Login(Request& request) const {
+  if (auto origin = auth::CheckLoginOrigin(request); !origin) {
+    return http::JsonError(origin.error().status, origin.error().message);
+  }
+  auto client = Client(request);
+  if (!client) return client.error();
   auto params = http::ReadBodyParams(request, config_.max_body_bytes);
   if (!params) return http::JsonError(params.error().status, params.error().message);
   auto login = auth::ParseLoginRequest(*params);
@@ -64,8 +93,8 @@ Response App::Login(Request& request) const {
 
   std::optional<std::string> cookie;
   if (login->http_only) cookie = auth::TicketService::CookieTicket(request);
-  auto result = services_.tickets->Login(db_, *login, cookie, request.remote_addr);
-  if (!result) return FromFailure(result.error());
+  auto result = services_.tickets->Login(db_, *login, cookie, *client);
+  if (!result) return FromFailure(result.error().kind, result.error().retry_after);
 
   if (!login->http_only) {
     return http::JsonData({{"username", result->userid},
@@ -75,16 +104,21 @@ Response App::Login(Request& request) const {
   Response response = http::JsonData({{"username", result->userid},
                                        {"ticket-info", crypto::TicketInfo(result->ticket)},
                                        {"CSRFPreventionToken", result->csrf_token}});
-  response.AddHeader("Set-Cookie",
-                     std::string(auth::kHostCookie) + "=" + result->ticket + std::string(kCookieAttributes));
+  // Percent-encoded as Proxmox clients expect, and as CookieTicket decodes it: a userid may hold
+  // ';', '%' or other bytes a raw cookie value cannot carry.
+  response.AddHeader("Set-Cookie", std::string(auth::kHostCookie) + "=" +
+                                       http::EncodeCookieValue(result->ticket) +
+                                       std::string(kCookieAttributes));
   return response;
 }
 
 Response App::Logout(Request& request) const {
   if (services_.tickets == nullptr) return Unavailable();
+  auto client = Client(request);
+  if (!client) return client.error();
   auto identity = services_.tickets->Authenticate(request);
   if (!identity) return FromFailure(identity.error());
-  if (auto done = services_.tickets->Logout(db_, *identity, request.remote_addr); !done) {
+  if (auto done = services_.tickets->Logout(db_, *identity, client->address); !done) {
     return FromFailure(done.error());
   }
   Response response = http::JsonData(nlohmann::json::object());

@@ -1,10 +1,11 @@
 #include "auth/ticket_service.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "names/userid.h"
 #include "http/cookies.h"
-#include "http/percent.h"
 #include "log/log.h"
 #include "store/database.h"
 
@@ -41,6 +42,25 @@ std::string_view Describe(crypto::TicketError e) {
 
 bool IsTicket(std::string_view s) { return s.starts_with("PBS:"); }
 
+// When a ticket turns out identical to one already issued (same user, same stamp), another stamp
+// is tried: up to kStampAttempts, picked at random ever further ahead (at most kMaxStampAhead
+// seconds, well inside the 300 s skew verifiers allow), so a burst of logins rarely collides
+// twice. A user who has used up every stamp of the next two minutes is told to slow down.
+constexpr int kStampAttempts = 12;
+constexpr std::uint32_t kMaxStampAhead = 120;
+
+std::int64_t StampOffset(int attempt) {
+  if (attempt == 0) return 0;
+  auto spread = std::min<std::uint32_t>(kMaxStampAhead, 10u * static_cast<std::uint32_t>(attempt));
+  return 1 + static_cast<std::int64_t>(randombytes_uniform(spread));
+}
+
+AuthFailure FromStore(store::StoreError e) {
+  if (e == store::StoreError::kUnavailable) return AuthFailure::kUnavailable;
+  log::Error("database refused an authentication query");
+  return AuthFailure::kInternal;
+}
+
 }  // namespace
 
 TicketService::TicketService(crypto::TicketKeys keys, crypto::CsrfKey csrf, SessionCache& cache,
@@ -64,30 +84,61 @@ std::optional<std::string> TicketService::CookieTicket(const http::Request& requ
   auto value = http::FindCookie(*cookies, kHostCookie);
   if (!value) value = http::FindCookie(*cookies, kLegacyCookie);
   if (!value || value->empty()) return std::nullopt;
-  // Proxmox clients store the ticket percent-encoded; a raw ticket has no '%', so decoding is safe.
-  auto decoded = http::PercentDecode(*value, false);
-  if (!decoded) return std::nullopt;
-  return *decoded;
+  // Written with EncodeCookieValue (the Set-Cookie in api/app.cc); Proxmox clients
+  // percent-encode the cookie they send the same way; a raw ticket of an ordinary userid has no
+  // '%' and decodes to itself.
+  return http::DecodeCookieValue(*value);
 }
 
-AuthFailure TicketService::Fail(store::AuthStore& store, std::string_view userid,
-                                std::string_view client, std::string_view reason) const {
-  auto recorded = store.RecordFailure(userid, client, policy_.throttle);
-  (void)store.Audit("login-failed", userid, client, reason);
-  return recorded ? AuthFailure::kDenied
-                  : (recorded.error() == store::StoreError::kUnavailable ? AuthFailure::kUnavailable
-                                                                           : AuthFailure::kDenied);
+void TicketService::MaybePrune(store::AuthStore& store) const {
+  std::int64_t now = clock_.Now();
+  std::int64_t due = next_prune_.load();
+  if (now < due) return;
+  if (!next_prune_.compare_exchange_strong(due, now + policy_.prune_interval_seconds)) return;
+  auto pruned = store.Prune(policy_.retention);
+  if (!pruned) {
+    log::Warning("pruning the audit log, login failures and sessions failed; retried next interval");
+  } else if (*pruned > 0) {
+    log::Info("pruned " + std::to_string(*pruned) + " rows past their retention");
+  }
 }
 
-std::expected<LoginResult, AuthFailure> TicketService::Issue(std::string_view userid,
-                                                             std::int64_t not_before) const {
-  std::int64_t now = std::max(clock_.Now(), std::min(not_before, clock_.Now() + 60));
-  return LoginResult{std::string(userid), keys_.Issue(userid, now), csrf_.Make(userid, now)};
-}
-
-std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore&, std::string_view username,
-                                                             std::string_view ticket, std::string_view,
+std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& store, std::string_view userid,
+                                                             std::int64_t not_before,
+                                                             std::optional<std::string_view> presented,
                                                              std::string* reason) const {
+  std::int64_t now = clock_.Now();
+  std::int64_t base = std::max(now, std::min(not_before, now + 60));
+  // An identical ticket (same user, same second) is refused by session_tickets' key: stamp
+  // another second instead, so each session's tickets are its own.
+  for (int attempt = 0; attempt < kStampAttempts; ++attempt) {
+    std::int64_t stamp = base + StampOffset(attempt);
+    std::string ticket = keys_.Issue(userid, stamp);
+    auto verified = keys_.Verify(ticket, now);  // for its revocation id
+    if (!verified) {
+      log::Error("a ticket just issued does not verify");
+      return std::unexpected(AuthFailure::kInternal);
+    }
+    store::SessionTicket recorded{verified->revocation_id(), verified->expires_at()};
+    auto done = presented ? store.ContinueSession(*presented, userid, recorded)
+                          : store.StartSession(userid, recorded);
+    if (!done) {
+      if (done.error() == store::StoreError::kConflict) continue;
+      return std::unexpected(FromStore(done.error()));
+    }
+    if (!*done) {
+      *reason = presented ? "ticket has no live session (logged out, or issued before sessions)"
+                          : "account vanished during login";
+      return std::unexpected(AuthFailure::kDenied);
+    }
+    return LoginResult{std::string(userid), std::move(ticket), csrf_.Make(userid, stamp)};
+  }
+  log::Warning("no unused ticket stamp left for " + std::string(userid) + ": logins too frequent");
+  return std::unexpected(AuthFailure::kThrottled);
+}
+
+std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& store, std::string_view username,
+                                                             std::string_view ticket, std::string* reason) const {
   std::int64_t now = clock_.Now();
   auto verified = keys_.Verify(ticket, now);
   if (!verified) {
@@ -104,7 +155,7 @@ std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore&, 
     *reason = Describe(check);
     return std::unexpected(AuthFailure::kDenied);
   }
-  return Issue(username, 0);
+  return Issue(store, username, 0, verified->revocation_id(), reason);
 }
 
 std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthStore& store,
@@ -113,7 +164,7 @@ std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthS
                                                                     std::string_view client,
                                                                     std::string* reason) const {
   auto account = store.FindAccount(username);
-  if (!account) return std::unexpected(AuthFailure::kUnavailable);
+  if (!account) return std::unexpected(FromStore(account.error()));
   if (!*account) {
     (void)crypto::VerifyPassword(DummyHash(), password);  // same cost as a wrong password
     *reason = "unknown user";
@@ -140,49 +191,72 @@ std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthS
       }
     }
   }
-  return Issue(username, rec.state.session_epoch);
+  return Issue(store, username, rec.state.session_epoch, std::nullopt, reason);
 }
 
-std::expected<LoginResult, AuthFailure> TicketService::Login(store::AuthStore& store,
-                                                             const LoginRequest& request,
-                                                             std::optional<std::string_view> cookie_ticket,
-                                                             std::string_view client) const {
+std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthStore& store,
+                                                                  std::string_view username,
+                                                                  std::string_view password,
+                                                                  const http::ClientAddress& client,
+                                                                  std::string* reason) const {
+  // Reserved before hashing: the attempt counts whatever happens next.
+  auto wait = store.ReserveAttempt(username, client.network, policy_.throttle);
+  if (!wait) return std::unexpected(LoginFailure{FromStore(wait.error())});
+  if (*wait > 0) {
+    (void)store.Audit("login-throttled", username, client.address, "too many failed logins");
+    return std::unexpected(LoginFailure{AuthFailure::kThrottled, *wait});
+  }
+  auto result = WithPassword(store, username, password, client.address, reason);
+  // Only a failure to authenticate keeps the attempt; a right password (even if no ticket could
+  // be recorded) gives it back.
+  if (result || result.error() == AuthFailure::kThrottled) {
+    (void)store.ReleaseAttempt(username, client.network);
+  }
+  if (!result) return std::unexpected(LoginFailure{result.error(), 1});
+  return std::move(*result);
+}
+
+std::expected<LoginResult, LoginFailure> TicketService::Login(store::AuthStore& store,
+                                                              const LoginRequest& request,
+                                                              std::optional<std::string_view> cookie_ticket,
+                                                              const http::ClientAddress& client) const {
   const std::string& username = request.username;
-  if (!names::IsValidUserid(username)) {
-    return std::unexpected(Fail(store, "", client, "malformed userid"));
+  if (!names::IsValidUserid(username)) {  // ParseLoginRequest checked it; never trust a caller
+    return std::unexpected(LoginFailure{AuthFailure::kDenied});
   }
-  auto throttled = store.IsThrottled(username, client, policy_.throttle);
-  if (!throttled) return std::unexpected(AuthFailure::kUnavailable);
-  if (*throttled) {
-    (void)store.Audit("login-throttled", username, client, "too many failed logins");
-    return std::unexpected(AuthFailure::kDenied);
-  }
+  MaybePrune(store);
 
   std::string reason;
-  std::expected<LoginResult, AuthFailure> result = std::unexpected(AuthFailure::kDenied);
+  std::expected<LoginResult, LoginFailure> result = std::unexpected(LoginFailure{});
+  auto renew = [&](std::string_view ticket) -> std::expected<LoginResult, LoginFailure> {
+    auto renewed = Renew(store, username, ticket, &reason);
+    if (!renewed) return std::unexpected(LoginFailure{renewed.error()});
+    return std::move(*renewed);
+  };
   if (request.http_only) {
     // HttpOnly flow: renew from the cookie; if that fails, the body's password is tried as a
     // password — never as a ticket.
     reason = cookie_ticket ? "" : "no cookie to renew, and the body holds a ticket";
-    if (cookie_ticket) result = Renew(store, username, *cookie_ticket, client, &reason);
-    if (!result && result.error() == AuthFailure::kDenied) {
+    if (cookie_ticket) result = renew(*cookie_ticket);
+    if (!result && result.error().kind == AuthFailure::kDenied) {
       if (IsTicket(request.password)) {
         if (cookie_ticket) reason += "; the body's ticket is not accepted in the HttpOnly flow";
       } else {
-        result = WithPassword(store, username, request.password, client, &reason);
+        result = Throttled(store, username, request.password, client, &reason);
       }
     }
   } else if (IsTicket(request.password)) {
-    result = Renew(store, username, request.password, client, &reason);
+    result = renew(request.password);
   } else {
-    result = WithPassword(store, username, request.password, client, &reason);
+    result = Throttled(store, username, request.password, client, &reason);
   }
   if (!result) {
-    if (result.error() == AuthFailure::kUnavailable) return result;
-    return std::unexpected(Fail(store, username, client, reason));
+    if (result.error().kind == AuthFailure::kDenied) {
+      (void)store.Audit("login-failed", username, client.address, reason);
+    }
+    return result;
   }
-  (void)store.ClearFailures(username);
-  (void)store.Audit("login", username, client, request.http_only ? "httponly" : "legacy");
+  (void)store.Audit("login", username, client.address, request.http_only ? "httponly" : "legacy");
   return result;
 }
 
@@ -207,12 +281,14 @@ std::expected<Identity, AuthFailure> TicketService::Authenticate(const http::Req
   return Identity{verified->userid(), "cookie", verified->revocation_id(), verified->expires_at()};
 }
 
+
 std::expected<void, AuthFailure> TicketService::Logout(store::AuthStore& store, const Identity& identity,
                                                        std::string_view client) const {
-  auto revoked = store.RevokeTicket(identity.revocation_id, identity.userid, identity.ticket_expires_at);
-  if (!revoked) return std::unexpected(AuthFailure::kUnavailable);
+  auto revoked = store.EndSession({identity.revocation_id, identity.ticket_expires_at}, identity.userid);
+  if (!revoked) return std::unexpected(FromStore(revoked.error()));
   // This worker knows at once; the others hear it through NOTIFY.
-  cache_.AddRevocation(identity.revocation_id, identity.ticket_expires_at, clock_.Now());
+  std::int64_t now = clock_.Now();
+  for (const auto& ticket : *revoked) cache_.AddRevocation(ticket.revocation_id, ticket.expires_at, now);
   (void)store.Audit("logout", identity.userid, client, "");
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include "crypto/keyring.h"
 #include "crypto/paserk.h"
+#include "crypto/ticket.h"
 
 namespace tessera::auth {
 namespace {
@@ -37,6 +38,12 @@ std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
   policy.password_cost = {config.password_opslimit, config.password_memlimit_kib * 1024};
   policy.throttle = {config.login_max_user_failures, config.login_max_addr_failures,
                      config.login_failure_window};
+  policy.retention.audit_seconds = std::int64_t{config.audit_retention_days} * 86400;
+  policy.retention.failure_window_seconds = config.login_failure_window;
+  // A session is dead once its last ticket has expired: stamped at most 60 s + a few seconds
+  // ahead of its renewal, valid 7200 s after that.
+  policy.retention.session_seconds = crypto::kTicketMaxAge + crypto::kTicketMaxSkew;
+  policy.prune_interval_seconds = config.prune_interval;
   return std::make_unique<TicketService>(
       crypto::TicketKeys(std::move(*secret), std::move(older)), std::move(*csrf), cache, clock, policy);
 }

@@ -115,6 +115,10 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.server_id = v;
          return !v.empty() && v.size() <= 255;
        }},
+      {"audit_retention_days",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.audit_retention_days, 1, 36500); }},
+      {"prune_interval",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.prune_interval, 1, 86400); }},
   };
   return setters;
 }

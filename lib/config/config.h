@@ -68,6 +68,12 @@ struct Config {
   std::string storage_dir;
   // Largest object a client may upload (restic packs are at most 128 MiB).
   std::uint64_t max_object_bytes = 130ull * 1024 * 1024;
+
+  // Retention of what grows with login traffic: audit rows are kept this many days; ended
+  // throttle windows, dead sessions and expired revocations go as soon as they are useless.
+  // Pruned on the login path at most once per `prune_interval` seconds per worker process.
+  int audit_retention_days = 90;
+  int prune_interval = 60;
 };
 
 struct ConfigError {

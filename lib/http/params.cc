@@ -4,26 +4,42 @@
 
 #include "http/percent.h"
 #include "json/strict_json.h"
+#include "names/utf8.h"
 
 namespace tessera::http {
 namespace {
 
 Problem BadRequest(std::string message) { return Problem{400, std::move(message)}; }
 
-// Shows a parameter name in a message without letting it carry control characters or run long.
+// Shows a parameter name in a message without letting it carry control characters or run long;
+// non-ASCII bytes become '?' too, so a cut never splits a UTF-8 sequence (the JSON envelope
+// cannot carry malformed UTF-8).
 std::string Printable(std::string_view name) {
   std::string out;
   for (char c : name.substr(0, 64)) {
-    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+    auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
   }
   return out;
 }
 
+// Every parameter passes here, from a form or JSON body alike: names and values are checked as
+// text (well-formed UTF-8, no NUL) before any handler sees them, so no malformed text can reach
+// SQL or a log line.
 std::expected<void, Problem> Insert(Params& params, std::string key, std::string value) {
   if (key.empty()) return std::unexpected(BadRequest("empty parameter name"));
   if (key.size() > kMaxParamKeyBytes) return std::unexpected(BadRequest("parameter name too long"));
+  if (!names::IsValidUtf8(key) || names::HasControlCharacter(key)) {
+    return std::unexpected(BadRequest("malformed parameter name"));
+  }
   if (params.size() >= kMaxParams) return std::unexpected(BadRequest("too many parameters"));
   std::string shown = Printable(key);
+  if (!names::IsValidUtf8(value)) {
+    return std::unexpected(BadRequest("parameter '" + shown + "' is not valid UTF-8"));
+  }
+  if (value.find('\0') != std::string::npos) {
+    return std::unexpected(BadRequest("parameter '" + shown + "' contains NUL"));
+  }
   if (!params.emplace(std::move(key), std::move(value)).second) {
     return std::unexpected(BadRequest("parameter '" + shown + "' given more than once"));
   }
@@ -73,9 +89,6 @@ std::expected<Params, Problem> ParseJsonParams(std::string_view text) {
     std::string text_value;
     if (value.is_string()) {
       text_value = value.get<std::string>();
-      if (text_value.find('\0') != std::string::npos) {
-        return std::unexpected(BadRequest("parameter '" + Printable(key) + "' contains NUL"));
-      }
     } else if (value.is_boolean()) {
       text_value = value.get<bool>() ? "true" : "false";
     } else if (value.is_number()) {

@@ -5,7 +5,9 @@
 // standard, "application/x-www-form-urlencoded parsing"). JSON: one object whose values are
 // strings, booleans or numbers; booleans become "true"/"false", numbers their JSON text. In both
 // a repeated key, an empty key, more than kMaxParams parameters or an over-long key is a 400 whose
-// message names the problem (never the value: it may be a password).
+// message names the problem (never the value: it may be a password). Every name and value is
+// text: well-formed UTF-8 without NUL (names also without control characters), else a 400 that
+// names the parameter — so malformed text never reaches SQL.
 #pragma once
 
 #include <cstddef>

@@ -1,9 +1,14 @@
 #include "names/userid.h"
 
+#include "names/utf8.h"
+
 namespace tessera::names {
 
 bool IsValidUserid(std::string_view userid) {
   if (userid.size() < 3 || userid.size() > 64) return false;
+  // Text first: PostgreSQL refuses malformed UTF-8 with an error, and C1 controls are as
+  // unprintable as C0 ones.
+  if (!IsValidUtf8(userid) || HasControlCharacter(userid)) return false;
   std::size_t at = userid.rfind('@');
   if (at == std::string_view::npos || at == 0) return false;
   std::string_view name = userid.substr(0, at);

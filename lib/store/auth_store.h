@@ -1,6 +1,7 @@
-// What the ticket service needs from the database: accounts, login throttling shared by every
-// worker, the audit log and server-side ticket revocation. Implemented over libpq in
-// lib/store/pg/; unit tests use fakes. One object per worker thread; not thread-safe.
+// What authentication needs from the database, as small ports by use — accounts, sessions, the
+// login throttle, the audit log and its retention, grants — and AuthStore, their aggregate, which
+// the per-thread Database implements over libpq (lib/store/pg/); unit tests use fakes. All of it
+// is shared by every worker through PostgreSQL. One object per worker thread; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -39,35 +40,90 @@ struct GrantRecord {
   std::int64_t expires_at = 0;      // Unix seconds
 };
 
+// Failed-login throttling. Attempts are counted per (account, client network) and per client
+// network — never per account alone, so nobody can lock the owner out from elsewhere.
 struct ThrottlePolicy {
-  int max_user_failures = 5;    // per account within the window
-  int max_addr_failures = 20;   // per client address within the window
+  int max_user_failures = 5;    // per (account, client network) within the window
+  int max_addr_failures = 20;   // per client network within the window
   std::int64_t window_seconds = 300;
 };
 
-class AuthStore {
+// How long rows that grow with login traffic are kept, and how much one pruning pass deletes.
+struct RetentionPolicy {
+  std::int64_t audit_seconds = 90 * 86400;
+  std::int64_t failure_window_seconds = 300;  // login_failures rows die with their window
+  std::int64_t session_seconds = 7500;        // after the last renewal: every ticket has expired
+  int batch = 10000;                          // rows per table per pass
+};
+
+class AccountStore {
  public:
-  virtual ~AuthStore() = default;
+  virtual ~AccountStore() = default;
   // The account, or nullopt when there is none. kUnavailable when PostgreSQL is down.
   virtual std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) = 0;
   // Replaces the hash only if it is still `old_hash` (a concurrent password change wins).
   virtual std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
                                                               std::string_view old_hash,
                                                               std::string_view new_hash) = 0;
-  // Whether the account or the address has too many recent failures.
-  virtual std::expected<bool, StoreError> IsThrottled(std::string_view userid, std::string_view client,
-                                                      const ThrottlePolicy& policy) = 0;
-  virtual std::expected<void, StoreError> RecordFailure(std::string_view userid, std::string_view client,
-                                                        const ThrottlePolicy& policy) = 0;
-  virtual std::expected<void, StoreError> ClearFailures(std::string_view userid) = 0;
+};
+
+// A ticket a session issued (revocation id = SHA-256 of its signature, lower-case hex).
+struct SessionTicket {
+  std::string revocation_id;
+  std::int64_t expires_at = 0;  // Unix seconds
+};
+
+// Server-side sessions (sql/0005): a login starts one, renewals continue it, logout ends it.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  // Starts a session of `userid` with its first ticket. Returns false when the account does not
+  // exist (any more); kConflict when the ticket is already recorded (an identical ticket: same
+  // user, same second), so the caller stamps another.
+  virtual std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) = 0;
+  // Records `next` in the session that issued `presented`, if that session belongs to `userid`
+  // and has not ended; the session's row lock orders it against EndSession. Returns false when
+  // there is no such live session (unknown ticket, ended, other account); kConflict as above.
+  virtual std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+                                                          const SessionTicket& next) = 0;
+  // Ends the session that issued `presented` and revokes every unexpired ticket of it, and
+  // `presented` itself even without a session; every worker hears of it through NOTIFY.
+  // Returns the revoked tickets.
+  virtual std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
+                                                                           std::string_view userid) = 0;
+};
+
+// The failed-login throttle, counted atomically in PostgreSQL so every worker shares it and
+// parallel attempts cannot exceed the limits.
+class LoginThrottle {
+ public:
+  virtual ~LoginThrottle() = default;
+  // Reserves one password attempt for (`account_key`, `network`) and `network` in one
+  // statement, before any hashing. Returns 0 when the attempt may go ahead, else the seconds
+  // until the fullest window ends (the attempt is then refused; it still counts).
+  virtual std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key,
+                                                                 std::string_view network,
+                                                                 const ThrottlePolicy& policy) = 0;
+  // After a successful login: forgets the pair's failures and gives the network its attempt back.
+  virtual std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
+                                                         std::string_view network) = 0;
+};
+
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
   virtual std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
                                                 std::string_view client, std::string_view reason) = 0;
+  // Deletes at most `policy.batch` rows per table of what has outlived its retention: audit
+  // rows, ended throttle windows, dead sessions and their tickets, expired revocations.
+  // Returns the number of rows deleted.
+  virtual std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& policy) = 0;
+};
+
+class AuthStore : public AccountStore, public SessionStore, public LoginThrottle, public AuditLog {
+ public:
   // The grant (api_tokens row) `jti`, or nullopt when there is no such row.
   virtual std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) = 0;
-  // Records a logout; every worker hears of it through NOTIFY.
-  virtual std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id,
-                                                       std::string_view userid,
-                                                       std::int64_t expires_at) = 0;
 };
 
 }  // namespace tessera::store

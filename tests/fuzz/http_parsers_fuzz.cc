@@ -1,23 +1,73 @@
-// Fuzz target for every parser of network input in lib/http and lib/json: request paths,
-// percent-encoding, form and JSON parameters, cookies, and the login parameter check. The first
-// byte picks the parser so one corpus serves all. Crashes, leaks and sanitizer reports are bugs.
+// Fuzz target for every parser of network input in lib/http, lib/json and the login request:
+// request paths, percent-encoding, form and JSON parameters (UTF-8 checks included) and the
+// login parameter check, the Cookie header and our cookie encoding, REMOTE_ADDR, and the
+// login-CSRF Origin check. The first byte picks the parser so one corpus serves all. Crashes,
+// leaks, sanitizer reports and broken round trips (abort) are bugs.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "auth/login_request.h"
+#include "http/client_address.h"
 #include "http/cookies.h"
 #include "http/params.h"
 #include "http/percent.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "json/strict_json.h"
+#include "names/utf8.h"
+
+namespace {
+using namespace tessera;
+
+// The Cookie header as the worker reads it: every kept pair is well-formed, our value decodes
+// only from cookie-octets, and what we encode decodes back to itself.
+void Cookies(std::string_view input) {
+  auto cookies = http::ParseCookies(input);
+  if (!cookies) {
+    if (input.size() <= http::kMaxCookieHeaderBytes) std::abort();  // only the byte cap fails
+    return;
+  }
+  if (cookies->size() > http::kMaxCookies) std::abort();
+  for (const auto& [name, value] : *cookies) {
+    if (name.empty()) std::abort();
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
+    }
+  }
+  if (auto ours = http::FindCookie(*cookies, "__Host-PBSAuthCookie")) (void)http::DecodeCookieValue(*ours);
+  std::string encoded = http::EncodeCookieValue(input);
+  auto decoded = http::DecodeCookieValue(encoded);
+  if (input.find('\0') == std::string_view::npos && (!decoded || *decoded != input)) std::abort();
+}
+
+// A login request's Origin against its Host, split at the first newline.
+void Origin(std::string_view input) {
+  std::size_t nl = input.find('\n');
+  http::Request request;
+  request.headers.emplace_back("origin", std::string(input.substr(0, nl)));
+  if (nl != std::string_view::npos) request.headers.emplace_back("host", std::string(input.substr(nl + 1)));
+  (void)auth::CheckLoginOrigin(request);
+  request.headers.emplace_back("sec-fetch-site", std::string(input));
+  (void)auth::CheckLoginOrigin(request);
+}
+
+// Parameters that parse are text: no handler ever sees malformed UTF-8.
+void CheckText(const std::expected<http::Params, http::Problem>& params) {
+  if (!params) return;
+  for (const auto& [name, value] : *params) {
+    if (!names::IsValidUtf8(name) || !names::IsValidUtf8(value)) std::abort();
+  }
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  using namespace tessera;
-  switch (data[0] % 6) {
+  switch (data[0] % 8) {
     case 0: {
       std::vector<std::string> segments;
       (void)http::SplitPath(input, &segments);
@@ -28,19 +78,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 2: {
       auto params = http::ParseForm(input);
+      CheckText(params);
       if (params) (void)auth::ParseLoginRequest(*params);
       break;
     }
     case 3: {
       auto params = http::ParseJsonParams(input);
+      CheckText(params);
       if (params) (void)auth::ParseLoginRequest(*params);
       break;
     }
     case 4:
-      (void)http::ParseCookies(input);
+      Cookies(input);
       break;
     case 5:
       (void)json::ParseStrict(input);
+      break;
+    case 6: {
+      auto address = http::ParseClientAddress(input);
+      // A canonical address parses to itself.
+      if (address) {
+        auto again = http::ParseClientAddress(address->address);
+        if (!again || again->address != address->address || again->network != address->network) std::abort();
+      }
+      break;
+    }
+    case 7:
+      Origin(input);
       break;
   }
   return 0;

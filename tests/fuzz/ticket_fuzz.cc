@@ -9,7 +9,6 @@
 #include "crypto/csrf.h"
 #include "crypto/ticket.h"
 #include "http/cookies.h"
-#include "http/percent.h"
 
 namespace {
 using namespace tessera;
@@ -41,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!cookies) break;
       auto value = http::FindCookie(*cookies, "__Host-PBSAuthCookie");
       if (!value) break;
-      auto decoded = http::PercentDecode(*value, false);
+      auto decoded = http::DecodeCookieValue(*value);
       if (decoded) (void)state.keys.Verify(*decoded, kNow);
       break;
     }

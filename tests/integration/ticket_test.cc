@@ -278,18 +278,26 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
   CHECK(Body(r)["message"] == "authentication failure");
 }
 
-TEST_CASE("failed logins are throttled per account, and the throttle expires", "[ticket]") {
+TEST_CASE("failed logins are throttled per account and address, and the throttle expires", "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   auto c = stack.Client();
   for (int i = 0; i < 3; ++i) CHECK(DoLogin(c, "username=alice%40pbs&password=bad").status == 401);
   auto start = std::chrono::steady_clock::now();
-  CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 401);  // right password, throttled
-  CHECK(std::chrono::steady_clock::now() - start < 1s);                   // answered at once
+  auto r = c.Post(kTicket, "username=alice%40pbs&password=pw", kForm);  // right password, throttled
+  CHECK(std::chrono::steady_clock::now() - start < 1s);                 // answered at once
+  REQUIRE(r);
+  CHECK(r->status == 429);
+  CHECK(Body(r)["message"] == "too many failed logins, try again later");
+  // Seconds left of the 3 s window that began at the first failure, rounded up.
+  std::string retry = r->get_header_value("Retry-After");
+  REQUIRE(retry.size() == 1);
+  CHECK(retry[0] >= '1');
+  CHECK(retry[0] <= '3');
   CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "1");
   std::this_thread::sleep_for(3200ms);  // the 3 s window passes
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
-  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject = 'user:alice@pbs'") == "0");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject = 'pair:127.0.0.1 alice@pbs'") == "0");
 }
 
 TEST_CASE("a hash made with another cost is upgraded at login", "[ticket]") {

@@ -1,5 +1,6 @@
 #include "store/pg/pg_database.h"
 
+#include <charconv>
 #include <optional>
 
 #include "log/log.h"
@@ -15,6 +16,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstRetry{50};
+
+// The login_failures key of an (account, client network) pair. A userid holds no whitespace, so
+// the space keeps the two parts apart.
+std::string PairSubject(std::string_view account_key, std::string_view network) {
+  return "pair:" + std::string(network) + " " + std::string(account_key);
+}
+
+// An integer column, parsed strictly; nullopt for NULL or anything else.
+std::optional<std::int64_t> Integer(PGresult* r, int row, int column) {
+  if (PQgetisnull(r, row, column)) return std::nullopt;
+  std::string_view text = PQgetvalue(r, row, column);
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return n;
+}
 
 class PgDatabase final : public Database {
  public:
@@ -49,34 +66,45 @@ class PgDatabase final : public Database {
                {std::string(userid), std::string(old_hash), std::string(new_hash)});
   }
 
-  std::expected<bool, StoreError> IsThrottled(std::string_view userid, std::string_view client,
-                                              const ThrottlePolicy& p) override {
+  std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key,
+                                                         std::string_view network,
+                                                         const ThrottlePolicy& p) override {
+    // One statement, so parallel attempts are serialised by the rows' locks: each attempt
+    // counts before anything is hashed, and only those within both limits may go ahead. A window
+    // starts at the first attempt; an attempt after it has passed starts a new one.
     auto result = Query(
-        "SELECT count(*) FROM login_failures WHERE window_start > now() - make_interval(secs => $5) "
-        "AND ((subject = $1 AND failures >= $3) OR (subject = $2 AND failures >= $4))",
-        {"user:" + std::string(userid), "addr:" + std::string(client),
+        "WITH hit AS ("
+        "  INSERT INTO login_failures AS f (subject, failures, window_start) "
+        "  VALUES ($1, 1, now()), ($2, 1, now()) "
+        "  ON CONFLICT (subject) DO UPDATE SET "
+        "    failures = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN 1 "
+        "                    ELSE f.failures + 1 END, "
+        "    window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN now() "
+        "                        ELSE f.window_start END "
+        "  RETURNING subject, failures, window_start) "
+        "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
+        "                   window_start + make_interval(secs => $5) - now())))) "
+        "         FILTER (WHERE failures > CASE WHEN subject = $1 THEN $3::int ELSE $4::int END), 0)::bigint "
+        "FROM hit",
+        {PairSubject(account_key, network), "addr:" + std::string(network),
          std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
          std::to_string(p.window_seconds)});
     if (!result) return std::unexpected(result.error());
-    return std::string_view(PQgetvalue(result->get(), 0, 0)) != "0";
+    auto seconds = Integer(result->get(), 0, 0);
+    if (!seconds) return std::unexpected(StoreError::kInvalid);
+    return *seconds;
   }
 
-  std::expected<void, StoreError> RecordFailure(std::string_view userid, std::string_view client,
-                                                const ThrottlePolicy& p) override {
-    // A window starts at the first failure; a failure after it has passed starts a new one.
-    return Run(
-        "INSERT INTO login_failures AS f (subject, failures, window_start) "
-        "SELECT s, 1, now() FROM unnest(ARRAY[$1, $2]) AS s "
-        "ON CONFLICT (subject) DO UPDATE SET "
-        "  failures = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN 1 "
-        "                  ELSE f.failures + 1 END, "
-        "  window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN now() "
-        "                      ELSE f.window_start END",
-        {"user:" + std::string(userid), "addr:" + std::string(client), std::to_string(p.window_seconds)});
-  }
-
-  std::expected<void, StoreError> ClearFailures(std::string_view userid) override {
-    return Run("DELETE FROM login_failures WHERE subject = $1", {"user:" + std::string(userid)});
+  std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
+                                                 std::string_view network) override {
+    // Two statements, each touching one row: no lock order to get wrong.
+    if (auto forgiven = Run("DELETE FROM login_failures WHERE subject = $1",
+                            {PairSubject(account_key, network)});
+        !forgiven) {
+      return forgiven;
+    }
+    return Run("UPDATE login_failures SET failures = failures - 1 WHERE subject = $1 AND failures > 0",
+               {"addr:" + std::string(network)});
   }
 
   std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
@@ -103,13 +131,89 @@ class PgDatabase final : public Database {
     return std::optional<GrantRecord>(std::move(*grant));
   }
 
-  std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
-                                               std::int64_t expires_at) override {
-    return Run(
-        "WITH gone AS (DELETE FROM revoked_tickets WHERE expires_at < now()) "
-        "INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) "
-        "VALUES ($1, $2, to_timestamp($3)) ON CONFLICT (ticket_hash) DO NOTHING",
-        {std::string(revocation_id), std::string(userid), std::to_string(expires_at)});
+  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) override {
+    auto result = Query(
+        "WITH s AS (INSERT INTO sessions (account_id) SELECT id FROM accounts WHERE userid = $1 "
+        "           RETURNING id) "
+        "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
+        "SELECT $2, id, to_timestamp($3) FROM s RETURNING session_id",
+        {std::string(userid), first.revocation_id, std::to_string(first.expires_at)});
+    if (!result) return std::unexpected(result.error());
+    return PQntuples(result->get()) == 1;
+  }
+
+  std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+                                                  const SessionTicket& next) override {
+    // The UPDATE locks the session row and re-checks `ended_at` after any wait, so a logout
+    // committed meanwhile is seen (see tessera_end_session in sql/0005_sessions.sql).
+    auto result = Query(
+        "WITH s AS ("
+        "  UPDATE sessions s SET renewed_at = now() "
+        "  FROM session_tickets t, accounts a "
+        "  WHERE t.ticket_hash = $1 AND s.id = t.session_id AND a.id = s.account_id "
+        "    AND a.userid = $2 AND s.ended_at IS NULL "
+        "  RETURNING s.id) "
+        "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
+        "SELECT $3, id, to_timestamp($4) FROM s RETURNING session_id",
+        {std::string(presented), std::string(userid), next.revocation_id, std::to_string(next.expires_at)});
+    if (!result) return std::unexpected(result.error());
+    return PQntuples(result->get()) == 1;
+  }
+
+  std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
+                                                                   std::string_view userid) override {
+    auto result = Query(
+        "SELECT revoked_hash, extract(epoch FROM revoked_expires_at)::bigint "
+        "FROM tessera_end_session($1, $2, to_timestamp($3))",
+        {presented.revocation_id, std::string(userid), std::to_string(presented.expires_at)});
+    if (!result) return std::unexpected(result.error());
+    std::vector<SessionTicket> revoked;
+    PGresult* r = result->get();
+    for (int i = 0; i < PQntuples(r); ++i) {
+      auto expires = Integer(r, i, 1);
+      if (!expires) return std::unexpected(StoreError::kInvalid);
+      revoked.push_back(SessionTicket{PQgetvalue(r, i, 0), *expires});
+    }
+    return revoked;
+  }
+
+  std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& p) override {
+    // One bounded DELETE per table; each runs on its own, so a failure leaves the others done.
+    // SKIP LOCKED: a row a login holds right now is left for the next pass, so pruning never
+    // waits on a login, and never deadlocks with one (ReserveAttempt locks two rows).
+    const std::string batch = std::to_string(p.batch);
+    const struct {
+      const char* sql;
+      std::int64_t seconds;
+    } passes[] = {
+        {"DELETE FROM auth_audit WHERE id IN (SELECT id FROM auth_audit "
+         "WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         p.audit_seconds},
+        {"DELETE FROM login_failures WHERE subject IN (SELECT subject FROM login_failures "
+         "WHERE window_start < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         p.failure_window_seconds},
+        // Cascades to the session's tickets.
+        {"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
+         "WHERE renewed_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         p.session_seconds},
+        // Expired tickets of live sessions: they can neither be used nor renewed.
+        {"DELETE FROM session_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM session_tickets "
+         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         0},
+        {"DELETE FROM revoked_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM revoked_tickets "
+         "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         0},
+    };
+    std::int64_t deleted = 0;
+    for (const auto& pass : passes) {
+      auto result = Query(pass.sql, {std::to_string(pass.seconds), batch});
+      if (!result) return std::unexpected(result.error());
+      std::string_view tuples = PQcmdTuples(result->get());
+      std::int64_t n = 0;
+      std::from_chars(tuples.data(), tuples.data() + tuples.size(), n);
+      deleted += n;
+    }
+    return deleted;
   }
 
  private:

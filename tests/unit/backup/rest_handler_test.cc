@@ -60,22 +60,29 @@ class GrantStore final : public store::AuthStore {
                                                              std::string_view) override {
     return {};
   }
-  std::expected<bool, store::StoreError> IsThrottled(std::string_view, std::string_view,
-                                                     const store::ThrottlePolicy&) override {
-    return false;
+  std::expected<std::int64_t, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
+                                                                const store::ThrottlePolicy&) override {
+    return 0;
   }
-  std::expected<void, store::StoreError> RecordFailure(std::string_view, std::string_view,
-                                                       const store::ThrottlePolicy&) override {
+  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view, std::string_view) override {
     return {};
   }
-  std::expected<void, store::StoreError> ClearFailures(std::string_view) override { return {}; }
   std::expected<void, store::StoreError> Audit(std::string_view, std::string_view, std::string_view,
                                                std::string_view) override {
     return {};
   }
-  std::expected<void, store::StoreError> RevokeTicket(std::string_view, std::string_view, std::int64_t) override {
-    return {};
+  std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket&) override {
+    return false;
   }
+  std::expected<bool, store::StoreError> ContinueSession(std::string_view, std::string_view,
+                                                         const store::SessionTicket&) override {
+    return false;
+  }
+  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(const store::SessionTicket&,
+                                                                                 std::string_view) override {
+    return std::vector<store::SessionTicket>{};
+  }
+  std::expected<std::int64_t, store::StoreError> Prune(const store::RetentionPolicy&) override { return 0; }
 };
 
 // A read-only grant of `userid` until 1900000000.

@@ -1,6 +1,8 @@
 #include "http/params.h"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 using namespace tessera::http;
 
@@ -116,4 +118,34 @@ TEST_CASE("booleans read the way Proxmox reads them") {
     INFO(junk);
     CHECK_FALSE(ParseBool(junk).has_value());
   }
+}
+
+TEST_CASE("every form and JSON parameter is well-formed UTF-8, else a 400 naming it") {
+  struct Case {
+    std::string type, body, message;
+  };
+  const std::vector<Case> cases = {
+      {"application/x-www-form-urlencoded", "username=%FF%40pbs", "parameter 'username' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "password=a%C0%AFb", "parameter 'password' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "realm=%ED%A0%80", "parameter 'realm' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "path=%E2%82", "parameter 'path' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "path=\xff", "parameter 'path' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "%FF=1", "malformed parameter name"},
+      {"application/x-www-form-urlencoded", "a%01b=1", "malformed parameter name"},
+      {"application/json", "{\"username\":\"\xff@pbs\"}", "malformed JSON body"},
+      {"application/json", R"({"password":"\ud800"})", "malformed JSON body"},
+      {"application/json", "{\"a\x01\":\"1\"}", "malformed JSON body"},
+      {"application/json", R"({"a\u0001":"1"})", "malformed parameter name"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    auto r = Post(c.type, c.body);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == 400);
+    CHECK(r.error().message == c.message);
+  }
+  // Valid UTF-8 beyond ASCII passes untouched.
+  auto ok = Post("application/x-www-form-urlencoded", "username=%C3%BC%40pbs");
+  REQUIRE(ok);
+  CHECK(ok->at("username") == "\xc3\xbc@pbs");
 }

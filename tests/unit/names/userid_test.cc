@@ -27,3 +27,17 @@ TEST_CASE("invalid userids") {
     CHECK_FALSE(IsValidUserid(bad));
   }
 }
+
+TEST_CASE("a userid is well-formed UTF-8 without control characters") {
+  for (const std::string& bad : {std::string("a\xff@pbs"), std::string("\xc3@pbs"),       // invalid, truncated
+                                 std::string("\xc0\xaf@pbs"),                             // overlong '/'
+                                 std::string("\xed\xa0\x80@pbs"),                         // surrogate
+                                 std::string("\xf4\x90\x80\x80@pbs"),                     // above U+10FFFF
+                                 std::string("a\xc2\x85@pbs"),                            // C1 control (NEL)
+                                 std::string("a\x7f@pbs")}) {
+    INFO(bad);
+    CHECK_FALSE(IsValidUserid(bad));
+  }
+  CHECK(IsValidUserid("a%;b@pbs"));  // '%' and ';' are allowed in the name
+  CHECK(IsValidUserid("\xe2\x82\xac\xf0\x9f\x94\x91@pbs"));
+}

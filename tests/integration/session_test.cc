@@ -1,0 +1,279 @@
+// Server-side sessions, the login throttle and retention, through real nginx, PostgreSQL and
+// workers: logout ends the whole renewal chain on every worker (and only that session); failed
+// password logins are counted per (account, address) and per address, atomically; tables that
+// grow with logins are pruned.
+#include <httplib.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+using namespace tessera::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kTicket = "/api2/json/access/ticket";
+constexpr const char* kWhoami = "/api2/json/access/whoami";
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+std::string FormEncode(const std::string& v) {
+  std::string out;
+  for (unsigned char ch : v) {
+    if (std::isalnum(ch)) {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csrf = "") {
+  httplib::Headers h = {{"Cookie", "__Host-PBSAuthCookie=" + FormEncode(ticket)}};
+  if (!csrf.empty()) h.emplace("CSRFPreventionToken", csrf);
+  return h;
+}
+
+struct Login {
+  int status = 0;
+  std::string ticket, csrf, retry_after;
+};
+
+Login DoLogin(httplib::Client& c, const std::string& user, const std::string& password) {
+  auto r = c.Post(kTicket, "username=" + FormEncode(user) + "&password=" + FormEncode(password), kForm);
+  REQUIRE(r);
+  Login out{r->status, "", "", r->get_header_value("Retry-After")};
+  if (r->status == 200) {
+    json data = json::parse(r->body)["data"];
+    out.ticket = data["ticket"];
+    out.csrf = data["CSRFPreventionToken"];
+  }
+  return out;
+}
+
+int Whoami(httplib::Client& c, const std::string& ticket) {
+  auto r = c.Get(kWhoami, CookieHeaders(ticket));
+  REQUIRE(r);
+  return r->status;
+}
+
+// A client of `port` whose connections come from the loopback address `source` (nginx passes
+// it to the worker as REMOTE_ADDR).
+httplib::Client From(const std::string& source, int port) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_interface(source);
+  c.set_read_timeout(30, 0);
+  return c;
+}
+
+template <typename F>
+bool Within1s(F check) {
+  auto deadline = std::chrono::steady_clock::now() + 1s;
+  do {
+    if (check()) return true;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return check();
+}
+
+const std::string kCheapHash = "password_opslimit = 1\npassword_memlimit_kib = 8192\n";
+}  // namespace
+
+TEST_CASE("logout ends every ticket of the session on every worker; other sessions live on", "[session]") {
+  Stack stack(kCheapHash);
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  std::string dir2 = MakeTempDir("tessera-worker2");
+  for (const char* f : {"/ticket.k4.secret", "/csrf.k4.local"}) fs::copy_file(stack.dir() + f, dir2 + f);
+  Worker worker2(dir2, stack.pg().Conninfo(), kCheapHash);
+  worker2.Start();
+  Nginx nginx2(dir2, worker2.socket());
+  httplib::Client c1 = stack.Client();
+  httplib::Client c2("127.0.0.1", nginx2.port());
+
+  Login t0 = DoLogin(c1, "alice@pbs", "pw");
+  REQUIRE(t0.status == 200);
+  Login other = DoLogin(c1, "alice@pbs", "pw");  // another browser, before the logout
+  REQUIRE(other.status == 200);
+  Login t1 = DoLogin(c1, "alice@pbs", t0.ticket);  // renewal
+  REQUIRE(t1.status == 200);
+  Login t2 = DoLogin(c2, "alice@pbs", t1.ticket);  // renewal on the other worker
+  REQUIRE(t2.status == 200);
+  CHECK(std::set<std::string>{t0.ticket, t1.ticket, t2.ticket, other.ticket}.size() == 4);
+  for (const auto& t : {t0.ticket, t1.ticket, t2.ticket, other.ticket}) {
+    CHECK(Whoami(c1, t) == 200);
+    CHECK(Whoami(c2, t) == 200);
+  }
+
+  auto out = c1.Delete(kTicket, CookieHeaders(t2.ticket, t2.csrf));
+  REQUIRE(out);
+  REQUIRE(out->status == 200);
+
+  for (const auto& t : {t0.ticket, t1.ticket, t2.ticket}) {
+    CHECK(Whoami(c1, t) == 401);
+    CHECK(Within1s([&] { return Whoami(c2, t) == 401; }));
+    CHECK(DoLogin(c1, "alice@pbs", t).status == 401);
+    CHECK(DoLogin(c2, "alice@pbs", t).status == 401);
+  }
+  CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets") == "3");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL") == "1");
+  // The other browser's session is untouched, and it still renews.
+  CHECK(Whoami(c1, other.ticket) == 200);
+  CHECK(Whoami(c2, other.ticket) == 200);
+  Login renewed = DoLogin(c2, "alice@pbs", other.ticket);
+  CHECK(renewed.status == 200);
+  CHECK(Whoami(c1, renewed.ticket) == 200);
+  fs::remove_all(dir2);
+}
+
+TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
+  Stack stack(kCheapHash);
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  httplib::Client c = stack.Client();
+  Login first = DoLogin(c, "alice@pbs", "pw");
+  REQUIRE(first.status == 200);
+
+  std::mutex mutex;
+  std::vector<std::string> issued;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> renewers;
+  // Four chains renewing every 100 ms, over more than one second so that their tickets carry
+  // different stamps (tickets of one stamp are identical).
+  for (int i = 0; i < 4; ++i) {
+    renewers.emplace_back([&] {
+      httplib::Client mine = stack.Client();
+      std::string current = first.ticket;
+      while (!stop.load()) {
+        auto r = mine.Post(kTicket, "username=alice%40pbs&password=" + FormEncode(current), kForm);
+        if (r && r->status == 200) {
+          current = json::parse(r->body)["data"]["ticket"];
+          std::lock_guard lock(mutex);
+          issued.push_back(current);
+        }  // after the logout: keeps trying the last one
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+  }
+  std::this_thread::sleep_for(1500ms);
+  auto out = c.Delete(kTicket, CookieHeaders(first.ticket, first.csrf));
+  REQUIRE(out);
+  CHECK(out->status == 200);
+  std::this_thread::sleep_for(300ms);
+  stop.store(true);
+  for (auto& t : renewers) t.join();
+
+  REQUIRE(issued.size() > 0);
+  INFO(issued.size() << " tickets renewed");
+  std::size_t live = 0;
+  for (const auto& t : issued) live += Whoami(c, t) == 200 ? 1 : 0;
+  CHECK(live == 0);
+  CHECK(DoLogin(c, "alice@pbs", issued.back()).status == 401);
+}
+
+TEST_CASE("failed logins are throttled per (account, address) and per address, atomically", "[session]") {
+  Stack stack(kCheapHash +
+              "login_max_user_failures = 5\nlogin_max_addr_failures = 8\nlogin_failure_window = 60\n");
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  httplib::Client local = From("127.0.0.1", stack.port());
+  Login before = DoLogin(local, "alice@pbs", "pw");  // a ticket from this address, for renewal
+  REQUIRE(before.status == 200);
+
+  // 30 parallel wrong passwords: exactly 5 are verified, the others refused before hashing.
+  std::vector<int> statuses(30);
+  std::vector<std::thread> guessers;
+  for (int i = 0; i < 30; ++i) {
+    guessers.emplace_back([&, i] {
+      httplib::Client mine = From("127.0.0.1", stack.port());
+      auto r = mine.Post(kTicket, "username=alice%40pbs&password=guess" + std::to_string(i), kForm);
+      statuses[i] = r ? r->status : -1;
+    });
+  }
+  for (auto& t : guessers) t.join();
+  CHECK(std::count(statuses.begin(), statuses.end(), 401) == 5);
+  CHECK(std::count(statuses.begin(), statuses.end(), 429) == 25);
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE reason = 'wrong password'") == "5");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "25");
+
+  // The right password from the flooded address: 429, answered at once, with Retry-After.
+  auto start = std::chrono::steady_clock::now();
+  Login throttled = DoLogin(local, "alice@pbs", "pw");
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  CHECK(throttled.status == 429);
+  int retry = std::stoi(throttled.retry_after.empty() ? "0" : throttled.retry_after);
+  CHECK(retry >= 1);
+  CHECK(retry <= 60);
+
+  // The owner logs in from another address; renewal works from the flooded one.
+  httplib::Client elsewhere = From("127.0.0.2", stack.port());
+  CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
+  Login renewed = DoLogin(local, "alice@pbs", before.ticket);
+  CHECK(renewed.status == 200);
+  CHECK(Whoami(local, renewed.ticket) == 200);
+
+  // Per address: 8 attempts from 127.0.0.3 spread over other names exhaust the address...
+  httplib::Client spray = From("127.0.0.3", stack.port());
+  for (int i = 0; i < 8; ++i) CHECK(DoLogin(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
+  CHECK(DoLogin(spray, "alice@pbs", "pw").status == 429);
+  // ...and nobody else.
+  CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
+  CHECK(stack.pg().Sql("SELECT client FROM auth_audit WHERE event = 'login' ORDER BY id DESC LIMIT 1") ==
+        "127.0.0.2");
+}
+
+TEST_CASE("a successful login forgives its address's failures for the account", "[session]") {
+  Stack stack(kCheapHash + "login_max_user_failures = 3\nlogin_failure_window = 60\n");
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  httplib::Client c = stack.Client();
+  for (int round = 0; round < 3; ++round) {
+    INFO(round);
+    CHECK(DoLogin(c, "alice@pbs", "bad").status == 401);
+    CHECK(DoLogin(c, "alice@pbs", "bad").status == 401);
+    CHECK(DoLogin(c, "alice@pbs", "pw").status == 200);
+  }
+  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE 'pair:%'") == "0");
+}
+
+TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by retention", "[session]") {
+  Stack stack(kCheapHash + "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n");
+  auto& pg = stack.pg();
+  AddAccount(pg.Conninfo(), "alice@pbs", "pw");
+  httplib::Client c = stack.Client();
+  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);  // the first pass of this worker
+
+  pg.Sql("INSERT INTO auth_audit (at, event, reason) VALUES "
+         "(now() - interval '2 days', 'old', 'a'), (now() - interval '25 hours', 'old', 'b'), "
+         "(now() - interval '23 hours', 'recent', 'c')");
+  pg.Sql("INSERT INTO login_failures (subject, failures, window_start) VALUES "
+         "('addr:192.0.2.1', 3, now() - interval '61 seconds'), ('addr:192.0.2.2', 3, now())");
+  pg.Sql("INSERT INTO sessions (account_id, renewed_at) SELECT id, now() - interval '3 hours' FROM accounts");
+  pg.Sql("INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
+         "SELECT repeat('a', 64), max(id), now() - interval '1 hour' FROM sessions");
+  pg.Sql("INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES "
+         "(repeat('b', 64), 'alice@pbs', now() - interval '1 minute'), "
+         "(repeat('c', 64), 'alice@pbs', now() + interval '1 hour')");
+
+  // Within the interval nothing is pruned...
+  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);
+  CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "2");
+  // ...once it has passed, the next login prunes what outlived its retention, and only that.
+  std::this_thread::sleep_for(3200ms);
+  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);
+  CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "0");
+  CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'recent'") == "1");
+  CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'login'") == "3");
+  CHECK(pg.Sql("SELECT subject FROM login_failures WHERE subject LIKE 'addr:192.0.2.%'") == "addr:192.0.2.2");
+  CHECK(pg.Sql("SELECT count(*) FROM sessions WHERE renewed_at < now() - interval '1 hour'") == "0");
+  CHECK(pg.Sql("SELECT count(*) FROM sessions") == "3");  // the three logins'
+  CHECK(pg.Sql("SELECT count(*) FROM session_tickets WHERE ticket_hash = repeat('a', 64)") == "0");
+  CHECK(pg.Sql("SELECT ticket_hash FROM revoked_tickets") == std::string(64, 'c'));
+}
