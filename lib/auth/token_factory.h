@@ -1,4 +1,4 @@
-// The token factory (the Obnam design, shared/seeds/003): bearer tokens for batch backup clients,
+// The token factory: bearer tokens for batch backup clients (DESIGN.md, "Bearer tokens"),
 // PASETO v4.public, bound to this server's id.
 //
 // Create() always sets iss = aud = server id, iat, nbf, exp, jti, sub, the permission booleans,
