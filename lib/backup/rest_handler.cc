@@ -87,8 +87,12 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
-  // The grant row decides; the token's claims can only narrow it.
-  if ((token->repo() && *token->repo() != target->repo) || (grant->repo && *grant->repo != target->repo)) {
+  // The grant row decides; the token's claims can only narrow it. A repository named by either
+  // must satisfy the path grammar: one that does not names nothing, so it reaches nothing.
+  auto outside = [&](const std::optional<std::string>& scope) {
+    return scope && (!IsRepoPath(*scope) || *scope != target->repo);
+  };
+  if (outside(token->repo()) || outside(grant->repo)) {
     return Error(403, "token is not valid for this repository");
   }
   const auth::Permissions& claimed = token->permissions();
