@@ -16,6 +16,8 @@ namespace {
 
 constexpr std::string_view kTypes[] = {"data", "keys", "locks", "snapshots", "index"};
 
+bool IsOwner(AccountId owner) { return static_cast<std::int64_t>(owner) > 0; }
+
 StorageError FromErrno(int e) {
   switch (e) {
     case ENOENT: case ENOTDIR: return StorageError::kNotFound;
@@ -117,7 +119,8 @@ class FilesystemStorage final : public Storage {
  public:
   explicit FilesystemStorage(std::string root) : root_(std::move(root)) {}
 
-  std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) override {
+  std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string base = RepoDir(owner, repo);
     if (!MakeDirs(base)) return std::unexpected(FromErrno(errno));
     for (auto type : kTypes) {
@@ -133,14 +136,16 @@ class FilesystemStorage final : public Storage {
     return {};
   }
 
-  bool RepoExists(std::string_view owner, std::string_view repo) override {
+  bool RepoExists(AccountId owner, std::string_view repo) override {
+    if (!IsOwner(owner)) return false;
     struct stat st {};
     return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
-  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(std::string_view owner, std::string_view repo,
+  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(AccountId owner, std::string_view repo,
                                                                   std::string_view type,
                                                                   std::string_view name) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
     auto fd = std::make_shared<Fd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd->get() < 0) return std::unexpected(FromErrno(errno));
@@ -149,7 +154,7 @@ class FilesystemStorage final : public Storage {
     return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
   }
 
-  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(std::string_view owner,
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(AccountId owner,
                                                                          std::string_view repo,
                                                                          std::string_view type,
                                                                          std::string_view name) override {
@@ -164,7 +169,7 @@ class FilesystemStorage final : public Storage {
     return std::make_unique<FileWriter>(dir, path, temp, fd);
   }
 
-  std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner, std::string_view repo,
+  std::expected<std::vector<ObjectInfo>, StorageError> List(AccountId owner, std::string_view repo,
                                                            std::string_view type) override {
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
     std::vector<ObjectInfo> out;
@@ -181,18 +186,21 @@ class FilesystemStorage final : public Storage {
     return out;
   }
 
-  std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo, std::string_view type,
+  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo, std::string_view type,
                                            std::string_view name) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
     return {};
   }
 
  private:
-  std::string RepoDir(std::string_view owner, std::string_view repo) const {
-    return root_ + "/" + std::string(owner) + "/" + std::string(repo);
+  // The account's directory is its id in decimal: digits only, so it can never collide with a
+  // userid-named directory of an older layout (a userid always holds '@').
+  std::string RepoDir(AccountId owner, std::string_view repo) const {
+    return root_ + "/" + std::to_string(static_cast<std::int64_t>(owner)) + "/" + std::string(repo);
   }
-  std::string ObjectPath(std::string_view owner, std::string_view repo, std::string_view type,
+  std::string ObjectPath(AccountId owner, std::string_view repo, std::string_view type,
                          std::string_view name) const {
     std::string base = RepoDir(owner, repo);
     if (type == "config") return base + "/config";

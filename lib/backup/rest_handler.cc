@@ -81,9 +81,15 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
     return Unauthorized();
   }
 
-  // The subject names the account's directory. Only a signed token with a live grant gets here,
-  // but the check belongs where the name meets the filesystem: no '/', NUL or control character.
+  // Storage is keyed on the account's immutable id from the grant row (accounts.id), never on
+  // the subject's name: a renamed account keeps its data, a re-created name starts empty. A
+  // subject that is not a userid, or a row without an account id, reaches nothing.
   if (!names::IsValidUserid(token->subject())) return Unauthorized();
+  if (grant->account_id <= 0) {
+    log::Warning("grant of " + token->subject() + " has no account id; refused");
+    return Unauthorized();
+  }
+  const AccountId owner{grant->account_id};
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
@@ -98,7 +104,6 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
   const auth::Permissions& claimed = token->permissions();
   const auth::Permissions may{claimed.read && grant->read, claimed.write && grant->write,
                               claimed.del && grant->del};
-  const std::string& owner = token->subject();
   Method m = request.method;
   bool reading = m == Method::kGet || m == Method::kHead;
   auto forbidden = [] { return Error(403, "token lacks the permission"); };
@@ -151,7 +156,7 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
   return Error(404, "no such resource");
 }
 
-Response RestHandler::Download(const http::Request& request, const std::string& owner, std::string_view repo,
+Response RestHandler::Download(const http::Request& request, AccountId owner, std::string_view repo,
                                std::string_view type, std::string_view name) const {
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
@@ -176,7 +181,7 @@ Response RestHandler::Download(const http::Request& request, const std::string& 
   return r;
 }
 
-Response RestHandler::Upload(http::Request& request, const std::string& owner, std::string_view repo,
+Response RestHandler::Upload(http::Request& request, AccountId owner, std::string_view repo,
                              std::string_view type, std::string_view name) const {
   if (!request.content_length) return Error(411, "Content-Length required");
   std::uint64_t length = *request.content_length;
@@ -200,7 +205,7 @@ Response RestHandler::Upload(http::Request& request, const std::string& owner, s
   return Ok();
 }
 
-Response RestHandler::ListObjects(const http::Request& request, const std::string& owner, std::string_view repo,
+Response RestHandler::ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
                                   std::string_view type) const {
   auto objects = storage_.List(owner, repo, type);
   if (!objects) return FromStorage(objects.error());

@@ -6,7 +6,9 @@
 // unexpired (401), path well-formed (404), token's repo scope (403), permission for the
 // method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, which any
 // token with read or write may create and delete, because restic writes one for every command.
-// Objects live under the token's subject, so no URL can reach another account's data.
+// Objects live under the grant's immutable account id (never the account's name), so no URL can
+// reach another account's data, a renamed account keeps its own and a re-created name inherits
+// nothing.
 // Thread-safe: shared by all worker threads.
 #pragma once
 
@@ -33,11 +35,11 @@ class RestHandler {
   http::Response Handle(http::Request& request, std::string_view rest, store::AuthStore& db) const;
 
  private:
-  http::Response Upload(http::Request& request, const std::string& owner, std::string_view repo,
+  http::Response Upload(http::Request& request, AccountId owner, std::string_view repo,
                         std::string_view type, std::string_view name) const;
-  http::Response Download(const http::Request& request, const std::string& owner, std::string_view repo,
+  http::Response Download(const http::Request& request, AccountId owner, std::string_view repo,
                           std::string_view type, std::string_view name) const;
-  http::Response ListObjects(const http::Request& request, const std::string& owner, std::string_view repo,
+  http::Response ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
                              std::string_view type) const;
 
   Storage& storage_;

@@ -1,7 +1,9 @@
 // Where backup objects live, behind an interface so the protocol handler is testable and other
-// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h); each
-// account has its own namespace (`owner`, the token's subject), so one account can never name
-// another's objects.
+// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h). Each
+// account has its own namespace keyed on its immutable id (accounts.id, an identity column that
+// is never reused), never on its name: a renamed account keeps its repositories, and an account
+// created later under a deleted account's name starts empty. One account can never name another's
+// objects.
 //
 // Writes are atomic: an ObjectWriter streams into a temporary file, verifies the SHA-256 the
 // caller expects, flushes, and only then makes the object visible without ever replacing an
@@ -28,6 +30,10 @@ enum class StorageError {
   kNoSpace,       // disk full or quota
   kIo,            // anything else the filesystem said
 };
+
+// The immutable id of the account that owns a repository (accounts.id, always > 0). A type of
+// its own so that nobody passes a user name or a count where an owner is meant.
+enum class AccountId : std::int64_t {};
 
 struct ObjectInfo {
   std::string name;
@@ -57,22 +63,23 @@ class Storage {
  public:
   virtual ~Storage() = default;
   // Creates the repository's layout; succeeds when it exists already.
-  virtual std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) = 0;
-  virtual bool RepoExists(std::string_view owner, std::string_view repo) = 0;
+  virtual std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) = 0;
+  virtual bool RepoExists(AccountId owner, std::string_view repo) = 0;
   // `type` is "config" (with an empty name) or an object type.
   virtual std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(
-      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
-      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
-  virtual std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner,
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  virtual std::expected<std::vector<ObjectInfo>, StorageError> List(AccountId owner,
                                                                    std::string_view repo,
                                                                    std::string_view type) = 0;
   // Succeeds when the object is already gone (clients retry).
-  virtual std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo,
+  virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type, std::string_view name) = 0;
 };
 
-// The filesystem backend: <root>/<owner>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}.
+// The filesystem backend: <root>/<account id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/},
+// the account id in decimal ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound).
 std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
 
 }  // namespace tessera::backup
