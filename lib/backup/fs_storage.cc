@@ -115,6 +115,61 @@ class FileWriter final : public ObjectWriter {
   bool committed_ = false;
 };
 
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+// Walks <type>/ (or data/00 .. data/ff in order), holding one open directory and nothing else.
+// Temporary files, dot files and anything that is not a regular file are skipped; so is an
+// entry that vanishes between readdir and stat (deleted meanwhile).
+class DirLister final : public ObjectLister {
+ public:
+  DirLister(std::string base, bool data) : base_(std::move(base)), data_(data) {}
+
+  std::expected<std::optional<ObjectInfo>, StorageError> Next() override {
+    while (true) {
+      if (!dir_) {
+        if (next_dir_ == (data_ ? 256 : 1)) return std::optional<ObjectInfo>{};
+        std::string path = base_;
+        if (data_) {
+          char sub[4];
+          std::snprintf(sub, sizeof sub, "/%02x", next_dir_);
+          path += sub;
+        }
+        ++next_dir_;
+        dir_.reset(opendir(path.c_str()));
+        if (!dir_) {
+          if (errno == ENOENT) continue;  // a data subfolder made by hand may be missing
+          return std::unexpected(FromErrno(errno));
+        }
+      }
+      errno = 0;
+      dirent* e = readdir(dir_.get());
+      if (e == nullptr) {
+        if (errno != 0) return std::unexpected(StorageError::kIo);
+        dir_.reset();
+        continue;
+      }
+      std::string_view name = e->d_name;
+      if (!IsObjectName(name)) continue;  // ., .., temporary files, lock owner records
+      struct stat st {};
+      if (fstatat(dirfd(dir_.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;
+        return std::unexpected(FromErrno(errno));
+      }
+      if (!S_ISREG(st.st_mode)) continue;
+      return std::optional<ObjectInfo>{ObjectInfo{std::string(name), static_cast<std::uint64_t>(st.st_size)}};
+    }
+  }
+
+ private:
+  std::string base_;
+  bool data_;
+  int next_dir_ = 0;
+  DirPtr dir_;
+};
+
 class FilesystemStorage final : public Storage {
  public:
   explicit FilesystemStorage(std::string root) : root_(std::move(root)) {}
@@ -169,21 +224,10 @@ class FilesystemStorage final : public Storage {
     return std::make_unique<FileWriter>(dir, path, temp, fd);
   }
 
-  std::expected<std::vector<ObjectInfo>, StorageError> List(AccountId owner, std::string_view repo,
-                                                           std::string_view type) override {
+  std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner, std::string_view repo,
+                                                                 std::string_view type) override {
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    std::vector<ObjectInfo> out;
-    std::string base = RepoDir(owner, repo) + "/" + std::string(type);
-    if (type == "data") {
-      char sub[3];
-      for (int i = 0; i < 256; ++i) {
-        std::snprintf(sub, sizeof sub, "%02x", i);
-        if (!ListDir(base + "/" + sub, &out)) return std::unexpected(FromErrno(errno));
-      }
-    } else if (!ListDir(base, &out)) {
-      return std::unexpected(FromErrno(errno));
-    }
-    return out;
+    return std::make_unique<DirLister>(RepoDir(owner, repo) + "/" + std::string(type), type == "data");
   }
 
   std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo, std::string_view type,
@@ -215,20 +259,6 @@ class FilesystemStorage final : public Storage {
         if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return false;
       }
     }
-    return true;
-  }
-  static bool ListDir(const std::string& dir, std::vector<ObjectInfo>* out) {
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) return errno == ENOENT;
-    int dfd = dirfd(d);
-    while (dirent* e = readdir(d)) {
-      std::string_view name = e->d_name;
-      if (!IsObjectName(name)) continue;  // skips ., .., temporary files
-      struct stat st {};
-      if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-      out->push_back({std::string(name), static_cast<std::uint64_t>(st.st_size)});
-    }
-    closedir(d);
     return true;
   }
   std::string root_;

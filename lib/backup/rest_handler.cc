@@ -4,6 +4,7 @@
 
 #include "auth/bearer.h"
 #include "names/userid.h"
+#include "backup/listing.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
@@ -207,22 +208,15 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
 
 Response RestHandler::ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
                                   std::string_view type) const {
-  auto objects = storage_.List(owner, repo, type);
-  if (!objects) return FromStorage(objects.error());
+  auto lister = storage_.List(owner, repo, type);
+  if (!lister) return FromStorage(lister.error());
   // restic 0.14 sends the v2 media type without "+json"; the written spec has it. Accept both.
   std::string_view accept = request.Header("accept").value_or("");
   bool v2 = accept.find("application/vnd.x.restic.rest.v2") != std::string_view::npos;
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& o : *objects) {
-    if (v2) {
-      list.push_back({{"name", o.name}, {"size", o.size}});
-    } else {
-      list.push_back(o.name);
-    }
-  }
   Response r;
   r.AddHeader("Content-Type", v2 ? "application/vnd.x.restic.rest.v2" : "application/vnd.x.restic.rest.v1");
-  r.body = list.dump();
+  // Streamed as it is read, without Content-Length: memory stays flat whatever the repository holds.
+  r.stream = std::make_shared<ListingSource>(std::move(*lister), v2 ? ListFormat::kV2 : ListFormat::kV1);
   return r;
 }
 

@@ -17,7 +17,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "http/response.h"
 
@@ -59,6 +58,16 @@ class ObjectWriter {
   virtual std::expected<void, StorageError> Commit(std::optional<std::string_view> expected_sha256_hex) = 0;
 };
 
+// The objects of one type in a repository, produced one at a time so that a listing of a million
+// objects never sits in memory: an implementation holds at most one directory handle (or one page
+// of a remote listing) and one entry. Order is the backend's. Not thread-safe: one reader.
+class ObjectLister {
+ public:
+  virtual ~ObjectLister() = default;
+  // The next object (its name is always a valid object name), nullopt at the end, or kIo.
+  virtual std::expected<std::optional<ObjectInfo>, StorageError> Next() = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -70,9 +79,11 @@ class Storage {
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
-  virtual std::expected<std::vector<ObjectInfo>, StorageError> List(AccountId owner,
-                                                                   std::string_view repo,
-                                                                   std::string_view type) = 0;
+  // A walk over the objects of one type (every data/xx subfolder for data), one at a time;
+  // kNotFound when the repository does not exist.
+  virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner,
+                                                                         std::string_view repo,
+                                                                         std::string_view type) = 0;
   // Succeeds when the object is already gone (clients retry).
   virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type, std::string_view name) = 0;

@@ -10,6 +10,13 @@ using namespace tessera;
 
 namespace {
 // Storage that only counts: the test is about what never reaches it.
+class EmptyLister final : public backup::ObjectLister {
+ public:
+  std::expected<std::optional<backup::ObjectInfo>, backup::StorageError> Next() override {
+    return std::optional<backup::ObjectInfo>{};
+  }
+};
+
 // Storage that only counts, and remembers which owner and repository it was last asked about.
 class CountingStorage final : public backup::Storage {
  public:
@@ -31,10 +38,10 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return std::unexpected(backup::StorageError::kIo);
   }
-  std::expected<std::vector<backup::ObjectInfo>, backup::StorageError> List(
+  std::expected<std::unique_ptr<backup::ObjectLister>, backup::StorageError> List(
       backup::AccountId owner, std::string_view repo, std::string_view) override {
     Note(owner, repo);
-    return std::vector<backup::ObjectInfo>{};
+    return std::make_unique<EmptyLister>();
   }
   std::expected<void, backup::StorageError> Remove(backup::AccountId owner, std::string_view repo, std::string_view,
                                                    std::string_view) override {
