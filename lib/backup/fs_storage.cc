@@ -8,8 +8,10 @@
 #include <cstring>
 
 #include "backup/content_hash.h"
+#include "backup/lock_records.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
+#include "backup/unique_fd.h"
 
 namespace tessera::backup {
 namespace {
@@ -27,16 +29,7 @@ StorageError FromErrno(int e) {
   }
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) close(fd_); }
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 class FileRange final : public http::BodySource {
  public:
@@ -76,10 +69,19 @@ bool FsyncDir(const std::string& dir) {
   return fd.get() >= 0 && fsync(fd.get()) == 0;
 }
 
+// What committing a lock adds to committing an object (backup/lock_records.h).
+struct LockCommit {
+  std::string name;
+  std::string creator;
+  std::size_t max_locks;
+};
+
 class FileWriter final : public ObjectWriter {
  public:
-  FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd)
-      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd) {}
+  FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd,
+             std::optional<LockCommit> lock = std::nullopt)
+      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd),
+        lock_(std::move(lock)) {}
   ~FileWriter() override {
     if (!committed_) unlink(temp_.c_str());
   }
@@ -100,9 +102,27 @@ class FileWriter final : public ObjectWriter {
     std::string digest = hash_.FinalHex();
     if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
     if (fsync(fd_.get()) != 0) return std::unexpected(FromErrno(errno));
+    // A lock is counted, recorded and published under the locks mutex, so the cap is exact and
+    // its creator record is durable before the lock is visible.
+    std::optional<LocksMutex> mutex;
+    if (lock_) {
+      auto held = LocksMutex::Acquire(dir_);
+      if (!held) return std::unexpected(held.error());
+      mutex.emplace(std::move(*held));
+      auto count = CountLocks(dir_);
+      if (!count) return std::unexpected(count.error());
+      if (*count >= lock_->max_locks) return std::unexpected(StorageError::kTooMany);
+      struct stat st {};
+      if (lstat(final_.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);  // keep its record
+      if (auto recorded = WriteCreator(dir_, lock_->name, lock_->creator); !recorded) {
+        return std::unexpected(recorded.error());
+      }
+    }
     // RENAME_NOREPLACE: an object that appeared meanwhile is never replaced.
     if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
-      return std::unexpected(FromErrno(errno));
+      StorageError e = FromErrno(errno);
+      if (lock_) RemoveCreator(dir_, lock_->name);
+      return std::unexpected(e);
     }
     committed_ = true;
     if (!FsyncDir(dir_)) return std::unexpected(StorageError::kIo);
@@ -111,6 +131,7 @@ class FileWriter final : public ObjectWriter {
  private:
   std::string dir_, final_, temp_;
   Fd fd_;
+  std::optional<LockCommit> lock_;
   ContentHash hash_;
   bool committed_ = false;
 };
@@ -213,15 +234,47 @@ class FilesystemStorage final : public Storage {
                                                                          std::string_view repo,
                                                                          std::string_view type,
                                                                          std::string_view name) override {
+    if (type == "locks") return std::unexpected(StorageError::kIo);
+    return Begin(owner, repo, type, name, std::nullopt);
+  }
+
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(AccountId owner, std::string_view repo,
+                                                                        std::string_view name,
+                                                                        std::string_view creator,
+                                                                        std::size_t max_locks) override {
+    if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    std::string path = ObjectPath(owner, repo, type, name);
+    // Refused before the body is read when the cap is reached already; Commit checks exactly.
+    auto count = CountLocks(RepoDir(owner, repo) + "/locks");
+    if (!count) return std::unexpected(count.error());
+    if (*count >= max_locks) return std::unexpected(StorageError::kTooMany);
+    return Begin(owner, repo, "locks", name, LockCommit{std::string(name), std::string(creator), max_locks});
+  }
+
+  std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo, std::string_view name,
+                                               std::optional<std::string_view> only_creator) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
+    std::string dir = RepoDir(owner, repo) + "/locks";
+    auto mutex = LocksMutex::Acquire(dir);
+    if (!mutex) {
+      if (mutex.error() == StorageError::kNotFound) return {};  // no repository: nothing to remove
+      return std::unexpected(mutex.error());
+    }
+    std::string path = dir + "/" + std::string(name);
     struct stat st {};
-    if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
-    std::string dir = path.substr(0, path.rfind('/'));
-    std::string temp = dir + "/.tmp-XXXXXX";
-    int fd = mkostemp(temp.data(), O_CLOEXEC);
-    if (fd < 0) return std::unexpected(FromErrno(errno));
-    return std::make_unique<FileWriter>(dir, path, temp, fd);
+    if (lstat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) return std::unexpected(FromErrno(errno));
+      RemoveCreator(dir, name);  // an orphaned record, if any
+      return {};
+    }
+    if (only_creator) {
+      auto creator = ReadCreator(dir, name);
+      if (!creator) return std::unexpected(creator.error());
+      if (!*creator || **creator != *only_creator) return std::unexpected(StorageError::kNotCreator);
+    }
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
+    RemoveCreator(dir, name);
+    return {};
   }
 
   std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner, std::string_view repo,
@@ -233,12 +286,27 @@ class FilesystemStorage final : public Storage {
   std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo, std::string_view type,
                                            std::string_view name) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
+    if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
     std::string path = ObjectPath(owner, repo, type, name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
     return {};
   }
 
  private:
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> Begin(AccountId owner, std::string_view repo,
+                                                                   std::string_view type, std::string_view name,
+                                                                   std::optional<LockCommit> lock) {
+    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
+    std::string path = ObjectPath(owner, repo, type, name);
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
+    std::string dir = path.substr(0, path.rfind('/'));
+    std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
+    int fd = mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) return std::unexpected(FromErrno(errno));
+    return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(lock));
+  }
+
   // The account's directory is its id in decimal: digits only, so it can never collide with a
   // userid-named directory of an older layout (a userid always holds '@').
   std::string RepoDir(AccountId owner, std::string_view repo) const {

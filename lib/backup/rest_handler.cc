@@ -36,6 +36,14 @@ Response FromStorage(StorageError e) {
     case StorageError::kExists: return Error(403, "object exists and is never overwritten");
     case StorageError::kHashMismatch: return Error(400, "content does not match its name (SHA-256)");
     case StorageError::kNoSpace: return Error(507, "insufficient storage");
+    case StorageError::kTooMany: {
+      // Clears as soon as a lock is removed; restic retries.
+      Response r = Error(429, "too many locks in this repository");
+      r.AddHeader("Retry-After", "30");
+      return r;
+    }
+    case StorageError::kNotCreator:
+      return Error(403, "the lock was created by another token; removing it needs the delete permission");
     case StorageError::kIo: break;
   }
   return Error(500, "storage error");
@@ -127,7 +135,7 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
       }
       if (m == Method::kPost) {
         if (!may.write) return forbidden();
-        return Upload(request, owner, target->repo, "config", "");
+        return Upload(request, owner, target->repo, "config", "", "");
       }
       return NotAllowed("GET, HEAD, POST");
     case Kind::kList:
@@ -142,13 +150,20 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
       }
       if (m == Method::kPost) {
         if (!(may.write || (lock && may.read))) return forbidden();
-        return Upload(request, owner, target->repo, target->type, target->name);
+        return Upload(request, owner, target->repo, target->type, target->name, token->jti());
       }
       if (m == Method::kDelete) {
-        if (!(may.del || (lock && (may.read || may.write)))) return forbidden();
-        if (auto gone = storage_.Remove(owner, target->repo, target->type, target->name); !gone) {
-          return FromStorage(gone.error());
+        std::expected<void, StorageError> gone;
+        if (lock && !may.del) {
+          // restic removes the locks it made with any token; another token's lock (a running
+          // prune's exclusive lock) only goes with the delete right.
+          if (!(may.read || may.write)) return forbidden();
+          gone = storage_.RemoveLock(owner, target->repo, target->name, token->jti());
+        } else {
+          if (!may.del) return forbidden();
+          gone = storage_.Remove(owner, target->repo, target->type, target->name);
         }
+        if (!gone) return FromStorage(gone.error());
         return Ok();
       }
       return NotAllowed("GET, HEAD, POST, DELETE");
@@ -183,11 +198,15 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
 }
 
 Response RestHandler::Upload(http::Request& request, AccountId owner, std::string_view repo,
-                             std::string_view type, std::string_view name) const {
+                             std::string_view type, std::string_view name, std::string_view creator) const {
   if (!request.content_length) return Error(411, "Content-Length required");
   std::uint64_t length = *request.content_length;
-  if (length > max_object_bytes_) return Error(413, "object too large");
-  auto writer = storage_.BeginWrite(owner, repo, type, name);
+  bool lock = type == "locks";
+  if (length > (lock ? kMaxLockBytes : max_object_bytes_)) {
+    return Error(413, lock ? "lock file too large" : "object too large");
+  }
+  auto writer = lock ? storage_.BeginLock(owner, repo, name, creator, kMaxLocksPerRepo)
+                     : storage_.BeginWrite(owner, repo, type, name);
   if (!writer) return FromStorage(writer.error());
   std::vector<char> buffer(256 * 1024);
   std::uint64_t received = 0;

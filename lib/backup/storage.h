@@ -11,6 +11,7 @@
 // Implementations are thread-safe; readers and writers belong to one thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -28,6 +29,8 @@ enum class StorageError {
   kHashMismatch,  // the content does not hash to the name
   kNoSpace,       // disk full or quota
   kIo,            // anything else the filesystem said
+  kTooMany,       // the repository holds as many locks as it may
+  kNotCreator,    // the lock was not recorded as created by the one removing it
 };
 
 // The immutable id of the account that owns a repository (accounts.id, always > 0). A type of
@@ -77,14 +80,27 @@ class Storage {
   // `type` is "config" (with an empty name) or an object type.
   virtual std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  // `type` is never "locks" (kIo): locks are written with BeginLock.
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  // Begins writing lock `name`, created by `creator` (the grant's jti). The creator is recorded
+  // durably before the lock becomes visible, survives restarts, and is seen by every worker
+  // sharing the storage. kTooMany when the repository holds `max_locks` locks already, checked
+  // now and again, exactly, when the writer commits.
+  virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
+      AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
+      std::size_t max_locks) = 0;
+  // Removes lock `name` and its record. With `only_creator`, only a lock recorded as created by
+  // it (kNotCreator otherwise, also for a lock without a record). Succeeds when it is gone.
+  virtual std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo,
+                                                       std::string_view name,
+                                                       std::optional<std::string_view> only_creator) = 0;
   // A walk over the objects of one type (every data/xx subfolder for data), one at a time;
   // kNotFound when the repository does not exist.
   virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner,
                                                                          std::string_view repo,
                                                                          std::string_view type) = 0;
-  // Succeeds when the object is already gone (clients retry).
+  // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
   virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type, std::string_view name) = 0;
 };

@@ -189,7 +189,7 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(ro.Delete("/backup/laptop/keys/" + name)->status == 403);
   std::string lock = "lock", lock_name = Sha256Hex(lock);
   CHECK(ro.Post("/backup/laptop/locks/" + lock_name, lock, "application/octet-stream")->status == 200);
-  CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);
+  CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);  // its own lock
 
   std::string append = b.Mint("alice@pbs", {"--read", "--write"});
   auto ao = b.Client(append);
@@ -332,4 +332,52 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   CHECK(new_bob.Get("/backup/laptop/keys/")->body == "[]");
   CHECK(new_bob.Get("/backup/laptop/keys/" + bob_name)->status == 404);
   CHECK(fs::exists(old_bob_dir + "/laptop/keys/" + bob_name));
+}
+
+TEST_CASE("locks: any token removes its own, another's only with delete, within size and count caps",
+          "[backup]") {
+  BackupStack b;
+  auto admin = b.Client(b.Mint("alice@pbs", {"--read", "--write", "--delete"}));
+  REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  auto ro1 = b.Client(b.Mint("alice@pbs", {"--read"}));
+  auto ro2 = b.Client(b.Mint("alice@pbs", {"--read"}));
+  auto append = b.Client(b.Mint("alice@pbs", {"--read", "--write"}));
+  const std::string locks = "/backup/laptop/locks/";
+
+  // The exclusive lock of a running prune (made with the delete right) survives read-only and
+  // append-only tokens.
+  std::string prune = "{\"exclusive\":true,\"hostname\":\"admin\"}", prune_name = Sha256Hex(prune);
+  REQUIRE(admin.Post(locks + prune_name, prune, "application/octet-stream")->status == 200);
+  CHECK(ro1.Delete(locks + prune_name)->status == 403);
+  CHECK(append.Delete(locks + prune_name)->status == 403);
+  CHECK(admin.Head(locks + prune_name)->status == 200);
+
+  // A read-only token's own lock: its creator is known to a restarted worker too.
+  std::string mine = "{\"exclusive\":false,\"hostname\":\"ro1\"}", mine_name = Sha256Hex(mine);
+  REQUIRE(ro1.Post(locks + mine_name, mine, "application/octet-stream")->status == 200);
+  CHECK(ro2.Delete(locks + mine_name)->status == 403);
+  b.stack->worker().process().Signal(SIGTERM);
+  REQUIRE(b.stack->worker().process().Wait(10s).has_value());
+  b.stack->worker().Start();
+  CHECK(ro2.Delete(locks + mine_name)->status == 403);
+  CHECK(ro1.Delete(locks + mine_name)->status == 200);
+  CHECK(ro1.Head(locks + mine_name)->status == 404);
+
+  // Size: 64 KiB at most.
+  std::string big(64 * 1024 + 1, 'x');
+  CHECK(ro1.Post(locks + Sha256Hex(big), big, "application/octet-stream")->status == 413);
+  CHECK(ro1.Head(locks + Sha256Hex(big))->status == 404);
+
+  // Count: 256 per repository (the prune lock is one of them); the listing shows exactly them.
+  for (int i = 1; i < 256; ++i) {
+    std::string lock = "lock " + std::to_string(i);
+    REQUIRE(ro1.Post(locks + Sha256Hex(lock), lock, "application/octet-stream")->status == 200);
+  }
+  auto refused = ro2.Post(locks + Sha256Hex("one too many"), "one too many", "application/octet-stream");
+  CHECK(refused->status == 429);
+  CHECK(refused->get_header_value("Retry-After") == "30");
+  json listed = json::parse(ro1.Get(locks)->body);
+  CHECK(listed.size() == 256);
+  CHECK(admin.Delete(locks + prune_name)->status == 200);
+  CHECK(ro2.Post(locks + Sha256Hex("one too many"), "one too many", "application/octet-stream")->status == 200);
 }

@@ -38,6 +38,17 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return std::unexpected(backup::StorageError::kIo);
   }
+  std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginLock(
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view, std::size_t) override {
+    Note(owner, repo);
+    return std::unexpected(backup::StorageError::kIo);
+  }
+  std::expected<void, backup::StorageError> RemoveLock(backup::AccountId owner, std::string_view repo,
+                                                       std::string_view,
+                                                       std::optional<std::string_view>) override {
+    Note(owner, repo);
+    return {};
+  }
   std::expected<std::unique_ptr<backup::ObjectLister>, backup::StorageError> List(
       backup::AccountId owner, std::string_view repo, std::string_view) override {
     Note(owner, repo);
