@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -304,6 +305,10 @@ class FilesystemStorage final : public Storage {
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
     int fd = mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) return std::unexpected(FromErrno(errno));
+    // Held for as long as the writer lives (the kernel drops it if the worker dies): the sweep
+    // (backup/temp_sweeper.h) never removes a temporary file somebody still writes. A new file
+    // nobody else knows, so the lock is granted at once.
+    flock(fd, LOCK_EX | LOCK_NB);
     return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(lock));
   }
 

@@ -115,6 +115,13 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.server_id = v;
          return !v.empty() && v.size() <= 255;
        }},
+      {"upload_temp_max_age",
+       [](Config& c, std::string_view v) {
+         int s = 0;
+         if (!ParseNumber(v, &s, 1, 7 * 86400)) return false;
+         c.upload_temp_max_age = std::chrono::seconds(s);
+         return true;
+       }},
   };
   return setters;
 }

@@ -68,6 +68,9 @@ struct Config {
   std::string storage_dir;
   // Largest object a client may upload (restic packs are at most 128 MiB).
   std::uint64_t max_object_bytes = 130ull * 1024 * 1024;
+  // Temporary upload files (a crashed worker's debris) older than this are removed, at start-up
+  // and then every half of it (at most hourly); files a live worker still writes never are.
+  std::chrono::seconds upload_temp_max_age{3600};
 };
 
 struct ConfigError {
