@@ -160,10 +160,16 @@ class DirLister final : public ObjectLister {
           path += sub;
         }
         ++next_dir_;
-        dir_.reset(opendir(path.c_str()));
-        if (!dir_) {
+        // O_NOFOLLOW: a symlink planted in the storage never lists what lies elsewhere.
+        int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
           if (errno == ENOENT) continue;  // a data subfolder made by hand may be missing
-          return std::unexpected(FromErrno(errno));
+          return std::unexpected(errno == ELOOP ? StorageError::kIo : FromErrno(errno));
+        }
+        dir_.reset(fdopendir(fd));
+        if (!dir_) {
+          close(fd);
+          return std::unexpected(StorageError::kIo);
         }
       }
       errno = 0;

@@ -118,3 +118,22 @@ TEST_CASE("filesystem listings stream every data subfolder in order, skipping al
   CHECK(ListJson(*storage, kAlice, "laptop", "snapshots", ListFormat::kV1) == "[]");
   CHECK(storage->List(kAlice, "desktop", "keys").error() == StorageError::kNotFound);
 }
+
+TEST_CASE("a symlink in place of a data subfolder fails the listing instead of following it") {
+  TempDir root, elsewhere;
+  auto storage = MakeFilesystemStorage(root.path);
+  REQUIRE(storage->CreateRepo(kAlice, "laptop"));
+  std::string secret = Hex(0xab, 1);
+  Touch(elsewhere.path + "/" + secret, 1);
+  fs::remove(root.path + "/7/laptop/data/ab");
+  fs::create_directory_symlink(elsewhere.path, root.path + "/7/laptop/data/ab");
+  auto lister = storage->List(kAlice, "laptop", "data");
+  REQUIRE(lister);
+  ListingSource source(std::move(*lister), ListFormat::kV1);
+  std::string out;
+  char buffer[64];
+  std::ptrdiff_t n;
+  while ((n = source.Read(buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+  CHECK(n == -1);
+  CHECK(out.find(secret) == std::string::npos);
+}
