@@ -7,8 +7,10 @@
 //
 // Writes are atomic: an ObjectWriter streams into a temporary file, verifies the SHA-256 the
 // caller expects, flushes, and only then makes the object visible without ever replacing an
-// existing one. A writer that is dropped without Commit() leaves nothing behind.
-// Implementations are thread-safe; readers and writers belong to one thread.
+// existing one. A writer that is dropped without Commit() leaves nothing behind; a writer whose
+// process dies leaves a temporary file that backup/temp_sweeper.h removes. Locks carry the grant
+// that created them (backup/lock_records.h). Listings are walked one object at a time.
+// Implementations are thread-safe; readers, writers and listers belong to one thread.
 #pragma once
 
 #include <cstddef>
