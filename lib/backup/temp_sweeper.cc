@@ -21,6 +21,7 @@ constexpr int kMaxDepth = 8;
 
 struct Sweep {
   std::int64_t cutoff;  // files last modified before this (Unix seconds) are old enough
+  const std::atomic<bool>* stop;
   SweepStats stats;
 
   bool Old(const struct stat& st) const { return st.st_mtim.tv_sec < cutoff; }
@@ -76,7 +77,7 @@ struct Sweep {
       return;
     }
     int fd = dirfd(dir.get());
-    while (true) {
+    while (stop == nullptr || !stop->load(std::memory_order_relaxed)) {
       errno = 0;
       dirent* e = readdir(dir.get());
       if (e == nullptr) {
@@ -113,8 +114,9 @@ struct Sweep {
 
 }  // namespace
 
-SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock) {
-  Sweep sweep{clock.Now() - max_age.count(), {}};
+SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock,
+                               const std::atomic<bool>* stop) {
+  Sweep sweep{clock.Now() - max_age.count(), stop, {}};
   int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     ++sweep.stats.errors;
@@ -133,7 +135,7 @@ TempSweeper::TempSweeper(std::string root, std::chrono::seconds max_age, std::ch
 TempSweeper::~TempSweeper() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   wake_.notify_all();
   thread_.join();
@@ -141,16 +143,16 @@ TempSweeper::~TempSweeper() {
 
 void TempSweeper::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!stopping_) {
+  while (!stopping_.load()) {
     lock.unlock();
-    SweepStats stats = SweepTemporaryFiles(root_, max_age_, clock_);
+    SweepStats stats = SweepTemporaryFiles(root_, max_age_, clock_, &stopping_);
     if (stats.removed > 0 || stats.errors > 0) {
       log::Info("storage sweep: removed " + std::to_string(stats.removed) + " stale temporary files, " +
                 std::to_string(stats.skipped_live) + " still being written, " + std::to_string(stats.errors) +
                 " errors");
     }
     lock.lock();
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    wake_.wait_for(lock, interval_, [this] { return stopping_.load(); });
   }
 }
 

@@ -17,6 +17,7 @@
 // lock and its record) are removed by the same rule, under the repository's lock mutex.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,11 +36,14 @@ struct SweepStats {
 };
 
 // One pass over `root` (the storage_dir). Never throws; errors are counted and the walk goes on.
-// Thread-safe (it touches only the filesystem), and safe to run in several processes at once.
-SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock);
+// It ends early once `*stop` is true (checked at every directory entry). Thread-safe (it touches
+// only the filesystem), and safe to run in several processes at once.
+SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock,
+                               const std::atomic<bool>* stop = nullptr);
 
 // Runs SweepTemporaryFiles on a thread of its own: once at once (the start-up sweep), then every
-// `interval`. The destructor stops and joins the thread. Not copyable.
+// `interval`. The destructor stops and joins the thread, cutting a sweep in progress short (a
+// large storage does not hold up SIGTERM). Not copyable.
 class TempSweeper {
  public:
   TempSweeper(std::string root, std::chrono::seconds max_age, std::chrono::seconds interval,
@@ -56,7 +60,7 @@ class TempSweeper {
   const clock::Clock& clock_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "backup/storage.h"
 #include "backup/unique_fd.h"
@@ -136,4 +137,23 @@ TEST_CASE("upload_temp_max_age is read from the config, in seconds, 1 s to 7 day
     INFO(bad);
     CHECK_FALSE(config::Parse(bad));
   }
+}
+
+TEST_CASE("a sweep stops when told to, and the sweeper thread sweeps at start and stops with its owner") {
+  TempDir root;
+  clock::FixedClock clock(kNow);
+  Aged(root.path + "/1/laptop/data/00/.tmp-crash", 7200);
+  std::atomic<bool> stop{true};
+  CHECK(backup::SweepTemporaryFiles(root.path, std::chrono::seconds(60), clock, &stop).removed == 0);
+  CHECK(fs::exists(root.path + "/1/laptop/data/00/.tmp-crash"));
+
+  auto started = std::chrono::steady_clock::now();
+  {
+    backup::TempSweeper sweeper(root.path, std::chrono::seconds(60), std::chrono::seconds(3600), clock);
+    for (int i = 0; i < 200 && fs::exists(root.path + "/1/laptop/data/00/.tmp-crash"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK_FALSE(fs::exists(root.path + "/1/laptop/data/00/.tmp-crash"));
+  }  // the destructor does not wait for the hour's interval
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
