@@ -1,5 +1,6 @@
 #include "backup/backup_service.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "crypto/keyring.h"
@@ -22,6 +23,12 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
   service->storage = MakeFilesystemStorage(config.storage_dir);
   service->handler = std::make_unique<RestHandler>(*service->storage, *service->tokens, accounts, clock,
                                                    config.max_object_bytes);
+  // Sweep at start-up (debris of a worker that was killed) and then every half max age, so
+  // nothing stale lives longer than 1.5 max ages; at most hourly, since a sweep reads every
+  // directory of the storage.
+  std::chrono::seconds interval =
+      std::clamp(config.upload_temp_max_age / 2, std::chrono::seconds(1), std::chrono::seconds(3600));
+  service->sweeper = std::make_unique<TempSweeper>(config.storage_dir, config.upload_temp_max_age, interval, clock);
   return service;
 }
 

@@ -1,5 +1,7 @@
 // Builds the backup endpoints from the configuration: the token keyring and factory (bound to
-// server_id), the storage backend and the restic REST handler. Owned by main, shared by threads.
+// server_id), the storage backend, the restic REST handler, and the sweeper that removes crashed
+// uploads' temporary files (at once, then every upload_temp_max_age / 2, at most hourly, on a
+// thread of its own that stops when the service goes). Owned by main, shared by threads.
 #pragma once
 
 #include <expected>
@@ -10,6 +12,7 @@
 #include "auth/token_factory.h"
 #include "backup/rest_handler.h"
 #include "backup/storage.h"
+#include "backup/temp_sweeper.h"
 #include "clock/clock.h"
 #include "config/config.h"
 
@@ -19,6 +22,7 @@ struct BackupService {
   std::unique_ptr<auth::TokenFactory> tokens;
   std::unique_ptr<Storage> storage;
   std::unique_ptr<RestHandler> handler;
+  std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
 };
 
 // nullptr (not an error) when token_key or storage_dir is not set: the backup endpoints then

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,13 +9,17 @@
 #include <cstring>
 
 #include "backup/content_hash.h"
+#include "backup/lock_records.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
+#include "backup/unique_fd.h"
 
 namespace tessera::backup {
 namespace {
 
 constexpr std::string_view kTypes[] = {"data", "keys", "locks", "snapshots", "index"};
+
+bool IsOwner(AccountId owner) { return static_cast<std::int64_t>(owner) > 0; }
 
 StorageError FromErrno(int e) {
   switch (e) {
@@ -25,16 +30,7 @@ StorageError FromErrno(int e) {
   }
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) close(fd_); }
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 class FileRange final : public http::BodySource {
  public:
@@ -74,10 +70,19 @@ bool FsyncDir(const std::string& dir) {
   return fd.get() >= 0 && fsync(fd.get()) == 0;
 }
 
+// What committing a lock adds to committing an object (backup/lock_records.h).
+struct LockCommit {
+  std::string name;
+  std::string creator;
+  std::size_t max_locks;
+};
+
 class FileWriter final : public ObjectWriter {
  public:
-  FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd)
-      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd) {}
+  FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd,
+             std::optional<LockCommit> lock = std::nullopt)
+      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd),
+        lock_(std::move(lock)) {}
   ~FileWriter() override {
     if (!committed_) unlink(temp_.c_str());
   }
@@ -98,9 +103,27 @@ class FileWriter final : public ObjectWriter {
     std::string digest = hash_.FinalHex();
     if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
     if (fsync(fd_.get()) != 0) return std::unexpected(FromErrno(errno));
+    // A lock is counted, recorded and published under the locks mutex, so the cap is exact and
+    // its creator record is durable before the lock is visible.
+    std::optional<LocksMutex> mutex;
+    if (lock_) {
+      auto held = LocksMutex::Acquire(dir_);
+      if (!held) return std::unexpected(held.error());
+      mutex.emplace(std::move(*held));
+      auto count = CountLocks(dir_);
+      if (!count) return std::unexpected(count.error());
+      if (*count >= lock_->max_locks) return std::unexpected(StorageError::kTooMany);
+      struct stat st {};
+      if (lstat(final_.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);  // keep its record
+      if (auto recorded = WriteCreator(dir_, lock_->name, lock_->creator); !recorded) {
+        return std::unexpected(recorded.error());
+      }
+    }
     // RENAME_NOREPLACE: an object that appeared meanwhile is never replaced.
     if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
-      return std::unexpected(FromErrno(errno));
+      StorageError e = FromErrno(errno);
+      if (lock_) RemoveCreator(dir_, lock_->name);
+      return std::unexpected(e);
     }
     committed_ = true;
     if (!FsyncDir(dir_)) return std::unexpected(StorageError::kIo);
@@ -109,15 +132,78 @@ class FileWriter final : public ObjectWriter {
  private:
   std::string dir_, final_, temp_;
   Fd fd_;
+  std::optional<LockCommit> lock_;
   ContentHash hash_;
   bool committed_ = false;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+// Walks <type>/ (or data/00 .. data/ff in order), holding one open directory and nothing else.
+// Temporary files, dot files and anything that is not a regular file are skipped; so is an
+// entry that vanishes between readdir and stat (deleted meanwhile).
+class DirLister final : public ObjectLister {
+ public:
+  DirLister(std::string base, bool data) : base_(std::move(base)), data_(data) {}
+
+  std::expected<std::optional<ObjectInfo>, StorageError> Next() override {
+    while (true) {
+      if (!dir_) {
+        if (next_dir_ == (data_ ? 256 : 1)) return std::optional<ObjectInfo>{};
+        std::string path = base_;
+        if (data_) {
+          char sub[4];
+          std::snprintf(sub, sizeof sub, "/%02x", next_dir_);
+          path += sub;
+        }
+        ++next_dir_;
+        // O_NOFOLLOW: a symlink planted in the storage never lists what lies elsewhere.
+        int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+          if (errno == ENOENT) continue;  // a data subfolder made by hand may be missing
+          return std::unexpected(errno == ELOOP ? StorageError::kIo : FromErrno(errno));
+        }
+        dir_.reset(fdopendir(fd));
+        if (!dir_) {
+          close(fd);
+          return std::unexpected(StorageError::kIo);
+        }
+      }
+      errno = 0;
+      dirent* e = readdir(dir_.get());
+      if (e == nullptr) {
+        if (errno != 0) return std::unexpected(StorageError::kIo);
+        dir_.reset();
+        continue;
+      }
+      std::string_view name = e->d_name;
+      if (!IsObjectName(name)) continue;  // ., .., temporary files, lock owner records
+      struct stat st {};
+      if (fstatat(dirfd(dir_.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;
+        return std::unexpected(FromErrno(errno));
+      }
+      if (!S_ISREG(st.st_mode)) continue;
+      return std::optional<ObjectInfo>{ObjectInfo{std::string(name), static_cast<std::uint64_t>(st.st_size)}};
+    }
+  }
+
+ private:
+  std::string base_;
+  bool data_;
+  int next_dir_ = 0;
+  DirPtr dir_;
 };
 
 class FilesystemStorage final : public Storage {
  public:
   explicit FilesystemStorage(std::string root) : root_(std::move(root)) {}
 
-  std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) override {
+  std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string base = RepoDir(owner, repo);
     if (!MakeDirs(base)) return std::unexpected(FromErrno(errno));
     for (auto type : kTypes) {
@@ -133,14 +219,16 @@ class FilesystemStorage final : public Storage {
     return {};
   }
 
-  bool RepoExists(std::string_view owner, std::string_view repo) override {
+  bool RepoExists(AccountId owner, std::string_view repo) override {
+    if (!IsOwner(owner)) return false;
     struct stat st {};
     return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
-  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(std::string_view owner, std::string_view repo,
+  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(AccountId owner, std::string_view repo,
                                                                   std::string_view type,
                                                                   std::string_view name) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
     auto fd = std::make_shared<Fd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd->get() < 0) return std::unexpected(FromErrno(errno));
@@ -149,50 +237,93 @@ class FilesystemStorage final : public Storage {
     return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
   }
 
-  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(std::string_view owner,
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(AccountId owner,
                                                                          std::string_view repo,
                                                                          std::string_view type,
                                                                          std::string_view name) override {
-    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    std::string path = ObjectPath(owner, repo, type, name);
-    struct stat st {};
-    if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
-    std::string dir = path.substr(0, path.rfind('/'));
-    std::string temp = dir + "/.tmp-XXXXXX";
-    int fd = mkostemp(temp.data(), O_CLOEXEC);
-    if (fd < 0) return std::unexpected(FromErrno(errno));
-    return std::make_unique<FileWriter>(dir, path, temp, fd);
+    if (type == "locks") return std::unexpected(StorageError::kIo);
+    return Begin(owner, repo, type, name, std::nullopt);
   }
 
-  std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner, std::string_view repo,
-                                                           std::string_view type) override {
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(AccountId owner, std::string_view repo,
+                                                                        std::string_view name,
+                                                                        std::string_view creator,
+                                                                        std::size_t max_locks) override {
+    if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    std::vector<ObjectInfo> out;
-    std::string base = RepoDir(owner, repo) + "/" + std::string(type);
-    if (type == "data") {
-      char sub[3];
-      for (int i = 0; i < 256; ++i) {
-        std::snprintf(sub, sizeof sub, "%02x", i);
-        if (!ListDir(base + "/" + sub, &out)) return std::unexpected(FromErrno(errno));
-      }
-    } else if (!ListDir(base, &out)) {
-      return std::unexpected(FromErrno(errno));
+    // Refused before the body is read when the cap is reached already; Commit checks exactly.
+    auto count = CountLocks(RepoDir(owner, repo) + "/locks");
+    if (!count) return std::unexpected(count.error());
+    if (*count >= max_locks) return std::unexpected(StorageError::kTooMany);
+    return Begin(owner, repo, "locks", name, LockCommit{std::string(name), std::string(creator), max_locks});
+  }
+
+  std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo, std::string_view name,
+                                               std::optional<std::string_view> only_creator) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
+    std::string dir = RepoDir(owner, repo) + "/locks";
+    auto mutex = LocksMutex::Acquire(dir);
+    if (!mutex) {
+      if (mutex.error() == StorageError::kNotFound) return {};  // no repository: nothing to remove
+      return std::unexpected(mutex.error());
     }
-    return out;
+    std::string path = dir + "/" + std::string(name);
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) return std::unexpected(FromErrno(errno));
+      RemoveCreator(dir, name);  // an orphaned record, if any
+      return {};
+    }
+    if (only_creator) {
+      auto creator = ReadCreator(dir, name);
+      if (!creator) return std::unexpected(creator.error());
+      if (!*creator || **creator != *only_creator) return std::unexpected(StorageError::kNotCreator);
+    }
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
+    RemoveCreator(dir, name);
+    return {};
   }
 
-  std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo, std::string_view type,
+  std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner, std::string_view repo,
+                                                                 std::string_view type) override {
+    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
+    return std::make_unique<DirLister>(RepoDir(owner, repo) + "/" + std::string(type), type == "data");
+  }
+
+  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo, std::string_view type,
                                            std::string_view name) override {
+    if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
+    if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
     std::string path = ObjectPath(owner, repo, type, name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
     return {};
   }
 
  private:
-  std::string RepoDir(std::string_view owner, std::string_view repo) const {
-    return root_ + "/" + std::string(owner) + "/" + std::string(repo);
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> Begin(AccountId owner, std::string_view repo,
+                                                                   std::string_view type, std::string_view name,
+                                                                   std::optional<LockCommit> lock) {
+    if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
+    std::string path = ObjectPath(owner, repo, type, name);
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
+    std::string dir = path.substr(0, path.rfind('/'));
+    std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
+    int fd = mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) return std::unexpected(FromErrno(errno));
+    // Held for as long as the writer lives (the kernel drops it if the worker dies): the sweep
+    // (backup/temp_sweeper.h) never removes a temporary file somebody still writes. A new file
+    // nobody else knows, so the lock is granted at once.
+    flock(fd, LOCK_EX | LOCK_NB);
+    return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(lock));
   }
-  std::string ObjectPath(std::string_view owner, std::string_view repo, std::string_view type,
+
+  // The account's directory is its id in decimal: digits only, so it can never collide with a
+  // userid-named directory of an older layout (a userid always holds '@').
+  std::string RepoDir(AccountId owner, std::string_view repo) const {
+    return root_ + "/" + std::to_string(static_cast<std::int64_t>(owner)) + "/" + std::string(repo);
+  }
+  std::string ObjectPath(AccountId owner, std::string_view repo, std::string_view type,
                          std::string_view name) const {
     std::string base = RepoDir(owner, repo);
     if (type == "config") return base + "/config";
@@ -207,20 +338,6 @@ class FilesystemStorage final : public Storage {
         if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return false;
       }
     }
-    return true;
-  }
-  static bool ListDir(const std::string& dir, std::vector<ObjectInfo>* out) {
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) return errno == ENOENT;
-    int dfd = dirfd(d);
-    while (dirent* e = readdir(d)) {
-      std::string_view name = e->d_name;
-      if (!IsObjectName(name)) continue;  // skips ., .., temporary files
-      struct stat st {};
-      if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-      out->push_back({std::string(name), static_cast<std::uint64_t>(st.st_size)});
-    }
-    closedir(d);
     return true;
   }
   std::string root_;

@@ -1,42 +1,29 @@
 #include "backup/repo_path.h"
 
 #include <array>
-#include <vector>
 
 namespace tessera::backup {
 namespace {
-constexpr std::array<std::string_view, 5> kTypes = {"data", "keys", "locks", "snapshots", "index"};
-constexpr std::size_t kMaxRepoComponents = 4;
 
-bool IsComponent(std::string_view c) {
-  if (c.empty() || c.size() > 64 || c.front() == '.') return false;
-  for (char ch : c) {
+constexpr std::array<std::string_view, 5> kTypes = {"data", "keys", "locks", "snapshots", "index"};
+// What a repository directory holds: no repository segment may be called like it.
+constexpr std::array<std::string_view, 6> kReserved = {"config", "data", "keys", "locks", "snapshots", "index"};
+// Longest input worth splitting: a repository path, "/", a type, "/", a name.
+constexpr std::size_t kMaxTargetBytes = kMaxRepoPathBytes + 1 + 9 + 1 + 64;
+
+bool IsSegment(std::string_view s) {
+  if (s.empty() || s.size() > kMaxRepoSegmentBytes || s.front() == '.') return false;
+  for (char ch : s) {
     bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '_' || ch == '-' || ch == '.';
     if (!ok) return false;
   }
+  for (auto r : kReserved) {
+    if (s == r) return false;
+  }
   return true;
 }
 
-std::vector<std::string_view> Split(std::string_view s) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    std::size_t slash = s.find('/');
-    parts.push_back(s.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    s.remove_prefix(slash + 1);
-  }
-  return parts;
-}
-
-std::string Join(const std::vector<std::string_view>& parts, std::size_t count) {
-  std::string out;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i) out.push_back('/');
-    out.append(parts[i]);
-  }
-  return out;
-}
 }  // namespace
 
 bool IsObjectType(std::string_view type) {
@@ -55,42 +42,37 @@ bool IsObjectName(std::string_view name) {
 }
 
 bool IsRepoPath(std::string_view repo) {
-  auto parts = Split(repo);
-  if (parts.empty() || parts.size() > kMaxRepoComponents) return false;
-  for (auto p : parts) {
-    if (!IsComponent(p)) return false;
+  if (repo.empty() || repo.size() > kMaxRepoPathBytes) return false;
+  std::size_t segments = 0;
+  while (true) {
+    std::size_t slash = repo.find('/');
+    if (++segments > kMaxRepoSegments || !IsSegment(repo.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    repo.remove_prefix(slash + 1);
   }
-  return true;
 }
 
 std::optional<Target> ParseTarget(std::string_view rest) {
-  if (rest.size() > 512) return std::nullopt;
-  auto parts = Split(rest);
-  std::size_t n = parts.size();
-  auto repo_ok = [&](std::size_t count) {
-    if (count == 0 || count > kMaxRepoComponents) return false;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!IsComponent(parts[i])) return false;
-    }
-    return true;
+  if (rest.size() > kMaxTargetBytes) return std::nullopt;
+  // Since no repository segment is a reserved word, the repository is everything before the
+  // last one or two segments, and which form it is follows from those alone.
+  auto split_last = [](std::string_view s) -> std::pair<std::string_view, std::string_view> {
+    std::size_t slash = s.rfind('/');
+    if (slash == std::string_view::npos) return {std::string_view{}, s};
+    return {s.substr(0, slash), s.substr(slash + 1)};
   };
-  // <repo>/<type>/<name>
-  if (n >= 3 && IsObjectType(parts[n - 2]) && IsObjectName(parts[n - 1]) && repo_ok(n - 2)) {
-    return Target{Kind::kObject, Join(parts, n - 2), std::string(parts[n - 2]), std::string(parts[n - 1])};
+  auto [head, last] = split_last(rest);
+  if (head.empty()) return std::nullopt;  // no '/', or nothing before it
+  if (IsRepoPath(head)) {
+    // <repo>/  (the trailing slash is required: restic sends it)
+    if (last.empty()) return Target{Kind::kRepo, std::string(head), "", ""};
+    if (last == "config") return Target{Kind::kConfig, std::string(head), "", ""};
+    return std::nullopt;
   }
-  // <repo>/<type>/
-  if (n >= 3 && parts[n - 1].empty() && IsObjectType(parts[n - 2]) && repo_ok(n - 2)) {
-    return Target{Kind::kList, Join(parts, n - 2), std::string(parts[n - 2]), ""};
-  }
-  // <repo>/config
-  if (n >= 2 && parts[n - 1] == "config" && repo_ok(n - 1)) {
-    return Target{Kind::kConfig, Join(parts, n - 1), "", ""};
-  }
-  // <repo>/  (the trailing slash is required: restic sends it, and without it "laptop/data"
-  // would be a repository and a mistyped object path at once)
-  if (n >= 2 && parts[n - 1].empty() && repo_ok(n - 1)) {
-    return Target{Kind::kRepo, Join(parts, n - 1), "", ""};
-  }
+  auto [repo, type] = split_last(head);
+  if (!IsObjectType(type) || !IsRepoPath(repo)) return std::nullopt;
+  if (last.empty()) return Target{Kind::kList, std::string(repo), std::string(type), ""};
+  if (IsObjectName(last)) return Target{Kind::kObject, std::string(repo), std::string(type), std::string(last)};
   return std::nullopt;
 }
 

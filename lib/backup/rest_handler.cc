@@ -4,6 +4,7 @@
 
 #include "auth/bearer.h"
 #include "names/userid.h"
+#include "backup/listing.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
@@ -35,6 +36,14 @@ Response FromStorage(StorageError e) {
     case StorageError::kExists: return Error(403, "object exists and is never overwritten");
     case StorageError::kHashMismatch: return Error(400, "content does not match its name (SHA-256)");
     case StorageError::kNoSpace: return Error(507, "insufficient storage");
+    case StorageError::kTooMany: {
+      // Clears as soon as a lock is removed; restic retries.
+      Response r = Error(429, "too many locks in this repository");
+      r.AddHeader("Retry-After", "30");
+      return r;
+    }
+    case StorageError::kNotCreator:
+      return Error(403, "the lock was created by another token; removing it needs the delete permission");
     case StorageError::kIo: break;
   }
   return Error(500, "storage error");
@@ -53,7 +62,7 @@ RestHandler::RestHandler(Storage& storage, const auth::TokenFactory& tokens,
                          std::uint64_t max_object_bytes)
     : storage_(storage), tokens_(tokens), accounts_(accounts), clock_(clock), max_object_bytes_(max_object_bytes) {}
 
-Response RestHandler::Handle(http::Request& request, std::string_view rest, store::AuthStore& db) const {
+Response RestHandler::Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const {
   auto untrusted = auth::BearerFromRequest(request);
   if (!untrusted) return Unauthorized();
   auto token = tokens_.Verify(*untrusted);
@@ -77,20 +86,29 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
     return Unauthorized();
   }
 
-  // The subject names the account's directory. Only a signed token with a live grant gets here,
-  // but the check belongs where the name meets the filesystem: no '/', NUL or control character.
+  // Storage is keyed on the account's immutable id from the grant row (accounts.id), never on
+  // the subject's name: a renamed account keeps its data, a re-created name starts empty. A
+  // subject that is not a userid, or a row without an account id, reaches nothing.
   if (!names::IsValidUserid(token->subject())) return Unauthorized();
+  if (grant->account_id <= 0) {
+    log::Warning("grant of " + token->subject() + " has no account id; refused");
+    return Unauthorized();
+  }
+  const AccountId owner{grant->account_id};
 
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
-  // The grant row decides; the token's claims can only narrow it.
-  if ((token->repo() && *token->repo() != target->repo) || (grant->repo && *grant->repo != target->repo)) {
+  // The grant row decides; the token's claims can only narrow it. A repository named by either
+  // must satisfy the path grammar: one that does not names nothing, so it reaches nothing.
+  auto outside = [&](const std::optional<std::string>& scope) {
+    return scope && (!IsRepoPath(*scope) || *scope != target->repo);
+  };
+  if (outside(token->repo()) || outside(grant->repo)) {
     return Error(403, "token is not valid for this repository");
   }
   const auth::Permissions& claimed = token->permissions();
   const auth::Permissions may{claimed.read && grant->read, claimed.write && grant->write,
                               claimed.del && grant->del};
-  const std::string& owner = token->subject();
   Method m = request.method;
   bool reading = m == Method::kGet || m == Method::kHead;
   auto forbidden = [] { return Error(403, "token lacks the permission"); };
@@ -113,7 +131,7 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
       }
       if (m == Method::kPost) {
         if (!may.write) return forbidden();
-        return Upload(request, owner, target->repo, "config", "");
+        return Upload(request, owner, target->repo, "config", "", "");
       }
       return NotAllowed("GET, HEAD, POST");
     case Kind::kList:
@@ -128,13 +146,20 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
       }
       if (m == Method::kPost) {
         if (!(may.write || (lock && may.read))) return forbidden();
-        return Upload(request, owner, target->repo, target->type, target->name);
+        return Upload(request, owner, target->repo, target->type, target->name, token->jti());
       }
       if (m == Method::kDelete) {
-        if (!(may.del || (lock && (may.read || may.write)))) return forbidden();
-        if (auto gone = storage_.Remove(owner, target->repo, target->type, target->name); !gone) {
-          return FromStorage(gone.error());
+        std::expected<void, StorageError> gone;
+        if (lock && !may.del) {
+          // restic removes the locks it made with any token; another token's lock (a running
+          // prune's exclusive lock) only goes with the delete right.
+          if (!(may.read || may.write)) return forbidden();
+          gone = storage_.RemoveLock(owner, target->repo, target->name, token->jti());
+        } else {
+          if (!may.del) return forbidden();
+          gone = storage_.Remove(owner, target->repo, target->type, target->name);
         }
+        if (!gone) return FromStorage(gone.error());
         return Ok();
       }
       return NotAllowed("GET, HEAD, POST, DELETE");
@@ -143,7 +168,7 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest, stor
   return Error(404, "no such resource");
 }
 
-Response RestHandler::Download(const http::Request& request, const std::string& owner, std::string_view repo,
+Response RestHandler::Download(const http::Request& request, AccountId owner, std::string_view repo,
                                std::string_view type, std::string_view name) const {
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
@@ -168,12 +193,16 @@ Response RestHandler::Download(const http::Request& request, const std::string& 
   return r;
 }
 
-Response RestHandler::Upload(http::Request& request, const std::string& owner, std::string_view repo,
-                             std::string_view type, std::string_view name) const {
+Response RestHandler::Upload(http::Request& request, AccountId owner, std::string_view repo,
+                             std::string_view type, std::string_view name, std::string_view creator) const {
   if (!request.content_length) return Error(411, "Content-Length required");
   std::uint64_t length = *request.content_length;
-  if (length > max_object_bytes_) return Error(413, "object too large");
-  auto writer = storage_.BeginWrite(owner, repo, type, name);
+  bool lock = type == "locks";
+  if (length > (lock ? kMaxLockBytes : max_object_bytes_)) {
+    return Error(413, lock ? "lock file too large" : "object too large");
+  }
+  auto writer = lock ? storage_.BeginLock(owner, repo, name, creator, kMaxLocksPerRepo)
+                     : storage_.BeginWrite(owner, repo, type, name);
   if (!writer) return FromStorage(writer.error());
   std::vector<char> buffer(256 * 1024);
   std::uint64_t received = 0;
@@ -192,24 +221,17 @@ Response RestHandler::Upload(http::Request& request, const std::string& owner, s
   return Ok();
 }
 
-Response RestHandler::ListObjects(const http::Request& request, const std::string& owner, std::string_view repo,
+Response RestHandler::ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
                                   std::string_view type) const {
-  auto objects = storage_.List(owner, repo, type);
-  if (!objects) return FromStorage(objects.error());
+  auto lister = storage_.List(owner, repo, type);
+  if (!lister) return FromStorage(lister.error());
   // restic 0.14 sends the v2 media type without "+json"; the written spec has it. Accept both.
   std::string_view accept = request.Header("accept").value_or("");
   bool v2 = accept.find("application/vnd.x.restic.rest.v2") != std::string_view::npos;
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& o : *objects) {
-    if (v2) {
-      list.push_back({{"name", o.name}, {"size", o.size}});
-    } else {
-      list.push_back(o.name);
-    }
-  }
   Response r;
   r.AddHeader("Content-Type", v2 ? "application/vnd.x.restic.rest.v2" : "application/vnd.x.restic.rest.v1");
-  r.body = list.dump();
+  // Streamed as it is read, without Content-Length: memory stays flat whatever the repository holds.
+  r.stream = std::make_shared<ListingSource>(std::move(*lister), v2 ? ListFormat::kV2 : ListFormat::kV1);
   return r;
 }
 

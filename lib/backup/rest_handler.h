@@ -4,12 +4,19 @@
 // Order of checks: token present and valid (else 401 with WWW-Authenticate), its grant (jti)
 // present in api_tokens for that account, unrevoked and unexpired, and the account enabled and
 // unexpired (401), path well-formed (404), token's repo scope (403), permission for the
-// method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, which any
-// token with read or write may create and delete, because restic writes one for every command.
-// Objects live under the token's subject, so no URL can reach another account's data.
+// method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, because
+// restic writes one for every command, restore and check included: any token with read or write
+// may create a lock (at most kMaxLockBytes, at most kMaxLocksPerRepo per repository: 413, 429)
+// and remove a lock it created (its grant's jti is recorded with the lock, see
+// backup/lock_records.h); removing another token's lock needs delete (403), so a read-only or
+// append-only token can never break a running prune's exclusive lock.
+// Objects live under the grant's immutable account id (never the account's name), so no URL can
+// reach another account's data, a renamed account keeps its own and a re-created name inherits
+// nothing.
 // Thread-safe: shared by all worker threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -23,6 +30,14 @@
 
 namespace tessera::backup {
 
+// restic's lock files are encrypted JSON (time, hostname, username, pid, uid, gid, exclusive)
+// well under 1 KiB; 64 KiB leaves room for long host and user names and any future field while
+// 256 of them per repository still cost at most 16 MiB of disk.
+inline constexpr std::uint64_t kMaxLockBytes = 64 * 1024;
+// restic holds one lock per running command (plus one briefly while it refreshes); 256 covers
+// hundreds of concurrent clients on one repository.
+inline constexpr std::size_t kMaxLocksPerRepo = 256;
+
 class RestHandler {
  public:
   RestHandler(Storage& storage, const auth::TokenFactory& tokens, auth::SessionCache& accounts,
@@ -30,14 +45,15 @@ class RestHandler {
 
   // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, asked
   // only when a signed token names a grant the cache has not heard of yet (just minted).
-  http::Response Handle(http::Request& request, std::string_view rest, store::AuthStore& db) const;
+  http::Response Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const;
 
  private:
-  http::Response Upload(http::Request& request, const std::string& owner, std::string_view repo,
-                        std::string_view type, std::string_view name) const;
-  http::Response Download(const http::Request& request, const std::string& owner, std::string_view repo,
+  // `creator` (the token's jti) is recorded with a lock.
+  http::Response Upload(http::Request& request, AccountId owner, std::string_view repo,
+                        std::string_view type, std::string_view name, std::string_view creator) const;
+  http::Response Download(const http::Request& request, AccountId owner, std::string_view repo,
                           std::string_view type, std::string_view name) const;
-  http::Response ListObjects(const http::Request& request, const std::string& owner, std::string_view repo,
+  http::Response ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
                              std::string_view type) const;
 
   Storage& storage_;

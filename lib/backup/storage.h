@@ -1,21 +1,25 @@
 // Where backup objects live, behind an interface so the protocol handler is testable and other
-// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h); each
-// account has its own namespace (`owner`, the token's subject), so one account can never name
-// another's objects.
+// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h). Each
+// account has its own namespace keyed on its immutable id (accounts.id, an identity column that
+// is never reused), never on its name: a renamed account keeps its repositories, and an account
+// created later under a deleted account's name starts empty. One account can never name another's
+// objects.
 //
 // Writes are atomic: an ObjectWriter streams into a temporary file, verifies the SHA-256 the
 // caller expects, flushes, and only then makes the object visible without ever replacing an
-// existing one. A writer that is dropped without Commit() leaves nothing behind.
-// Implementations are thread-safe; readers and writers belong to one thread.
+// existing one. A writer that is dropped without Commit() leaves nothing behind; a writer whose
+// process dies leaves a temporary file that backup/temp_sweeper.h removes. Locks carry the grant
+// that created them (backup/lock_records.h). Listings are walked one object at a time.
+// Implementations are thread-safe; readers, writers and listers belong to one thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "http/response.h"
 
@@ -27,7 +31,13 @@ enum class StorageError {
   kHashMismatch,  // the content does not hash to the name
   kNoSpace,       // disk full or quota
   kIo,            // anything else the filesystem said
+  kTooMany,       // the repository holds as many locks as it may
+  kNotCreator,    // the lock was not recorded as created by the one removing it
 };
+
+// The immutable id of the account that owns a repository (accounts.id, always > 0). A type of
+// its own so that nobody passes a user name or a count where an owner is meant.
+enum class AccountId : std::int64_t {};
 
 struct ObjectInfo {
   std::string name;
@@ -53,26 +63,52 @@ class ObjectWriter {
   virtual std::expected<void, StorageError> Commit(std::optional<std::string_view> expected_sha256_hex) = 0;
 };
 
+// The objects of one type in a repository, produced one at a time so that a listing of a million
+// objects never sits in memory: an implementation holds at most one directory handle (or one page
+// of a remote listing) and one entry. Order is the backend's. Not thread-safe: one reader.
+class ObjectLister {
+ public:
+  virtual ~ObjectLister() = default;
+  // The next object (its name is always a valid object name), nullopt at the end, or kIo.
+  virtual std::expected<std::optional<ObjectInfo>, StorageError> Next() = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
   // Creates the repository's layout; succeeds when it exists already.
-  virtual std::expected<void, StorageError> CreateRepo(std::string_view owner, std::string_view repo) = 0;
-  virtual bool RepoExists(std::string_view owner, std::string_view repo) = 0;
+  virtual std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) = 0;
+  virtual bool RepoExists(AccountId owner, std::string_view repo) = 0;
   // `type` is "config" (with an empty name) or an object type.
   virtual std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(
-      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  // `type` is never "locks" (kIo): locks are written with BeginLock.
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
-      std::string_view owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
-  virtual std::expected<std::vector<ObjectInfo>, StorageError> List(std::string_view owner,
-                                                                   std::string_view repo,
-                                                                   std::string_view type) = 0;
-  // Succeeds when the object is already gone (clients retry).
-  virtual std::expected<void, StorageError> Remove(std::string_view owner, std::string_view repo,
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+  // Begins writing lock `name`, created by `creator` (the grant's jti). The creator is recorded
+  // durably before the lock becomes visible, survives restarts, and is seen by every worker
+  // sharing the storage. kTooMany when the repository holds `max_locks` locks already, checked
+  // now and again, exactly, when the writer commits.
+  virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
+      AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
+      std::size_t max_locks) = 0;
+  // Removes lock `name` and its record. With `only_creator`, only a lock recorded as created by
+  // it (kNotCreator otherwise, also for a lock without a record). Succeeds when it is gone.
+  virtual std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo,
+                                                       std::string_view name,
+                                                       std::optional<std::string_view> only_creator) = 0;
+  // A walk over the objects of one type (every data/xx subfolder for data), one at a time;
+  // kNotFound when the repository does not exist.
+  virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner,
+                                                                         std::string_view repo,
+                                                                         std::string_view type) = 0;
+  // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
+  virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type, std::string_view name) = 0;
 };
 
-// The filesystem backend: <root>/<owner>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}.
+// The filesystem backend: <root>/<account id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/},
+// the account id in decimal ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound).
 std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
 
 }  // namespace tessera::backup

@@ -119,6 +119,13 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
        [](Config& c, std::string_view v) { return ParseNumber(v, &c.audit_retention_days, 1, 36500); }},
       {"prune_interval",
        [](Config& c, std::string_view v) { return ParseNumber(v, &c.prune_interval, 1, 86400); }},
+      {"upload_temp_max_age",
+       [](Config& c, std::string_view v) {
+         int s = 0;
+         if (!ParseNumber(v, &s, 1, 7 * 86400)) return false;
+         c.upload_temp_max_age = std::chrono::seconds(s);
+         return true;
+       }},
   };
   return setters;
 }

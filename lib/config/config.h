@@ -63,7 +63,7 @@ struct Config {
   // PostgreSQL before authentication answers 503 (milliseconds).
   std::chrono::milliseconds auth_max_staleness{1500};
 
-  // Where backup repositories live (filesystem backend): <storage_dir>/<userid>/<repo>/. Empty:
+  // Where backup repositories live (filesystem backend): <storage_dir>/<account id>/<repo>/. Empty:
   // the backup endpoints are off (503).
   std::string storage_dir;
   // Largest object a client may upload (restic packs are at most 128 MiB).
@@ -74,6 +74,9 @@ struct Config {
   // Pruned on the login path at most once per `prune_interval` seconds per worker process.
   int audit_retention_days = 90;
   int prune_interval = 60;
+  // Temporary upload files (a crashed worker's debris) older than this are removed, at start-up
+  // and then every half of it (at most hourly); files a live worker still writes never are.
+  std::chrono::seconds upload_temp_max_age{3600};
 };
 
 struct ConfigError {

@@ -120,10 +120,17 @@ class AuditLog {
   virtual std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& policy) = 0;
 };
 
-class AuthStore : public AccountStore, public SessionStore, public LoginThrottle, public AuditLog {
+// Token grants, for a grant the workers have not heard of yet (just minted).
+class GrantStore {
  public:
-  // The grant (api_tokens row) `jti`, or nullopt when there is no such row.
+  virtual ~GrantStore() = default;
+  // The grant (api_tokens row) `jti`, or nullopt when there is no such row (or it cannot be read).
+  // kUnavailable when PostgreSQL is down.
   virtual std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) = 0;
 };
+
+// Everything the worker asks of the database, as one object per connection.
+class AuthStore : public AccountStore, public SessionStore, public LoginThrottle, public AuditLog,
+                  public GrantStore {};
 
 }  // namespace tessera::store

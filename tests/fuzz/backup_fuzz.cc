@@ -1,12 +1,48 @@
-// Fuzz target for the backup endpoints' parsers of network input: the path after /backup/, the
-// Range header, and the Authorization header (Bearer and Basic).
+// Fuzz target for the backup endpoints' parsers of network input: the path after /backup/ (and
+// the repository-path grammar it rests on), the Range header, and the Authorization header
+// (Bearer and Basic). Besides not crashing, the path parser must keep its promises: whatever it
+// accepts names a valid repository path and reassembles to the input.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "auth/bearer.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
+
+namespace {
+
+void Require(bool ok) {
+  if (!ok) std::abort();
+}
+
+void CheckTarget(std::string_view input) {
+  using namespace tessera::backup;
+  auto t = ParseTarget(input);
+  if (t) {
+    Require(IsRepoPath(t->repo));
+    std::string back = t->repo + "/";
+    switch (t->kind) {
+      case Kind::kRepo: break;
+      case Kind::kConfig: back += "config"; break;
+      case Kind::kList: Require(IsObjectType(t->type)); back += t->type + "/"; break;
+      case Kind::kObject:
+        Require(IsObjectType(t->type) && IsObjectName(t->name));
+        back += t->type + "/" + t->name;
+        break;
+    }
+    Require(back == input);
+  }
+  if (IsRepoPath(input)) {
+    Require(input.size() <= kMaxRepoPathBytes);
+    auto repo = ParseTarget(std::string(input) + "/");
+    Require(repo && repo->kind == Kind::kRepo && repo->repo == input);
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
@@ -14,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 3) {
     case 0:
-      (void)backup::ParseTarget(input);
+      CheckTarget(input);
       break;
     case 1: {
       backup::ByteRange r;

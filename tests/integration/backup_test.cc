@@ -36,6 +36,25 @@ std::string RandomBytes(std::size_t n) {
   return s;
 }
 
+// Where `user`'s repositories live: <storage_dir>/<accounts.id>.
+std::string AccountDir(BackupStack& b, const std::string& user) {
+  std::string id = b.stack->pg().Sql("SELECT id FROM accounts WHERE userid = '" + user + "'");
+  if (id.empty()) throw std::runtime_error("no account " + user);
+  return b.keys + "/repos/" + id;
+}
+
+// Repeats `request` while it answers 401 (a worker learns of an account or grant change through
+// NOTIFY, within a second), then returns its answer.
+template <typename F>
+auto AfterNotify(F request) {
+  auto r = request();
+  for (int i = 0; i < 100 && r && r->status == 401; ++i) {
+    std::this_thread::sleep_for(20ms);
+    r = request();
+  }
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
@@ -49,7 +68,7 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   CHECK(c.Post(repo + "/", "", "application/octet-stream")->status == 400);  // no ?create=true
   REQUIRE(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);
   CHECK(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);  // again: fine
-  CHECK(fs::is_directory(b.keys + "/repos/alice@pbs/laptop/data/ff"));
+  CHECK(fs::is_directory(AccountDir(b, "alice@pbs") + "/laptop/data/ff"));
 
   CHECK(c.Head(repo + "/config")->status == 404);
   REQUIRE(c.Post(repo + "/config", "config-bytes", "application/octet-stream")->status == 200);
@@ -64,7 +83,7 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   std::string path = repo + "/data/" + name;
   CHECK(c.Head(path)->status == 404);
   REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
-  CHECK(fs::exists(b.keys + "/repos/alice@pbs/laptop/data/" + name.substr(0, 2) + "/" + name));
+  CHECK(fs::exists(AccountDir(b, "alice@pbs") + "/laptop/data/" + name.substr(0, 2) + "/" + name));
   CHECK(c.Post(path, blob, "application/octet-stream")->status == 403);
   CHECK(c.Head(path)->get_header_value("Content-Length") == "100000");
 
@@ -170,7 +189,7 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(ro.Delete("/backup/laptop/keys/" + name)->status == 403);
   std::string lock = "lock", lock_name = Sha256Hex(lock);
   CHECK(ro.Post("/backup/laptop/locks/" + lock_name, lock, "application/octet-stream")->status == 200);
-  CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);
+  CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);  // its own lock
 
   std::string append = b.Mint("alice@pbs", {"--read", "--write"});
   auto ao = b.Client(append);
@@ -235,7 +254,7 @@ TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves not
   std::string blob = RandomBytes(4 * 1024 * 1024);
   std::string name = Sha256Hex(blob);
   std::string path = "/backup/laptop/data/" + name;
-  std::string dir = b.keys + "/repos/alice@pbs/laptop/data/" + name.substr(0, 2);
+  std::string dir = AccountDir(b, "alice@pbs") + "/laptop/data/" + name.substr(0, 2);
 
   auto send_half = [&](bool kill_worker) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -268,4 +287,97 @@ TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves not
   CHECK(c.Get("/backup/laptop/data/")->body == "[]");  // a temp file may remain, but is never listed
   REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
   CHECK(c.Get(path)->body == blob);
+}
+
+TEST_CASE("storage follows the account id: a rename keeps the data, a re-created name starts empty",
+          "[backup]") {
+  BackupStack b;
+  std::string blob = "alice's key", name = Sha256Hex(blob);
+  {
+    auto alice = b.Client(b.Mint("alice@pbs", {"--read", "--write"}));
+    REQUIRE(alice.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+    REQUIRE(alice.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
+  }
+  std::string alice_dir = AccountDir(b, "alice@pbs");
+
+  // Renamed: a token of the new name reaches the same repository and its objects.
+  b.stack->pg().Sql("UPDATE accounts SET userid = 'alice.renamed@pbs' WHERE userid = 'alice@pbs'");
+  auto renamed = b.Client(b.Mint("alice.renamed@pbs", {"--read", "--write"}));
+  auto got = AfterNotify([&] { return renamed.Get("/backup/laptop/keys/" + name); });
+  REQUIRE(got);
+  CHECK(got->status == 200);
+  CHECK(got->body == blob);
+  CHECK(json::parse(renamed.Get("/backup/laptop/keys/")->body) == json::array({name}));
+  CHECK(AccountDir(b, "alice.renamed@pbs") == alice_dir);
+
+  // Deleted and re-created: the newcomer sees no repository of the old bob, and the old data
+  // stays on disk under the old id, unreachable.
+  std::string bob_blob = "old bob's key", bob_name = Sha256Hex(bob_blob);
+  {
+    auto old_bob = b.Client(b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
+    REQUIRE(old_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+    REQUIRE(old_bob.Post("/backup/laptop/keys/" + bob_name, bob_blob, "application/octet-stream")->status == 200);
+  }
+  std::string old_bob_dir = AccountDir(b, "bob@pbs");
+  b.stack->pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
+  AddAccount(b.stack->pg().Conninfo(), "bob@pbs", "pw");
+  CHECK(AccountDir(b, "bob@pbs") != old_bob_dir);
+  auto new_bob = b.Client(b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
+  auto config = AfterNotify([&] { return new_bob.Get("/backup/laptop/config"); });
+  REQUIRE(config);
+  CHECK(config->status == 404);
+  CHECK(new_bob.Get("/backup/laptop/keys/")->status == 404);
+  CHECK(new_bob.Get("/backup/laptop/keys/" + bob_name)->status == 404);
+  REQUIRE(new_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  CHECK(new_bob.Get("/backup/laptop/keys/")->body == "[]");
+  CHECK(new_bob.Get("/backup/laptop/keys/" + bob_name)->status == 404);
+  CHECK(fs::exists(old_bob_dir + "/laptop/keys/" + bob_name));
+}
+
+TEST_CASE("locks: any token removes its own, another's only with delete, within size and count caps",
+          "[backup]") {
+  BackupStack b;
+  auto admin = b.Client(b.Mint("alice@pbs", {"--read", "--write", "--delete"}));
+  REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  auto ro1 = b.Client(b.Mint("alice@pbs", {"--read"}));
+  auto ro2 = b.Client(b.Mint("alice@pbs", {"--read"}));
+  auto append = b.Client(b.Mint("alice@pbs", {"--read", "--write"}));
+  const std::string locks = "/backup/laptop/locks/";
+
+  // The exclusive lock of a running prune (made with the delete right) survives read-only and
+  // append-only tokens.
+  std::string prune = "{\"exclusive\":true,\"hostname\":\"admin\"}", prune_name = Sha256Hex(prune);
+  REQUIRE(admin.Post(locks + prune_name, prune, "application/octet-stream")->status == 200);
+  CHECK(ro1.Delete(locks + prune_name)->status == 403);
+  CHECK(append.Delete(locks + prune_name)->status == 403);
+  CHECK(admin.Head(locks + prune_name)->status == 200);
+
+  // A read-only token's own lock: its creator is known to a restarted worker too.
+  std::string mine = "{\"exclusive\":false,\"hostname\":\"ro1\"}", mine_name = Sha256Hex(mine);
+  REQUIRE(ro1.Post(locks + mine_name, mine, "application/octet-stream")->status == 200);
+  CHECK(ro2.Delete(locks + mine_name)->status == 403);
+  b.stack->worker().process().Signal(SIGTERM);
+  REQUIRE(b.stack->worker().process().Wait(10s).has_value());
+  b.stack->worker().Start();
+  CHECK(ro2.Delete(locks + mine_name)->status == 403);
+  CHECK(ro1.Delete(locks + mine_name)->status == 200);
+  CHECK(ro1.Head(locks + mine_name)->status == 404);
+
+  // Size: 64 KiB at most.
+  std::string big(64 * 1024 + 1, 'x');
+  CHECK(ro1.Post(locks + Sha256Hex(big), big, "application/octet-stream")->status == 413);
+  CHECK(ro1.Head(locks + Sha256Hex(big))->status == 404);
+
+  // Count: 256 per repository (the prune lock is one of them); the listing shows exactly them.
+  for (int i = 1; i < 256; ++i) {
+    std::string lock = "lock " + std::to_string(i);
+    REQUIRE(ro1.Post(locks + Sha256Hex(lock), lock, "application/octet-stream")->status == 200);
+  }
+  auto refused = ro2.Post(locks + Sha256Hex("one too many"), "one too many", "application/octet-stream");
+  CHECK(refused->status == 429);
+  CHECK(refused->get_header_value("Retry-After") == "30");
+  json listed = json::parse(ro1.Get(locks)->body);
+  CHECK(listed.size() == 256);
+  CHECK(admin.Delete(locks + prune_name)->status == 200);
+  CHECK(ro2.Post(locks + Sha256Hex("one too many"), "one too many", "application/octet-stream")->status == 200);
 }

@@ -1,6 +1,7 @@
 // The real restic client (Debian's) backing up through nginx and Tessera with bearer tokens:
 // init, backup, snapshots, restore with a byte-for-byte comparison, check --read-data, forget
-// --prune; an append-only token whose prune fails with nothing lost; a read-only token restoring.
+// --prune; an append-only token whose prune fails with nothing lost; a read-only token restoring
+// and checking (it may make and remove its own locks, issue 8 item 9).
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
@@ -87,6 +88,11 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   RunResult diff = Run({"diff", "-r", "-q", src, keys + "/restore" + src});
   INFO(diff.output);
   CHECK(diff.status == 0);
+  // Read-only check: restic locks the repository and removes its own lock afterwards.
+  RunResult ro_check = read_only({"check"});
+  INFO(ro_check.output);
+  CHECK(ro_check.status == 0);
+  CHECK(read_only({"list", "locks"}).output.empty());
 
   // Append-only cannot forget/prune: restic gives up, and nothing is lost.
   RunResult refused = append_only({"forget", "--keep-last", "1", "--prune"}, 180);

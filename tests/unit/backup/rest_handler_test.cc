@@ -10,38 +10,66 @@ using namespace tessera;
 
 namespace {
 // Storage that only counts: the test is about what never reaches it.
-class CountingStorage final : public backup::Storage {
+class EmptyLister final : public backup::ObjectLister {
  public:
-  int calls = 0;
-  std::expected<void, backup::StorageError> CreateRepo(std::string_view, std::string_view) override {
-    ++calls;
-    return {};
-  }
-  bool RepoExists(std::string_view, std::string_view) override { return ++calls, true; }
-  std::expected<std::unique_ptr<backup::ObjectReader>, backup::StorageError> Open(
-      std::string_view, std::string_view, std::string_view, std::string_view) override {
-    ++calls;
-    return std::unexpected(backup::StorageError::kNotFound);
-  }
-  std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginWrite(
-      std::string_view, std::string_view, std::string_view, std::string_view) override {
-    ++calls;
-    return std::unexpected(backup::StorageError::kIo);
-  }
-  std::expected<std::vector<backup::ObjectInfo>, backup::StorageError> List(
-      std::string_view, std::string_view, std::string_view) override {
-    ++calls;
-    return std::vector<backup::ObjectInfo>{};
-  }
-  std::expected<void, backup::StorageError> Remove(std::string_view, std::string_view, std::string_view,
-                                                   std::string_view) override {
-    ++calls;
-    return {};
+  std::expected<std::optional<backup::ObjectInfo>, backup::StorageError> Next() override {
+    return std::optional<backup::ObjectInfo>{};
   }
 };
 
-// An AuthStore that knows only grants (and can be down); the handler needs nothing else.
-class GrantStore final : public store::AuthStore {
+// Storage that only counts, and remembers which owner and repository it was last asked about.
+class CountingStorage final : public backup::Storage {
+ public:
+  int calls = 0;
+  std::int64_t last_owner = 0;
+  std::string last_repo;
+  std::expected<void, backup::StorageError> CreateRepo(backup::AccountId owner, std::string_view repo) override {
+    Note(owner, repo);
+    return {};
+  }
+  bool RepoExists(backup::AccountId owner, std::string_view repo) override { return Note(owner, repo), true; }
+  std::expected<std::unique_ptr<backup::ObjectReader>, backup::StorageError> Open(
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
+    Note(owner, repo);
+    return std::unexpected(backup::StorageError::kNotFound);
+  }
+  std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginWrite(
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
+    Note(owner, repo);
+    return std::unexpected(backup::StorageError::kIo);
+  }
+  std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginLock(
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view, std::size_t) override {
+    Note(owner, repo);
+    return std::unexpected(backup::StorageError::kIo);
+  }
+  std::expected<void, backup::StorageError> RemoveLock(backup::AccountId owner, std::string_view repo,
+                                                       std::string_view,
+                                                       std::optional<std::string_view>) override {
+    Note(owner, repo);
+    return {};
+  }
+  std::expected<std::unique_ptr<backup::ObjectLister>, backup::StorageError> List(
+      backup::AccountId owner, std::string_view repo, std::string_view) override {
+    Note(owner, repo);
+    return std::make_unique<EmptyLister>();
+  }
+  std::expected<void, backup::StorageError> Remove(backup::AccountId owner, std::string_view repo, std::string_view,
+                                                   std::string_view) override {
+    Note(owner, repo);
+    return {};
+  }
+
+ private:
+  void Note(backup::AccountId owner, std::string_view repo) {
+    ++calls;
+    last_owner = static_cast<std::int64_t>(owner);
+    last_repo = repo;
+  }
+};
+
+// Grants only (and a database that can be down): all the handler asks of PostgreSQL.
+class FakeGrants final : public store::GrantStore {
  public:
   std::map<std::string, store::GrantRecord> grants;
   bool down = false;
@@ -53,36 +81,6 @@ class GrantStore final : public store::AuthStore {
     if (it == grants.end()) return std::optional<store::GrantRecord>{};
     return it->second;
   }
-  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(std::string_view) override {
-    return std::unexpected(store::StoreError::kUnavailable);
-  }
-  std::expected<void, store::StoreError> ReplacePasswordHash(std::string_view, std::string_view,
-                                                             std::string_view) override {
-    return {};
-  }
-  std::expected<std::int64_t, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
-                                                                const store::ThrottlePolicy&) override {
-    return 0;
-  }
-  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view, std::string_view) override {
-    return {};
-  }
-  std::expected<void, store::StoreError> Audit(std::string_view, std::string_view, std::string_view,
-                                               std::string_view) override {
-    return {};
-  }
-  std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket&) override {
-    return false;
-  }
-  std::expected<bool, store::StoreError> ContinueSession(std::string_view, std::string_view,
-                                                         const store::SessionTicket&) override {
-    return false;
-  }
-  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(const store::SessionTicket&,
-                                                                                 std::string_view) override {
-    return std::vector<store::SessionTicket>{};
-  }
-  std::expected<std::int64_t, store::StoreError> Prune(const store::RetentionPolicy&) override { return 0; }
 };
 
 // A read-only grant of `userid` until 1900000000.
@@ -96,12 +94,28 @@ store::GrantRecord ReadGrant(std::string userid, bool revoked) {
   return g;
 }
 
-http::Response Get(const backup::RestHandler& h, const std::string& token, store::AuthStore& db) {
+http::Response Get(const backup::RestHandler& h, const std::string& token, store::GrantStore& db,
+                   std::string_view path = "laptop/keys/") {
   http::Request r;
   r.method = http::Method::kGet;
   r.headers.emplace_back("authorization", "Bearer " + token);
-  return h.Handle(r, "laptop/keys/", db);
+  return h.Handle(r, path, db);
 }
+
+// A handler over a cache that knows alice@pbs (account id 7) and the given grants.
+struct Fixture {
+  clock::FixedClock clock{1800000000};
+  std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  auth::TokenFactory tokens{"srv", ring, clock};
+  auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  CountingStorage storage;
+  FakeGrants db;
+  backup::RestHandler handler{storage, tokens, cache, clock, 1 << 20};
+
+  std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
+    return *tokens.Create({"alice@pbs", {true, false, false}, std::move(repo), std::chrono::hours(1), jti});
+  }
+};
 }  // namespace
 
 TEST_CASE("a token whose subject is not a userid never reaches storage") {
@@ -113,7 +127,7 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"../bob@pbs", {true, std::nullopt, 0}}}, {},
              {{"g1", ReadGrant("alice@pbs", false)}, {"g2", ReadGrant("../bob@pbs", false)}});
   CountingStorage storage;
-  GrantStore db;
+  FakeGrants db;
   backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
 
   auto good = tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
@@ -132,7 +146,7 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
   auth::SessionCache cache(std::chrono::milliseconds(60000));
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
   CountingStorage storage;
-  GrantStore db;
+  FakeGrants db;
   backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
   auto token = [&](const char* jti) {
     return *tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
@@ -151,4 +165,48 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
   db.down = true;
   CHECK(Get(handler, token("unknown-while-down"), db).status == 503);
   CHECK(storage.calls == 2);
+}
+
+TEST_CASE("storage is keyed on the grant's account id, never the token's subject") {
+  Fixture f;
+  store::GrantRecord g = ReadGrant("alice@pbs", false);
+  g.account_id = 7;
+  store::GrantRecord no_id = ReadGrant("alice@pbs", false);
+  no_id.account_id = 0;
+  f.cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, {{"g", g}, {"no-id", no_id}});
+  CHECK(Get(f.handler, f.Token("g"), f.db).status == 200);
+  CHECK(f.storage.last_owner == 7);
+  CHECK(f.storage.last_repo == "laptop");
+  // A row without an account id reaches nothing.
+  CHECK(Get(f.handler, f.Token("no-id"), f.db).status == 401);
+  CHECK(f.storage.calls == 1);
+}
+
+TEST_CASE("a token or grant whose repository is not a valid path reaches nothing") {
+  Fixture f;
+  const std::string hex(64, 'a');
+  auto scoped = [&](std::optional<std::string> repo) {
+    store::GrantRecord g = ReadGrant("alice@pbs", false);
+    g.repo = std::move(repo);
+    return g;
+  };
+  // Before the reserved words, a grant for "r1/keys/<hex>" opened "r1/keys/<hex>/config": the
+  // config of a repository that lives inside r1's key object.
+  f.cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+               {{"shadow", scoped("r1/keys/" + hex)}, {"dots", scoped("..")}, {"any", scoped(std::nullopt)},
+                {"laptop", scoped("laptop")}});
+  for (const std::string& path : {"r1/keys/" + hex + "/config", "r1/keys/" + hex + "/keys/",
+                                  "r1/keys/" + hex + "/"}) {
+    INFO(path);
+    CHECK(Get(f.handler, f.Token("shadow"), f.db, path).status == 404);
+    CHECK(Get(f.handler, f.Token("shadow"), f.db, "laptop/keys/").status == 403);
+    CHECK(Get(f.handler, f.Token("any", "r1/keys/" + hex), f.db, path).status == 404);
+  }
+  CHECK(Get(f.handler, f.Token("dots"), f.db, "laptop/keys/").status == 403);
+  CHECK(Get(f.handler, f.Token("any", ".."), f.db, "laptop/keys/").status == 403);
+  CHECK(Get(f.handler, f.Token("any", "data"), f.db, "laptop/keys/").status == 403);
+  CHECK(f.storage.calls == 0);
+  // The same grant and token with a valid repository reach it.
+  CHECK(Get(f.handler, f.Token("laptop", "laptop"), f.db, "laptop/keys/").status == 200);
+  CHECK(f.storage.calls == 1);
 }

@@ -1,0 +1,117 @@
+// Debris of crashed uploads (issue 8, item 15): a worker killed with SIGKILL mid-upload leaves its
+// temporary file; the restarted worker sweeps it at start-up, while an upload that is still being
+// written is never swept, however long it stalls. Through the real nginx and worker.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "harness.h"
+
+using namespace tessera::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[sizeof d * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+  return hex;
+}
+
+// The temporary files in `dir`.
+std::vector<std::string> Temps(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with(".tmp-")) out.push_back(name);
+  }
+  return out;
+}
+
+// Waits up to `limit` for `done`; returns whether it came true.
+template <typename F>
+bool Eventually(F done, std::chrono::milliseconds limit) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sweeps", "[sweep]") {
+  // The backup stack with a one-second max age for temporary files.
+  std::string keys = MakeTempDir("tessera-sweep");
+  fs::create_directories(keys + "/repos");
+  REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
+  std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
+  Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+              "upload_temp_max_age = 1\n");
+  WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint", "--user",
+                          "alice@pbs", "--read", "--write"});
+  REQUIRE(minted.status == 0);
+  std::string token = minted.output.substr(0, minted.output.find('\n'));
+  httplib::Client c = stack.Client();
+  c.set_bearer_token_auth(token.c_str());
+  REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  std::string id = stack.pg().Sql("SELECT id FROM accounts WHERE userid = 'alice@pbs'");
+
+  std::string blob(4 * 1024 * 1024, '\0');
+  randombytes_buf(blob.data(), blob.size());
+  std::string name = Sha256Hex(blob);
+  std::string path = "/backup/laptop/data/" + name;
+  std::string dir = keys + "/repos/" + id + "/laptop/data/" + name.substr(0, 2);
+
+  // Headers and half the body, then silence: the worker is writing the temporary file.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(stack.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+                     "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                     std::to_string(blob.size()) + "\r\n\r\n";
+  REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+  REQUIRE(write(fd, blob.data(), blob.size() / 2) == static_cast<ssize_t>(blob.size() / 2));
+  REQUIRE(Eventually([&] { return Temps(dir).size() == 1; }, 5s));
+  std::string temp = Temps(dir).front();
+
+  // Stalled for three max ages (the worker sweeps every second): a live upload is never swept,
+  // and listings never show it.
+  std::this_thread::sleep_for(3s);
+  CHECK(Temps(dir) == std::vector<std::string>{temp});
+  CHECK(c.Get("/backup/laptop/data/")->body == "[]");
+
+  // Killed mid-upload: the debris stays until a worker sweeps it.
+  stack.worker().process().Signal(SIGKILL);
+  REQUIRE(stack.worker().process().Wait(5s).has_value());
+  close(fd);
+  CHECK(Temps(dir) == std::vector<std::string>{temp});
+  std::this_thread::sleep_for(1500ms);  // older than the max age now
+  CHECK(Temps(dir) == std::vector<std::string>{temp});
+  stack.worker().Start();
+  CHECK(Eventually([&] { return Temps(dir).empty(); }, 5s));
+  CHECK(stack.worker().Log().find("storage sweep: removed 1 stale temporary files") != std::string::npos);
+  CHECK(c.Get("/backup/laptop/data/")->body == "[]");
+  REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
+  CHECK(c.Get(path)->body == blob);
+  CHECK(Temps(dir).empty());
+
+  std::error_code ec;
+  fs::remove_all(keys, ec);
+}

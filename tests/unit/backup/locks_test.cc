@@ -1,0 +1,233 @@
+// Lock files through the REST handler over the real filesystem backend in a temporary directory:
+// who may create and remove which lock, and the caps (issue 8, item 9).
+#include <stdlib.h>
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "backup/lock_records.h"
+#include "backup/rest_handler.h"
+#include "crypto/keyring.h"
+#include "store/database.h"
+
+using namespace tessera;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[sizeof d * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+  return hex;
+}
+
+class StringBody final : public http::BodyReader {
+ public:
+  explicit StringBody(std::string data) : data_(std::move(data)) {}
+  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
+    std::size_t n = std::min(size, data_.size() - pos_);
+    std::copy_n(data_.data() + pos_, n, buffer);
+    pos_ += n;
+    return static_cast<std::ptrdiff_t>(n);
+  }
+
+ private:
+  std::string data_;
+  std::size_t pos_ = 0;
+};
+
+// No database: every grant the tests use is in the cache.
+class NoStore final : public store::GrantStore {
+ public:
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view) override {
+    return std::optional<store::GrantRecord>{};
+  }
+};
+
+store::GrantRecord Grant(bool read, bool write, bool del) {
+  store::GrantRecord g;
+  g.userid = "alice@pbs";
+  g.account_id = 3;
+  g.read = read;
+  g.write = write;
+  g.del = del;
+  g.expires_at = 1900000000;
+  return g;
+}
+
+// A storage directory, and a handler over it that can be rebuilt (a worker restart).
+struct Fixture {
+  std::string root;
+  clock::FixedClock clock{1800000000};
+  std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  auth::TokenFactory tokens{"srv", ring, clock};
+  auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  NoStore db;
+  std::unique_ptr<backup::Storage> storage;
+  std::unique_ptr<backup::RestHandler> handler;
+
+  Fixture() {
+    std::string templ = (fs::temp_directory_path() / "tessera-locks-XXXXXX").string();
+    REQUIRE(mkdtemp(templ.data()) != nullptr);
+    root = templ;
+    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+               {{"ro1", Grant(true, false, false)}, {"ro2", Grant(true, false, false)},
+                {"wo", Grant(false, true, false)}, {"append", Grant(true, true, false)},
+                {"admin", Grant(true, true, true)}, {"del-only", Grant(false, false, true)},
+                {"none", Grant(false, false, false)}});
+    Restart();
+    REQUIRE(Call(http::Method::kPost, "admin", "laptop/", "", "create=true").status == 200);
+  }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  void Restart() {
+    handler.reset();
+    storage = backup::MakeFilesystemStorage(root);
+    handler = std::make_unique<backup::RestHandler>(*storage, tokens, cache, clock, 1 << 20);
+  }
+  http::Response Call(http::Method m, const char* jti, const std::string& path, std::string body = "",
+                      std::string query = "") {
+    auto token = tokens.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
+    http::Request r;
+    r.method = m;
+    r.query = std::move(query);
+    r.headers.emplace_back("authorization", "Bearer " + *token);
+    StringBody reader(body);
+    if (m == http::Method::kPost) {
+      r.content_length = body.size();
+      r.body = &reader;
+    }
+    return handler->Handle(r, path, db);
+  }
+  // Uploads `content` as a lock with `jti`; returns the status and the lock's name.
+  std::pair<int, std::string> Lock(const char* jti, const std::string& content) {
+    std::string name = Sha256Hex(content);
+    return {Call(http::Method::kPost, jti, "laptop/locks/" + name, content).status, name};
+  }
+  int Delete(const char* jti, const std::string& name) {
+    return Call(http::Method::kDelete, jti, "laptop/locks/" + name).status;
+  }
+  int Head(const std::string& name) { return Call(http::Method::kHead, "admin", "laptop/locks/" + name).status; }
+  std::string LocksDir() const { return root + "/3/laptop/locks"; }
+};
+
+std::string ReadAll(http::BodySource& s) {
+  std::string out;
+  char buffer[4096];
+  std::ptrdiff_t n;
+  while ((n = s.Read(buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a read-only token removes the locks it created and no other") {
+  Fixture f;
+  auto [made, theirs] = f.Lock("ro2", "exclusive lock of a running prune");
+  REQUIRE(made == 200);
+  CHECK(f.Delete("ro1", theirs) == 403);
+  CHECK(f.Delete("wo", theirs) == 403);
+  CHECK(f.Delete("append", theirs) == 403);
+  CHECK(f.Delete("none", theirs) == 403);
+  CHECK(f.Head(theirs) == 200);
+
+  auto [mine_made, mine] = f.Lock("ro1", "ro1's own lock");
+  REQUIRE(mine_made == 200);
+  CHECK(f.Delete("ro1", mine) == 200);
+  CHECK(f.Head(mine) == 404);
+  CHECK(f.Delete("ro1", mine) == 200);  // already gone: fine, clients retry
+
+  auto [w_made, wlock] = f.Lock("wo", "write-only client's lock");
+  REQUIRE(w_made == 200);
+  CHECK(f.Delete("wo", wlock) == 200);
+
+  // Their creator, or anyone with delete.
+  CHECK(f.Delete("ro2", theirs) == 200);
+  auto [again, other] = f.Lock("ro2", "another lock");
+  REQUIRE(again == 200);
+  CHECK(f.Delete("admin", other) == 200);
+  auto [third, del_only] = f.Lock("ro2", "one more lock");
+  REQUIRE(third == 200);
+  CHECK(f.Delete("del-only", del_only) == 200);
+  CHECK(f.Lock("none", "no rights").first == 403);
+  CHECK(f.Lock("del-only", "delete alone").first == 403);
+}
+
+TEST_CASE("a lock's creator is recorded in the storage and survives a restart") {
+  Fixture f;
+  auto [made, name] = f.Lock("ro1", "lock before restart");
+  REQUIRE(made == 200);
+  f.Restart();
+  CHECK(f.Delete("ro2", name) == 403);
+  CHECK(f.Delete("ro1", name) == 200);
+  // Nothing is left beside the locks: no record, no temporary file (only the mutex).
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(f.LocksDir())) left.push_back(e.path().filename().string());
+  CHECK(left == std::vector<std::string>{".mutex"});
+}
+
+TEST_CASE("a lock without a record (made before records existed) needs delete") {
+  Fixture f;
+  std::string content = "legacy lock", name = Sha256Hex(content);
+  std::ofstream(f.LocksDir() + "/" + name) << content;
+  CHECK(f.Delete("ro1", name) == 403);
+  CHECK(f.Delete("append", name) == 403);
+  CHECK(f.Delete("admin", name) == 200);
+  CHECK_FALSE(fs::exists(f.LocksDir() + "/" + name));
+}
+
+TEST_CASE("lock records are never listed and never downloadable") {
+  Fixture f;
+  auto [a, first] = f.Lock("ro1", "lock one");
+  auto [b, second] = f.Lock("ro2", "lock two");
+  REQUIRE((a == 200 && b == 200));
+  auto list = f.Call(http::Method::kGet, "ro1", "laptop/locks/");
+  REQUIRE(list.stream);
+  std::string json = ReadAll(*list.stream);
+  bool order = json == "[\"" + first + "\",\"" + second + "\"]" || json == "[\"" + second + "\",\"" + first + "\"]";
+  INFO(json);
+  CHECK(order);
+  CHECK(fs::exists(f.LocksDir() + "/.creator-" + first));
+  CHECK(f.Call(http::Method::kGet, "ro1", "laptop/locks/.creator-" + first).status == 404);
+}
+
+TEST_CASE("lock files are capped in size") {
+  Fixture f;
+  std::string big(backup::kMaxLockBytes + 1, 'x');
+  auto too_big = f.Lock("ro1", big);
+  CHECK(too_big.first == 413);
+  CHECK(f.Head(too_big.second) == 404);
+  std::string largest(backup::kMaxLockBytes, 'y');
+  CHECK(f.Lock("ro1", largest).first == 200);
+  // Other objects keep the object cap.
+  CHECK(f.Call(http::Method::kPost, "append", "laptop/keys/" + Sha256Hex(big), big).status == 200);
+}
+
+TEST_CASE("lock files are capped in number per repository") {
+  Fixture f;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < backup::kMaxLocksPerRepo; ++i) {
+    auto [status, name] = f.Lock(i % 2 ? "ro1" : "ro2", "lock " + std::to_string(i));
+    REQUIRE(status == 200);
+    names.push_back(name);
+  }
+  auto refused = f.Call(http::Method::kPost, "ro1", "laptop/locks/" + Sha256Hex("one too many"), "one too many");
+  CHECK(refused.status == 429);
+  bool retry_after = false;
+  for (const auto& [k, v] : refused.headers) retry_after |= k == "Retry-After" && v == "30";
+  CHECK(retry_after);
+  CHECK(f.Head(Sha256Hex("one too many")) == 404);
+  CHECK(f.Lock("admin", "even with every right").first == 429);
+  // Other objects are not locks.
+  CHECK(f.Call(http::Method::kPost, "append", "laptop/index/" + Sha256Hex("idx"), "idx").status == 200);
+  CHECK(f.Delete("ro1", names[1]) == 200);
+  CHECK(f.Lock("ro1", "one too many").first == 200);
+  CHECK(f.Lock("ro1", "and now one more").first == 429);
+}
