@@ -52,6 +52,14 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
                  "AND expires_at BETWEEN now() + interval '119 minutes' AND now() + interval '2 hours' "
                  "FROM api_tokens") == "t");
     CHECK(Admin(config, {"token", "mint", "--user", "ghost@pbs", "--read"}).status == 1);  // no such account
+    // A repository path the backup endpoints could never serve is refused by the schema.
+    for (const char* repo : {"r1/keys/0123", "../etc", "a/b/c/d/e", "laptop/", ".hidden"}) {
+      RunResult refused = Admin(config, {"token", "mint", "--user", "alice@pbs", "--read", "--repo", repo});
+      INFO(repo << ": " << refused.output);
+      CHECK(refused.status == 1);
+      CHECK(refused.output.find("api_tokens_repo_path") != std::string::npos);
+    }
+    CHECK(pg.Sql("SELECT count(*) FROM api_tokens") == "1");
     CHECK(token.rfind("v4.public.", 0) == 0);
     RunResult ok = Admin(config, {"token", "verify"}, token + "\n");
     INFO(ok.output);
