@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::thread> threads;
   for (int i = 0; i < config->threads; ++i) {
-    threads.emplace_back(WorkerThread, listener->fd, std::cref(*config), services);
+    threads.emplace_back(WorkerThread, listener->fd(), std::cref(*config), services);
   }
   log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
             " with " + std::to_string(config->threads) + " threads");
@@ -182,11 +182,9 @@ int main(int argc, char** argv) {
   }
   g_stopping.store(true);
   FCGX_ShutdownPending();
-  shutdown(listener->fd, SHUT_RDWR);
+  shutdown(listener->fd(), SHUT_RDWR);
   for (auto& t : threads) t.join();
   changes.Stop();
-  close(listener->fd);
-  if (!listener->unix_path.empty()) unlink(listener->unix_path.c_str());
   log::Info("stopped");
   return 0;
 }

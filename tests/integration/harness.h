@@ -72,7 +72,8 @@ class PgCluster {
   std::unique_ptr<Process> server_;
 };
 
-// Writes a worker config and runs tessera-fcgi on a unix socket.
+// Writes a worker config and runs tessera-fcgi on a unix socket. Keys in `extra_config` replace
+// the harness's own (listen, socket_mode, threads, database, database_retry_max_ms).
 class Worker {
  public:
   Worker(const std::string& dir, const std::string& conninfo, const std::string& extra_config = "");
