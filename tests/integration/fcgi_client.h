@@ -6,6 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -28,6 +31,15 @@ class FcgiClient {
     }
   }
   ~FcgiClient() { close(fd_); }
+
+  // Makes later reads throw "timed out" after waiting `ms` milliseconds for data.
+  void SetReadTimeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  // Shrinks the receive buffer (before anything is read), so a response that is not read fills
+  // the connection quickly.
+  void SetReceiveBuffer(int bytes) { setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
 
   void Begin(const std::vector<std::pair<std::string, std::string>>& params) {
     Record(1, std::string("\0\1\0\0\0\0\0\0", 8));  // BEGIN_REQUEST, role RESPONDER, no keep-conn
@@ -79,6 +91,7 @@ class FcgiClient {
     std::size_t got = 0;
     while (got < n) {
       ssize_t r = read(fd_, s.data() + got, n - got);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) throw std::runtime_error("timed out");
       if (r <= 0) throw std::runtime_error("connection closed");
       got += static_cast<std::size_t>(r);
     }

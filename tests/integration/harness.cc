@@ -370,6 +370,7 @@ Apache::Apache(const std::string& dir, const std::string& fcgi_socket) : dir_(di
       "LoadModule authz_core_module " + mods + "mod_authz_core.so\n"
       "LoadModule proxy_module " + mods + "mod_proxy.so\n"
       "LoadModule proxy_fcgi_module " + mods + "mod_proxy_fcgi.so\n"
+      "LoadModule reqtimeout_module " + mods + "mod_reqtimeout.so\n"
       "PidFile " + dir_ + "/apache.pid\n"
       "ErrorLog " + dir_ + "/logs/error.log\n"
       "DefaultRuntimeDir " + dir_ + "\n"
@@ -377,7 +378,8 @@ Apache::Apache(const std::string& dir, const std::string& fcgi_socket) : dir_(di
       "ServerName 127.0.0.1\n"
       "Listen 127.0.0.1:" + std::to_string(port_) + "\n" +
       (geteuid() == 0 ? "User www-data\nGroup www-data\n" : "") +
-      "StartServers 1\nServerLimit 1\nThreadsPerChild 16\nMaxRequestWorkers 16\n"
+      // Debian's default capacity (150 request threads), in one process.
+      "StartServers 1\nServerLimit 1\nThreadLimit 150\nThreadsPerChild 150\nMaxRequestWorkers 150\n"
       "<VirtualHost 127.0.0.1:" + std::to_string(port_) + ">\n"
       "  Define TESSERA_SOCKET " + fcgi_socket + "\n"
       "  Include " TESSERA_SOURCE_DIR "/conf/apache/tessera.conf\n"
@@ -426,13 +428,13 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
-BackupStack::BackupStack() : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
+BackupStack::BackupStack(const std::string& extra_config) : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
   fs::create_directories(keys + "/repos");
   RunResult key = Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"});
   if (key.status != 0) throw std::runtime_error("keygen failed: " + key.output);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
   stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
-                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n");
+                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n" + extra_config);
   WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");

@@ -141,7 +141,8 @@ class Stack {
 // alice@pbs and bob@pbs (password "pw"), and an admin config to mint tokens with.
 class BackupStack {
  public:
-  BackupStack();
+  // `extra_config` is appended to the worker's config (see Worker for overriding its keys).
+  explicit BackupStack(const std::string& extra_config = "");
   ~BackupStack();
   // Makes a grant with tessera-admin and returns its token. Throws on failure.
   std::string Mint(const std::string& user, const std::vector<std::string>& flags);
