@@ -1,6 +1,6 @@
 // Slow clients never freeze the service (issue 8, item 1): with 2 x (threads + 4) slow
 // connections of every kind — unauthenticated login bodies and token-authenticated lock and data
-// uploads that trickle, and large downloads that are never read — open at once, behind nginx and
+// uploads that trickle, and large downloads read at a trickle or never — open at once, behind nginx and
 // behind Apache, the version and a password login still answer within a second. And the worker
 // itself cuts a trickling body and a stalled response, so even its last thread comes back.
 #include <arpa/inet.h>
@@ -67,6 +67,11 @@ class RawConnection {
   bool Send(const std::string& data) {
     return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
+  // Takes at most `n` bytes that have already arrived, without waiting.
+  void ReadSome(std::size_t n) {
+    std::string scratch(n, '\0');
+    (void)recv(fd_, scratch.data(), n, MSG_DONTWAIT);
+  }
 
  private:
   int fd_;
@@ -80,30 +85,36 @@ std::string PostHead(const std::string& path, const std::string& type, std::size
 }
 
 // Every kind of slow client, kPerKind of each, against the web server on `port`; the uploads
-// trickle one byte per second from a background thread until the object goes.
+// trickle one byte per second, and the trickling readers take 512 bytes per second, from a
+// background thread until the object goes. Locks are uploaded with a read-only token (any token
+// may write a lock), the rest with `token` (read and write).
 class SlowClients {
  public:
-  SlowClients(int port, const std::string& token, const std::string& big_object) {
+  SlowClients(int port, const std::string& token, const std::string& read_token, const std::string& big_object) {
     for (int i = 0; i < kPerKind; ++i) {
       // An unauthenticated login whose body never completes.
       Trickle(port, PostHead("/api2/json/access/ticket", "application/x-www-form-urlencoded", 4096, ""),
               "username=alice%40pbs&password=");
       // Token-authenticated uploads of a lock and of a data pack, trickling.
       Trickle(port, PostHead("/backup/laptop/locks/" + Sha256Hex("lock" + std::to_string(i)),
-                             "application/octet-stream", 4096, token),
+                             "application/octet-stream", 4096, read_token),
               "{");
       Trickle(port, PostHead("/backup/laptop/data/" + Sha256Hex("pack" + std::to_string(i)),
                              "application/octet-stream", 16 << 20, token),
               "x");
-      // A download of tens of MiB that is never read.
-      auto reader = std::make_unique<RawConnection>(port, 4096);
-      reader->Send("GET /backup/laptop/data/" + big_object + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                   "Authorization: Bearer " + token + "\r\n\r\n");
-      stalled_.push_back(std::move(reader));
+      // Downloads of tens of MiB, one never read and one read at a trickle.
+      std::string get = "GET /backup/laptop/data/" + big_object + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                        "Authorization: Bearer " + token + "\r\n\r\n";
+      for (auto* list : {&stalled_, &slow_readers_}) {
+        auto reader = std::make_unique<RawConnection>(port, 4096);
+        reader->Send(get);
+        list->push_back(std::move(reader));
+      }
     }
     trickler_ = std::thread([this] {
       while (!stop_) {
         for (auto& c : trickling_) c->Send("a");
+        for (auto& c : slow_readers_) c->ReadSome(512);
         for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(100ms);
       }
     });
@@ -122,6 +133,7 @@ class SlowClients {
 
   std::vector<std::unique_ptr<RawConnection>> trickling_;
   std::vector<std::unique_ptr<RawConnection>> stalled_;
+  std::vector<std::unique_ptr<RawConnection>> slow_readers_;
   std::atomic<bool> stop_{false};
   std::thread trickler_;
 };
@@ -182,9 +194,10 @@ std::string PrepareRepository(BackupStack& b, const std::string& token, std::siz
 
 void RunSlowClients(BackupStack& b, int port) {
   std::string token = b.Mint("alice@pbs", {"--read", "--write"});
+  std::string read_token = b.Mint("alice@pbs", {"--read"});
   std::string big = PrepareRepository(b, token, 40 << 20);
   {
-    SlowClients slow(port, token, big);
+    SlowClients slow(port, token, read_token, big);
     std::this_thread::sleep_for(2s);  // uploads reach the worker, downloads back up
     CheckAnswersWithinASecond(port);
   }
