@@ -41,8 +41,11 @@ class FcgiClient {
   // the connection quickly.
   void SetReceiveBuffer(int bytes) { setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
 
-  void Begin(const std::vector<std::pair<std::string, std::string>>& params) {
-    Record(1, std::string("\0\1\0\0\0\0\0\0", 8));  // BEGIN_REQUEST, role RESPONDER, no keep-conn
+  // With `keep_connection`, asks the worker to keep the connection for another request
+  // (FCGI_KEEP_CONN, as nginx's fastcgi_keep_conn does).
+  void Begin(const std::vector<std::pair<std::string, std::string>>& params, bool keep_connection = false) {
+    // BEGIN_REQUEST: role RESPONDER, flags
+    Record(1, std::string("\0\1", 2) + static_cast<char>(keep_connection ? 1 : 0) + std::string(5, '\0'));
     std::string body;
     for (const auto& [k, v] : params) {
       Length(body, k.size());

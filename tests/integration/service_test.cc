@@ -191,3 +191,20 @@ TEST_CASE("the worker refuses a non-loopback FastCGI address unless told, then w
   }
   std::filesystem::remove_all(dir);
 }
+
+// A persistent FastCGI connection (nginx fastcgi_keep_conn, Apache enablereuse) carries one
+// request after another; the worker reads each with its own deadlines.
+TEST_CASE("a kept FastCGI connection serves several requests in turn", "[service]") {
+  Stack stack;
+  FcgiClient client(stack.worker().socket());
+  client.SetReadTimeout(5000);
+  for (int i = 0; i < 3; ++i) {
+    INFO("request " << i);
+    client.Begin({{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api2/json/version"}, {"REMOTE_ADDR", "127.0.0.1"}},
+                 /*keep_connection=*/true);
+    client.Stdin("");
+    std::string response = client.ReadResponse();
+    CHECK(response.rfind("Status: 200", 0) == 0);
+    CHECK(response.find("\"version\"") != std::string::npos);
+  }
+}
