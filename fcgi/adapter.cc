@@ -194,7 +194,8 @@ class TimedWriter {
 
 }  // namespace
 
-bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head, TransferLimits limits) {
+bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                   TransferLimits limits) {
   std::string head_text;
   head_text.reserve(128);
   head_text.append("Status: ")
@@ -219,7 +220,8 @@ bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
   std::vector<char> buffer(256 * 1024);
   std::uint64_t left = length.value_or(UINT64_MAX);
   while (left > 0) {
-    std::ptrdiff_t n = response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+    std::ptrdiff_t n =
+        response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
     if (n == 0 && !length) break;
     if (n <= 0) {
       log::Error("response source failed after a short read: connection cut");

@@ -54,7 +54,8 @@ bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request);
 // wait for the web server to take more is bounded by `limits`. Returns false when the response
 // could not be written completely (the web server went away or took it too slowly; logged): the
 // connection must then be dropped, never reused.
-bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head, TransferLimits limits);
+bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                   TransferLimits limits);
 
 // Sets SO_RCVTIMEO or SO_SNDTIMEO (`option`) of `fd` to `timeout`, at least 1 ms (0 would mean
 // "wait forever"). Returns false if the kernel refused.

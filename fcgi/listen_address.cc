@@ -49,14 +49,16 @@ std::expected<ListenAddress, ListenError> ParseTcp(std::string_view text) {
     sockaddr_in v4{};
     v4.sin_family = AF_INET;
     v4.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (inet_pton(AF_INET, host_z.c_str(), &v4.sin_addr) != 1) return std::unexpected(ListenError::kBadHost);
+    if (inet_pton(AF_INET, host_z.c_str(), &v4.sin_addr) != 1)
+      return std::unexpected(ListenError::kBadHost);
     std::memcpy(&out.tcp, &v4, sizeof v4);
     out.tcp_length = sizeof v4;
   } else {
     sockaddr_in6 v6{};
     v6.sin6_family = AF_INET6;
     v6.sin6_port = htons(static_cast<std::uint16_t>(port));
-    if (inet_pton(AF_INET6, host_z.c_str(), &v6.sin6_addr) != 1) return std::unexpected(ListenError::kBadHost);
+    if (inet_pton(AF_INET6, host_z.c_str(), &v6.sin6_addr) != 1)
+      return std::unexpected(ListenError::kBadHost);
     std::memcpy(&out.tcp, &v6, sizeof v6);
     out.tcp_length = sizeof v6;
   }
@@ -118,7 +120,8 @@ Reach ClassifyBound(const sockaddr* address, socklen_t length) {
     sockaddr_in6 v6;
     std::memcpy(&v6, address, sizeof v6);
     if (IN6_IS_ADDR_LOOPBACK(&v6.sin6_addr)) return Reach::kLocal;
-    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr) && v6.sin6_addr.s6_addr[12] == 127) return Reach::kLocal;
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr) && v6.sin6_addr.s6_addr[12] == 127)
+      return Reach::kLocal;
     return Reach::kRemote;
   }
   return Reach::kRemote;

@@ -31,9 +31,9 @@ enum class Reach {
 
 struct ListenAddress {
   enum class Kind { kUnixPath, kInheritedFd, kTcp } kind = Kind::kUnixPath;
-  std::string path;         // kUnixPath
-  int fd = -1;              // kInheritedFd
-  sockaddr_storage tcp{};   // kTcp: an AF_INET or AF_INET6 address with its port
+  std::string path;        // kUnixPath
+  int fd = -1;             // kInheritedFd
+  sockaddr_storage tcp{};  // kTcp: an AF_INET or AF_INET6 address with its port
   socklen_t tcp_length = 0;
   // For kTcp, from the address; kUnixPath is kLocal; kInheritedFd is kLocal until the bound
   // socket has been looked at (ClassifyBound).
@@ -42,11 +42,11 @@ struct ListenAddress {
 
 enum class ListenError {
   kEmpty,
-  kBadFd,        // fd: not followed by a decimal number in range
+  kBadFd,         // fd: not followed by a decimal number in range
   kRelativePath,  // looks like a path but is not absolute
-  kNoPort,       // no `:PORT`
-  kBadPort,      // PORT not decimal 1..65535
-  kBadHost,      // not an IPv4 or bracketed IPv6 literal, nor localhost
+  kNoPort,        // no `:PORT`
+  kBadPort,       // PORT not decimal 1..65535
+  kBadHost,       // not an IPv4 or bracketed IPv6 literal, nor localhost
 };
 
 // Parses `listen`. Thread-safe (pure).

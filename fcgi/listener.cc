@@ -17,7 +17,8 @@ namespace {
 
 std::string Errno() { return std::strerror(errno); }
 
-std::expected<int, std::string> BindTcp(const ListenAddress& address, int backlog, const std::string& text) {
+std::expected<int, std::string> BindTcp(const ListenAddress& address, int backlog,
+                                        const std::string& text) {
   int family = address.tcp.ss_family;
   int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::unexpected("cannot create a socket for " + text + ": " + Errno());
@@ -38,11 +39,13 @@ std::expected<int, std::string> BindTcp(const ListenAddress& address, int backlo
 std::expected<int, std::string> BindUnix(const std::string& path, unsigned mode, int backlog) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return std::unexpected("listen = " + path + ": path too long");
+  if (path.size() >= sizeof addr.sun_path)
+    return std::unexpected("listen = " + path + ": path too long");
   path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return std::unexpected("listen = " + path + ": exists and is not a socket");
+    if (!S_ISSOCK(st.st_mode))
+      return std::unexpected("listen = " + path + ": exists and is not a socket");
     unlink(path.c_str());
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -80,7 +83,8 @@ Listener::~Listener() {
   if (!unix_path_.empty()) unlink(unix_path_.c_str());
 }
 
-Listener::Listener(Listener&& other) noexcept : fd_(other.fd_), unix_path_(std::move(other.unix_path_)) {
+Listener::Listener(Listener&& other) noexcept
+    : fd_(other.fd_), unix_path_(std::move(other.unix_path_)) {
   other.fd_ = -1;
   other.unix_path_.clear();
 }
@@ -88,7 +92,8 @@ Listener::Listener(Listener&& other) noexcept : fd_(other.fd_), unix_path_(std::
 std::expected<Listener, std::string> OpenListener(const config::Config& config) {
   const std::string& text = config.listen;
   auto address = ParseListenAddress(text);
-  if (!address) return std::unexpected("listen = " + text + ": " + std::string(Describe(address.error())));
+  if (!address)
+    return std::unexpected("listen = " + text + ": " + std::string(Describe(address.error())));
 
   Reach reach = address->reach;
   if (address->kind == ListenAddress::Kind::kInheritedFd) {
@@ -98,13 +103,15 @@ std::expected<Listener, std::string> OpenListener(const config::Config& config) 
   }
   if (reach == Reach::kRemote) {
     if (!config.listen_insecure_remote) {
-      return std::unexpected("listen = " + text +
-                             " accepts FastCGI from other machines, and FastCGI has no authentication "
-                             "(anyone who connects can claim any client address or HTTPS): use a unix "
-                             "socket or a loopback address, or set listen_insecure_remote = yes if a "
-                             "firewall guards the port");
+      return std::unexpected(
+          "listen = " + text +
+          " accepts FastCGI from other machines, and FastCGI has no authentication "
+          "(anyone who connects can claim any client address or HTTPS): use a unix "
+          "socket or a loopback address, or set listen_insecure_remote = yes if a "
+          "firewall guards the port");
     }
-    log::Warning("listen = " + text + " accepts FastCGI from other machines (listen_insecure_remote = yes): " +
+    log::Warning("listen = " + text +
+                 " accepts FastCGI from other machines (listen_insecure_remote = yes): " +
                  "anyone who reaches it can claim any client address; keep it behind a firewall");
   }
 

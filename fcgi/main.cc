@@ -60,8 +60,9 @@ std::expected<std::string, int> ParseArgs(int argc, char** argv) {
 std::optional<config::Config> ReadConfig(const std::string& path) {
   auto config = config::Load(path);
   if (!config) {
-    log::Error("config " + path + (config.error().line ? ":" + std::to_string(config.error().line) : "") +
-               ": " + config.error().message);
+    log::Error("config " + path +
+               (config.error().line ? ":" + std::to_string(config.error().line) : "") + ": " +
+               config.error().message);
     return std::nullopt;
   }
   log::Level level;
@@ -97,7 +98,8 @@ void WaitForStopSignal(const sigset_t& signals) {
 }
 
 store::pg::PgOptions DatabaseOptions(const config::Config& config) {
-  return {config.database, config.database_connect_timeout, config.database_retry_max, /*check_schema=*/true};
+  return {config.database, config.database_connect_timeout, config.database_retry_max,
+          /*check_schema=*/true};
 }
 
 // A database that is behind the schema stops the start; one that is down only warns (503 until
@@ -109,7 +111,8 @@ bool CheckSchema(const config::Config& config) {
     log::Error(schema.error().second);
     return false;
   }
-  log::Warning("database not reachable at start-up (" + schema.error().second + "); answering 503 until it is");
+  log::Warning("database not reachable at start-up (" + schema.error().second +
+               "); answering 503 until it is");
   return true;
 }
 
@@ -148,10 +151,12 @@ std::unique_ptr<Core> StartCore(const config::Config& config) {
     return nullptr;
   }
   core->backup = std::move(*backup);
-  if (!core->backup) log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
+  if (!core->backup)
+    log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
   // Housekeeping threads and other process-wide services start here, before the App.
-  core->db = store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
-                                   config.database_connect_timeout);
+  core->db =
+      store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
+                            config.database_connect_timeout);
   api::Services services{core->tickets.get(), core->backup ? core->backup->handler.get() : nullptr};
   core->app = std::make_unique<api::App>(config, *core->db, services);
   return core;
@@ -193,9 +198,10 @@ int main(int argc, char** argv) {
 
   fcgi::Server server(listener->fd(), *core->app, ServerOptionsFrom(*config));
   if (!server.Start()) return 1;
-  log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen + " with " +
-            std::to_string(config->threads) + " to " + std::to_string(config::EffectiveMaxThreads(*config)) +
-            " threads and " + std::to_string(config::EffectiveDatabaseConnections(*config)) +
+  log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
+            " with " + std::to_string(config->threads) + " to " +
+            std::to_string(config::EffectiveMaxThreads(*config)) + " threads and " +
+            std::to_string(config::EffectiveDatabaseConnections(*config)) +
             " database connections");
   WaitForStopSignal(signals);
   server.Stop();  // drains: every request in flight finishes

@@ -89,7 +89,8 @@ bool Server::SpawnLocked() {
   if (stopping_ || threads_ >= options_.max_threads) return false;
   // Join the threads that ended since the last spawn (they hold no lock any more).
   for (auto id : ended_) {
-    auto it = std::find_if(running_.begin(), running_.end(), [&](auto& t) { return t.get_id() == id; });
+    auto it =
+        std::find_if(running_.begin(), running_.end(), [&](auto& t) { return t.get_id() == id; });
     if (it != running_.end()) {
       it->join();
       running_.erase(it);
@@ -130,7 +131,8 @@ void Server::Loop() {
     {
       std::unique_lock lock(mutex_);
       ++waiting_;
-      bool lead = lead_.wait_for(lock, options_.idle_exit, [&] { return stopping_.load() || !accepting_; });
+      bool lead =
+          lead_.wait_for(lock, options_.idle_exit, [&] { return stopping_.load() || !accepting_; });
       --waiting_;
       if (stopping_ || (!lead && threads_ > options_.min_threads)) {
         --threads_;
@@ -218,7 +220,8 @@ void Server::ServeConnection(int fd) {
     if (!reusable || stopping_) raw.keepConnection = 0;
     FCGX_Finish_r(&raw);
     if (raw.ipcFd < 0) return;
-    SetSocketTimeout(raw.ipcFd, SO_RCVTIMEO, options_.io.timeout);  // idle wait for the next request
+    SetSocketTimeout(raw.ipcFd, SO_RCVTIMEO,
+                     options_.io.timeout);  // idle wait for the next request
   }
 }
 

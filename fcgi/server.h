@@ -65,11 +65,11 @@ class Server {
   std::atomic<bool> stopping_{false};
 
   std::mutex mutex_;
-  std::condition_variable lead_;     // leadership is free, or stopping
-  std::condition_variable exited_;   // a thread ended
-  int threads_ = 0;                  // running (including ones about to end)
-  int waiting_ = 0;                  // waiting to lead
-  bool accepting_ = false;           // a leader is in accept
+  std::condition_variable lead_;    // leadership is free, or stopping
+  std::condition_variable exited_;  // a thread ended
+  int threads_ = 0;                 // running (including ones about to end)
+  int waiting_ = 0;                 // waiting to lead
+  bool accepting_ = false;          // a leader is in accept
   std::vector<std::thread> running_;
   std::vector<std::thread::id> ended_;  // threads that returned, not yet joined
   bool stopped_ = false;

@@ -1,7 +1,7 @@
 // Slow clients never freeze the service (issue 8, item 1): with 2 x (threads + 4) slow
 // connections of every kind — unauthenticated login bodies and token-authenticated lock and data
-// uploads that trickle, and large downloads read at a trickle or never — open at once, behind nginx and
-// behind Apache, the version and a password login still answer within a second. And the worker
+// uploads that trickle, and large downloads read at a trickle or never — open at once, behind nginx
+// and behind Apache, the version and a password login still answer within a second. And the worker
 // itself cuts a trickling body and a stalled response, so even its last thread comes back.
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kThreads = 4;                  // the harness's worker threads
+constexpr int kThreads = 4;                   // the harness's worker threads
 constexpr int kPerKind = 2 * (kThreads + 4);  // slow connections of each kind
 
 std::string Sha256Hex(const std::string& data) {
@@ -49,7 +49,8 @@ class RawConnection {
   // `receive_buffer` > 0 shrinks the receive window, so an unread response backs up at once.
   RawConnection(int port, int receive_buffer = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (receive_buffer > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (receive_buffer > 0)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -90,21 +91,26 @@ std::string PostHead(const std::string& path, const std::string& type, std::size
 // may write a lock), the rest with `token` (read and write).
 class SlowClients {
  public:
-  SlowClients(int port, const std::string& token, const std::string& read_token, const std::string& big_object) {
+  SlowClients(int port, const std::string& token, const std::string& read_token,
+              const std::string& big_object) {
     for (int i = 0; i < kPerKind; ++i) {
       // An unauthenticated login whose body never completes.
-      Trickle(port, PostHead("/api2/json/access/ticket", "application/x-www-form-urlencoded", 4096, ""),
+      Trickle(port,
+              PostHead("/api2/json/access/ticket", "application/x-www-form-urlencoded", 4096, ""),
               "username=alice%40pbs&password=");
       // Token-authenticated uploads of a lock and of a data pack, trickling.
-      Trickle(port, PostHead("/backup/laptop/locks/" + Sha256Hex("lock" + std::to_string(i)),
-                             "application/octet-stream", 4096, read_token),
+      Trickle(port,
+              PostHead("/backup/laptop/locks/" + Sha256Hex("lock" + std::to_string(i)),
+                       "application/octet-stream", 4096, read_token),
               "{");
-      Trickle(port, PostHead("/backup/laptop/data/" + Sha256Hex("pack" + std::to_string(i)),
-                             "application/octet-stream", 16 << 20, token),
+      Trickle(port,
+              PostHead("/backup/laptop/data/" + Sha256Hex("pack" + std::to_string(i)),
+                       "application/octet-stream", 16 << 20, token),
               "x");
       // Downloads of tens of MiB, one never read and one read at a trickle.
-      std::string get = "GET /backup/laptop/data/" + big_object + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                        "Authorization: Bearer " + token + "\r\n\r\n";
+      std::string get = "GET /backup/laptop/data/" + big_object +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "Authorization: Bearer " + token +
+                        "\r\n\r\n";
       for (auto* list : {&stalled_, &slow_readers_}) {
         auto reader = std::make_unique<RawConnection>(port, 4096);
         reader->Send(get);

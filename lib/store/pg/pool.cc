@@ -21,10 +21,12 @@ class DatabasePool final : public Database {
   std::expected<void, StoreError> Ping() override {
     return With([&](Database& db) { return db.Ping(); });
   }
-  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) override {
+  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
+      std::string_view userid) override {
     return With([&](Database& db) { return db.FindAccount(userid); });
   }
-  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid, std::string_view old_hash,
+  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
+                                                      std::string_view old_hash,
                                                       std::string_view new_hash) override {
     return With([&](Database& db) { return db.ReplacePasswordHash(userid, old_hash, new_hash); });
   }
@@ -46,7 +48,8 @@ class DatabasePool final : public Database {
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return With([&](Database& db) { return db.FindGrant(jti); });
   }
-  std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id, std::string_view userid,
+  std::expected<void, StoreError> RevokeTicket(std::string_view revocation_id,
+                                               std::string_view userid,
                                                std::int64_t expires_at) override {
     return With([&](Database& db) { return db.RevokeTicket(revocation_id, userid, expires_at); });
   }

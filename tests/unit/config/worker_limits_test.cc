@@ -18,8 +18,9 @@ TEST_CASE("thread, connection and deadline settings have safe defaults") {
 }
 
 TEST_CASE("thread, connection and deadline settings are read and bounded") {
-  auto c = Parse("threads = 8\nmax_threads = 4\ndatabase_connections = 3\nio_timeout = 5\n"
-                 "min_transfer_rate = 0\nlisten_insecure_remote = yes\n");
+  auto c = Parse(
+      "threads = 8\nmax_threads = 4\ndatabase_connections = 3\nio_timeout = 5\n"
+      "min_transfer_rate = 0\nlisten_insecure_remote = yes\n");
   REQUIRE(c);
   CHECK(EffectiveMaxThreads(*c) == 8);  // never below threads
   CHECK(EffectiveDatabaseConnections(*c) == 3);

@@ -39,8 +39,9 @@ TEST_CASE("local listen addresses are classified local") {
 }
 
 TEST_CASE("addresses other machines can reach are classified remote") {
-  for (const char* text : {":9000", "*:9000", "0.0.0.0:9000", "10.0.0.5:9000", "192.168.1.1:80",
-                           "128.0.0.1:9000", "[::]:9000", "[2001:db8::1]:9000", "[::ffff:10.0.0.1]:9000"}) {
+  for (const char* text :
+       {":9000", "*:9000", "0.0.0.0:9000", "10.0.0.5:9000", "192.168.1.1:80", "128.0.0.1:9000",
+        "[::]:9000", "[2001:db8::1]:9000", "[::ffff:10.0.0.1]:9000"}) {
     INFO(text);
     auto a = ParseListenAddress(text);
     REQUIRE(a);

@@ -31,12 +31,14 @@ class FakeDb final : public store::Database {
     busy_ = false;
     return {};
   }
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view) override {
     store::GrantRecord g;
     g.account_id = id_;
     return g;
   }
-  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(std::string_view) override {
+  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(
+      std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<void, store::StoreError> ReplacePasswordHash(std::string_view, std::string_view,
@@ -58,7 +60,8 @@ class FakeDb final : public store::Database {
                                                std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<void, store::StoreError> RevokeTicket(std::string_view, std::string_view, std::int64_t) override {
+  std::expected<void, store::StoreError> RevokeTicket(std::string_view, std::string_view,
+                                                      std::int64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
 
@@ -98,7 +101,8 @@ TEST_CASE("a pool call is answered by one of its members") {
   REQUIRE(grant);
   REQUIRE(grant->has_value());
   CHECK((*grant)->account_id == 1);
-  CHECK(pool->FindAccount("alice@pbs").error() == store::StoreError::kInvalid);  // the member's own error
+  CHECK(pool->FindAccount("alice@pbs").error() ==
+        store::StoreError::kInvalid);  // the member's own error
 }
 
 TEST_CASE("sixteen threads share three members, never two on one member") {
