@@ -1,14 +1,26 @@
 #include "fcgi/adapter.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "log/log.h"
+
 namespace tessera::fcgi {
 namespace {
 constexpr std::size_t kMaxHeaders = 128;
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+// Responses go out in pieces this large, the deadline re-armed before each.
+constexpr std::size_t kWritePiece = 64 * 1024;
+
+using Clock = TransferDeadline::Clock;
+
+bool TimedOut(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
 std::string HeaderName(std::string_view cgi_name) {
   std::string out;
@@ -20,10 +32,68 @@ std::string HeaderName(std::string_view cgi_name) {
 }
 }  // namespace
 
+bool SetSocketTimeout(int fd, int option, std::chrono::milliseconds timeout) {
+  auto ms = std::max<std::int64_t>(timeout.count(), 1);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+  return setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) == 0;
+}
+
+FcgiBody::FcgiBody(FCGX_Request& raw, TransferLimits limits)
+    : in_(raw.in), fd_(raw.ipcFd), limits_(limits), deadline_(limits, Clock::now()) {}
+
+std::ptrdiff_t FcgiBody::Fail(bool too_slow) {
+  if (!failed_ && too_slow) {
+    log::Warning("request body cut after " + std::to_string(received_) +
+                 " bytes: the client sent it too slowly (io_timeout, min_transfer_rate)");
+  }
+  failed_ = true;
+  return -1;
+}
+
 std::ptrdiff_t FcgiBody::Read(char* buffer, std::size_t size) {
-  int n = FCGX_GetStr(buffer, static_cast<int>(std::min<std::size_t>(size, 1 << 20)), in_);
-  if (n < 0 || FCGX_GetError(in_) != 0) return -1;
+  if (failed_ || FCGX_GetError(in_) != 0) return Fail(false);
+  if (size == 0) return 0;
+  int want = static_cast<int>(std::min<std::size_t>(size, 1 << 20));
+  // libfcgi's FCGX_GetStr blocks until it has `want` bytes, however slowly they come. So hand
+  // out what is buffered; only when nothing is, wait for one fill (one FastCGI record's worth)
+  // with the socket timeout set to what is left of the deadline.
+  std::ptrdiff_t buffered = in_->stop - in_->rdNext;
+  int n = 0;
+  if (buffered > 0) {
+    n = FCGX_GetStr(buffer, static_cast<int>(std::min<std::ptrdiff_t>(want, buffered)), in_);
+  } else {
+    if (FCGX_HasSeenEOF(in_)) return 0;
+    auto left = deadline_.Remaining(Clock::now());
+    if (left.count() <= 0) return Fail(true);
+    SetSocketTimeout(fd_, SO_RCVTIMEO, std::min(left, limits_.timeout));
+    n = FCGX_GetStr(buffer, 1, in_);
+    std::ptrdiff_t more = in_->stop - in_->rdNext;
+    if (n == 1 && want > 1 && more > 0) {
+      n += FCGX_GetStr(buffer + 1, static_cast<int>(std::min<std::ptrdiff_t>(want - 1, more)), in_);
+    }
+  }
+  if (int error = FCGX_GetError(in_); error != 0 || n < 0) return Fail(TimedOut(error));
+  received_ += static_cast<std::uint64_t>(n);
+  deadline_.Progress(static_cast<std::uint64_t>(n), Clock::now());
   return n;
+}
+
+bool FcgiBody::Finished() const {
+  return !failed_ && FCGX_GetError(in_) == 0 && FCGX_HasSeenEOF(in_) != 0;
+}
+
+bool FcgiBody::DrainUpTo(std::uint64_t max) {
+  char scratch[8192];
+  std::uint64_t drained = 0;
+  while (drained <= max) {
+    std::ptrdiff_t n = Read(scratch, sizeof scratch);
+    if (n < 0) return false;
+    if (n == 0) return true;
+    drained += static_cast<std::uint64_t>(n);
+  }
+  return false;
 }
 
 bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request) {
@@ -69,7 +139,63 @@ bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request) 
   return true;
 }
 
-void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head) {
+namespace {
+
+// Puts bytes on FastCGI stdout with the send timeout re-armed from the deadline before each
+// piece, so that a web server that stops reading cannot hold the thread.
+class TimedWriter {
+ public:
+  TimedWriter(FCGX_Request& raw, TransferLimits limits)
+      : raw_(raw), limits_(limits), deadline_(limits, Clock::now()) {}
+
+  bool Put(const char* data, std::size_t size) {
+    while (size > 0) {
+      std::size_t piece = std::min(size, kWritePiece);
+      if (!Arm()) return false;
+      if (FCGX_PutStr(data, static_cast<int>(piece), raw_.out) < 0) return Failed();
+      deadline_.Progress(piece, Clock::now());
+      sent_ += piece;
+      data += piece;
+      size -= piece;
+    }
+    return true;
+  }
+
+  bool Flush() { return Arm() && (FCGX_FFlush(raw_.out) == 0 || Failed()); }
+
+ private:
+  bool Arm() {
+    auto left = deadline_.Remaining(Clock::now());
+    if (left.count() <= 0) {
+      log::Warning("response cut after " + std::to_string(sent_) +
+                   " bytes: the web server took it too slowly (io_timeout, min_transfer_rate)");
+      return false;
+    }
+    SetSocketTimeout(raw_.ipcFd, SO_SNDTIMEO, std::min(left, limits_.timeout));
+    return true;
+  }
+
+  bool Failed() {
+    int error = FCGX_GetError(raw_.out);
+    if (TimedOut(error)) {
+      log::Warning("response cut after " + std::to_string(sent_) +
+                   " bytes: the web server took it too slowly (io_timeout, min_transfer_rate)");
+    } else {
+      log::Info("response cut after " + std::to_string(sent_) + " bytes: the web server went away");
+    }
+    return false;
+  }
+
+  FCGX_Request& raw_;
+  TransferLimits limits_;
+  TransferDeadline deadline_;
+  std::uint64_t sent_ = 0;
+};
+
+}  // namespace
+
+bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                   TransferLimits limits) {
   std::string head_text;
   head_text.reserve(128);
   head_text.append("Status: ")
@@ -84,29 +210,27 @@ void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head)
       response.stream ? response.stream_length : std::optional<std::uint64_t>(response.body.size());
   if (length) head_text.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
   head_text.append("\r\n");
-  FCGX_PutStr(head_text.data(), static_cast<int>(head_text.size()), raw.out);
-  if (head) return;
-  if (!response.stream) {
-    if (!response.body.empty()) {
-      FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), raw.out);
-    }
-    return;
-  }
+  TimedWriter out(raw, limits);
+  if (!out.Put(head_text.data(), head_text.size())) return false;
+  if (head) return out.Flush();
+  if (!response.stream) return out.Put(response.body.data(), response.body.size()) && out.Flush();
   // Stream in fixed pieces: memory stays flat whatever the object's size. A short read of a
   // known length means the file changed or failed under us; the connection is then cut rather
   // than padded. A source of unknown length ends when it returns 0.
   std::vector<char> buffer(256 * 1024);
   std::uint64_t left = length.value_or(UINT64_MAX);
   while (left > 0) {
-    std::ptrdiff_t n = response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+    std::ptrdiff_t n =
+        response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
     if (n == 0 && !length) break;
     if (n <= 0) {
-      FCGX_SetExitStatus(1, raw.out);
-      break;
+      log::Error("response source failed after a short read: connection cut");
+      return false;
     }
-    if (FCGX_PutStr(buffer.data(), static_cast<int>(n), raw.out) < 0) break;
+    if (!out.Put(buffer.data(), static_cast<std::size_t>(n))) return false;
     left -= static_cast<std::uint64_t>(n);
   }
+  return out.Flush();
 }
 
 }  // namespace tessera::fcgi

@@ -1,29 +1,64 @@
 // Translates between libfcgi and the core: FastCGI parameters and stdin become an http::Request,
 // an http::Response becomes the CGI-style answer on FastCGI stdout. No decisions are made here.
+//
+// Every wait on the web server is bounded (fcgi/transfer_deadline.h): a body that trickles in,
+// or a response that the web server takes off too slowly, is cut instead of holding the thread.
 #pragma once
 
 #include <fcgiapp.h>
 
+#include <cstdint>
+
+#include "fcgi/transfer_deadline.h"
 #include "http/request.h"
 #include "http/response.h"
 
 namespace tessera::fcgi {
 
-// The request body, read from FastCGI stdin as the handler asks for it.
+// The request body, read from FastCGI stdin as the handler asks for it. Not thread-safe.
 class FcgiBody final : public http::BodyReader {
  public:
-  explicit FcgiBody(FCGX_Stream* in) : in_(in) {}
+  // The deadline starts now. `raw` must have been accepted (raw.ipcFd open).
+  FcgiBody(FCGX_Request& raw, TransferLimits limits);
+
+  // Returns what has arrived, at most `size` bytes, waiting only while nothing has; 0 at the end
+  // of the body; -1 when the connection failed or the body came too slowly (logged), and from
+  // then on.
   std::ptrdiff_t Read(char* buffer, std::size_t size) override;
 
+  // Reads and discards up to `max` more bytes, under the same deadline. Returns true when the
+  // body has then been read to its end without error (the connection can carry another request).
+  bool DrainUpTo(std::uint64_t max);
+
+  // Whether the body has been read to its end without error.
+  bool Finished() const;
+  // Whether a read failed or the deadline passed: the peer is gone or too slow.
+  bool Failed() const { return failed_; }
+
  private:
+  std::ptrdiff_t Fail(bool too_slow);
+
   FCGX_Stream* in_;
+  int fd_;
+  TransferLimits limits_;
+  TransferDeadline deadline_;
+  std::uint64_t received_ = 0;
+  bool failed_ = false;
 };
 
 // Fills `request` from the parameters of `raw`. Returns false when the parameters are malformed
 // (bad Content-Length, too many or too large headers): the caller answers 400.
 bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request);
 
-// Writes `response`; without the body when `head` is true (the length is still announced).
-void WriteResponse(FCGX_Request& raw, const http::Response& response, bool head);
+// Writes `response`; without the body when `head` is true (the length is still announced). Each
+// wait for the web server to take more is bounded by `limits`. Returns false when the response
+// could not be written completely (the web server went away or took it too slowly; logged): the
+// connection must then be dropped, never reused.
+bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                   TransferLimits limits);
+
+// Sets SO_RCVTIMEO or SO_SNDTIMEO (`option`) of `fd` to `timeout`, at least 1 ms (0 would mean
+// "wait forever"). Returns false if the kernel refused.
+bool SetSocketTimeout(int fd, int option, std::chrono::milliseconds timeout);
 
 }  // namespace tessera::fcgi

@@ -1,23 +1,21 @@
 // tessera-fcgi: the FastCGI worker.
 //
-// Start-up: read the config, initialise libsodium, open the socket, check the schema, start N
-// threads, each with its own PostgreSQL connection and App. Shutdown on SIGTERM/SIGINT: stop
-// accepting (shutdown(2) on the listening socket wakes the thread blocked in accept), let every
-// request in flight finish, exit 0.
+// Start-up: read the config, initialise libsodium, block the signals, open the socket, check the
+// schema, start the process-wide services (account state kept current by LISTEN/NOTIFY, tickets,
+// backup), then the threads (fcgi/server.h), which share one App and one pool of PostgreSQL
+// connections. Shutdown on SIGTERM/SIGINT: stop accepting, let every request in flight finish
+// (each socket wait is bounded by io_timeout), exit 0.
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstring>
+#include <chrono>
 #include <iostream>
-#include <mutex>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "api/app.h"
 #include "auth/session_cache.h"
@@ -25,64 +23,19 @@
 #include "backup/backup_service.h"
 #include "clock/clock.h"
 #include "config/config.h"
-#include "fcgi/adapter.h"
 #include "fcgi/listener.h"
+#include "fcgi/server.h"
 #include "log/log.h"
 #include "store/pg/listener.h"
 #include "store/pg/pg_database.h"
+#include "store/pg/pool.h"
 
 namespace {
 
 using namespace tessera;
 
-std::atomic<bool> g_stopping{false};
-std::mutex g_accept_mutex;  // one thread in accept at a time: no thundering herd
-
-void Serve(FCGX_Request& raw, const api::App& app) {
-  fcgi::FcgiBody body(raw.in);
-  http::Request request;
-  http::Response response;
-  bool ok = fcgi::ToRequest(raw, &body, &request);
-  try {
-    response = ok ? app.Handle(request) : http::JsonError(400, "malformed request headers");
-  } catch (const std::exception& e) {
-    log::Error(std::string("unhandled exception: ") + e.what());
-    response = http::JsonError(500, "internal error");
-  } catch (...) {
-    log::Error("unhandled exception");
-    response = http::JsonError(500, "internal error");
-  }
-  fcgi::WriteResponse(raw, response, request.method == http::Method::kHead);
-}
-
-void WorkerThread(int listen_fd, const config::Config& config, api::Services services) {
-  auto db = store::pg::OpenPgDatabase({config.database, config.database_connect_timeout,
-                                       config.database_retry_max, /*check_schema=*/true});
-  api::App app(config, *db, services);
-  FCGX_Request raw;
-  FCGX_InitRequest(&raw, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-  while (!g_stopping.load()) {
-    int rc;
-    {
-      std::lock_guard lock(g_accept_mutex);
-      if (g_stopping.load()) break;
-      rc = FCGX_Accept_r(&raw);
-    }
-    if (rc < 0) break;
-    Serve(raw, app);
-    FCGX_Finish_r(&raw);
-  }
-  FCGX_Free(&raw, /*close=*/0);
-}
-
-int Usage() {
-  std::cerr << "usage: tessera-fcgi --config FILE\n";
-  return 2;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+// Returns the config path, or the exit code when there is nothing to run.
+std::expected<std::string, int> ParseArgs(int argc, char** argv) {
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -90,27 +43,35 @@ int main(int argc, char** argv) {
       config_path = argv[++i];
     } else if (arg == "--version") {
       std::cout << "tessera-fcgi " << api::kVersion << "\n";
-      return 0;
+      return std::unexpected(0);
     } else {
-      return Usage();
+      config_path.clear();
+      break;
     }
   }
-  if (config_path.empty()) return Usage();
-
-  if (sodium_init() < 0) {
-    log::Error("libsodium failed to initialise");
-    return 1;
+  if (config_path.empty()) {
+    std::cerr << "usage: tessera-fcgi --config FILE\n";
+    return std::unexpected(2);
   }
-  auto config = config::Load(config_path);
+  return config_path;
+}
+
+// Reads the config and applies its log level; logs and returns nullopt on error.
+std::optional<config::Config> ReadConfig(const std::string& path) {
+  auto config = config::Load(path);
   if (!config) {
-    log::Error("config " + config_path + (config.error().line ? ":" + std::to_string(config.error().line) : "") +
-               ": " + config.error().message);
-    return 1;
+    log::Error("config " + path +
+               (config.error().line ? ":" + std::to_string(config.error().line) : "") + ": " +
+               config.error().message);
+    return std::nullopt;
   }
   log::Level level;
   if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
+  return std::move(*config);
+}
 
-  // Signals are taken by the main thread with sigwait; the workers never see them.
+// Signals are taken by the main thread with sigwait; threads started later inherit the mask.
+sigset_t BlockSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -118,57 +79,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
 
-  if (FCGX_Init() != 0) {
-    log::Error("libfcgi failed to initialise");
-    return 1;
-  }
-  auto listener = fcgi::OpenListener(*config);
-  if (!listener) {
-    log::Error(listener.error());
-    return 1;
-  }
-
-  auto schema = store::pg::VerifySchema({config->database, config->database_connect_timeout,
-                                         config->database_retry_max, true});
-  if (!schema) {
-    if (schema.error().first != store::StoreError::kUnavailable) {
-      log::Error(schema.error().second);
-      return 1;
-    }
-    log::Warning("database not reachable at start-up (" + schema.error().second +
-                 "); answering 503 until it is");
-  }
-
-  static const clock::SystemClock kClock;
-  auth::SessionCache sessions(config->auth_max_staleness);
-  auto tickets = auth::MakeTicketService(*config, sessions, kClock);
-  if (!tickets) {
-    log::Error(tickets.error());
-    return 1;
-  }
-  store::pg::ChangeListener changes(config->database, sessions, kClock);
-  changes.Start();
-  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
-  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
-  for (int i = 0; i < 300 && !sessions.IsFresh(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto backup = backup::MakeBackupService(*config, sessions, kClock);
-  if (!backup) {
-    log::Error(backup.error());
-    return 1;
-  }
-  if (!*backup) log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
-  api::Services services{tickets->get(), *backup ? (*backup)->handler.get() : nullptr};
-
-  std::vector<std::thread> threads;
-  for (int i = 0; i < config->threads; ++i) {
-    threads.emplace_back(WorkerThread, listener->fd, std::cref(*config), services);
-  }
-  log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
-            " with " + std::to_string(config->threads) + " threads");
-
+// Returns once SIGTERM or SIGINT arrives.
+void WaitForStopSignal(const sigset_t& signals) {
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -178,15 +93,119 @@ int main(int argc, char** argv) {
     }
     log::Info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
               ", finishing requests in flight");
-    break;
+    return;
   }
-  g_stopping.store(true);
-  FCGX_ShutdownPending();
-  shutdown(listener->fd, SHUT_RDWR);
-  for (auto& t : threads) t.join();
-  changes.Stop();
-  close(listener->fd);
-  if (!listener->unix_path.empty()) unlink(listener->unix_path.c_str());
+}
+
+store::pg::PgOptions DatabaseOptions(const config::Config& config) {
+  return {config.database, config.database_connect_timeout, config.database_retry_max,
+          /*check_schema=*/true};
+}
+
+// A database that is behind the schema stops the start; one that is down only warns (503 until
+// it is back).
+bool CheckSchema(const config::Config& config) {
+  auto schema = store::pg::VerifySchema(DatabaseOptions(config));
+  if (schema) return true;
+  if (schema.error().first != store::StoreError::kUnavailable) {
+    log::Error(schema.error().second);
+    return false;
+  }
+  log::Warning("database not reachable at start-up (" + schema.error().second +
+               "); answering 503 until it is");
+  return true;
+}
+
+// What every thread shares, in start order; members are destroyed in reverse.
+struct Core {
+  explicit Core(const config::Config& config)
+      : sessions(config.auth_max_staleness), changes(config.database, sessions, clock) {}
+
+  const clock::SystemClock clock;
+  auth::SessionCache sessions;
+  store::pg::ChangeListener changes;
+  std::unique_ptr<auth::TicketService> tickets;
+  std::unique_ptr<backup::BackupService> backup;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<api::App> app;
+};
+
+// Starts the services and builds the App; logs and returns null on error.
+std::unique_ptr<Core> StartCore(const config::Config& config) {
+  auto core = std::make_unique<Core>(config);
+  auto tickets = auth::MakeTicketService(config, core->sessions, core->clock);
+  if (!tickets) {
+    log::Error(tickets.error());
+    return nullptr;
+  }
+  core->tickets = std::move(*tickets);
+  core->changes.Start();
+  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
+  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
+  for (int i = 0; i < 300 && !core->sessions.IsFresh(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto backup = backup::MakeBackupService(config, core->sessions, core->clock);
+  if (!backup) {
+    log::Error(backup.error());
+    return nullptr;
+  }
+  core->backup = std::move(*backup);
+  if (!core->backup)
+    log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
+  // Housekeeping threads and other process-wide services start here, before the App.
+  core->db =
+      store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
+                            config.database_connect_timeout);
+  api::Services services{core->tickets.get(), core->backup ? core->backup->handler.get() : nullptr};
+  core->app = std::make_unique<api::App>(config, *core->db, services);
+  return core;
+}
+
+fcgi::ServerOptions ServerOptionsFrom(const config::Config& config) {
+  fcgi::ServerOptions options;
+  options.min_threads = config.threads;
+  options.max_threads = config::EffectiveMaxThreads(config);
+  options.io.timeout = config.io_timeout;
+  options.io.min_rate = config.min_transfer_rate;
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto config_path = ParseArgs(argc, argv);
+  if (!config_path) return config_path.error();
+  if (sodium_init() < 0) {
+    log::Error("libsodium failed to initialise");
+    return 1;
+  }
+  auto config = ReadConfig(*config_path);
+  if (!config) return 1;
+  sigset_t signals = BlockSignals();
+  if (FCGX_Init() != 0) {
+    log::Error("libfcgi failed to initialise");
+    return 1;
+  }
+  auto listener = fcgi::OpenListener(*config);
+  if (!listener) {
+    log::Error(listener.error());
+    return 1;
+  }
+  if (!CheckSchema(*config)) return 1;
+  auto core = StartCore(*config);
+  if (!core) return 1;
+
+  fcgi::Server server(listener->fd(), *core->app, ServerOptionsFrom(*config));
+  if (!server.Start()) return 1;
+  log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
+            " with " + std::to_string(config->threads) + " to " +
+            std::to_string(config::EffectiveMaxThreads(*config)) + " threads and " +
+            std::to_string(config::EffectiveDatabaseConnections(*config)) +
+            " database connections");
+  WaitForStopSignal(signals);
+  server.Stop();  // drains: every request in flight finishes
+  core->changes.Stop();
   log::Info("stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -126,6 +127,37 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.upload_temp_max_age = std::chrono::seconds(s);
          return true;
        }},
+      {"max_threads", [](Config& c, std::string_view v) { return ParseNumber(v, &c.max_threads, 1, 4096); }},
+      {"database_connections",
+       [](Config& c, std::string_view v) {
+         if (v.empty()) {
+           c.database_connections = 0;
+           return true;
+         }
+         return ParseNumber(v, &c.database_connections, 1, 1024);
+       }},
+      {"io_timeout",
+       [](Config& c, std::string_view v) {
+         int s = 0;
+         if (!ParseNumber(v, &s, 1, 3600)) return false;
+         c.io_timeout = std::chrono::seconds(s);
+         return true;
+       }},
+      {"min_transfer_rate",
+       [](Config& c, std::string_view v) {
+         return ParseNumber<std::uint64_t>(v, &c.min_transfer_rate, 0, 1ull << 30);
+       }},
+      {"listen_insecure_remote",
+       [](Config& c, std::string_view v) {
+         if (v == "yes" || v == "true" || v == "on") {
+           c.listen_insecure_remote = true;
+         } else if (v == "no" || v == "false" || v == "off") {
+           c.listen_insecure_remote = false;
+         } else {
+           return false;
+         }
+         return true;
+       }},
   };
   return setters;
 }
@@ -177,6 +209,14 @@ std::expected<Config, ConfigError> Parse(std::string_view text) {
     }
   }
   return config;
+}
+
+int EffectiveMaxThreads(const Config& config) {
+  return std::max(config.max_threads, config.threads);
+}
+
+int EffectiveDatabaseConnections(const Config& config) {
+  return config.database_connections != 0 ? config.database_connections : config.threads;
 }
 
 std::expected<Config, ConfigError> Load(const std::filesystem::path& path) {

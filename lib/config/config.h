@@ -17,8 +17,9 @@
 namespace tessera::config {
 
 struct Config {
-  // Where the worker listens: "/path/to.sock", "127.0.0.1:PORT", or "fd:0" for a socket inherited
-  // on standard input (spawn-fcgi, systemd socket activation).
+  // Where the worker listens: "/path/to.sock", a loopback "127.0.0.1:PORT", "[::1]:PORT" or
+  // "localhost:PORT", or "fd:N" for an inherited socket (spawn-fcgi, systemd socket activation).
+  // Other addresses need listen_insecure_remote.
   std::string listen = "fd:0";
   // Permission bits of a unix socket the worker creates.
   unsigned socket_mode = 0660;
@@ -77,7 +78,26 @@ struct Config {
   // Temporary upload files (a crashed worker's debris) older than this are removed, at start-up
   // and then every half of it (at most hourly); files a live worker still writes never are.
   std::chrono::seconds upload_temp_max_age{3600};
+  // The thread pool: `threads` are kept, more are started while every thread is busy, up to
+  // max_threads (never fewer than `threads`); threads beyond `threads` exit after a while idle.
+  int max_threads = 128;
+  // PostgreSQL connections shared by all threads, each borrowed for one call. 0: `threads`.
+  int database_connections = 0;
+  // Longest a socket read or write on a FastCGI connection may wait, and the grace period of
+  // the minimum rate below.
+  std::chrono::seconds io_timeout{30};
+  // Bytes per second a request body or a response must move on average (a transfer may bank
+  // at most io_timeout seconds of credit); slower ones are cut. 0: only io_timeout applies.
+  std::uint64_t min_transfer_rate = 4096;
+  // `listen` may name a non-loopback address only when this is true: FastCGI has no
+  // authentication, whoever reaches the port can claim any client address.
+  bool listen_insecure_remote = false;
 };
+
+// max_threads as the worker uses it: never below threads.
+int EffectiveMaxThreads(const Config& config);
+// database_connections as the worker uses it (threads when 0).
+int EffectiveDatabaseConnections(const Config& config);
 
 struct ConfigError {
   int line = 0;  // 0 when the error is not about one line

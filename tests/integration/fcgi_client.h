@@ -6,6 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -29,8 +32,20 @@ class FcgiClient {
   }
   ~FcgiClient() { close(fd_); }
 
-  void Begin(const std::vector<std::pair<std::string, std::string>>& params) {
-    Record(1, std::string("\0\1\0\0\0\0\0\0", 8));  // BEGIN_REQUEST, role RESPONDER, no keep-conn
+  // Makes later reads throw "timed out" after waiting `ms` milliseconds for data.
+  void SetReadTimeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  // Shrinks the receive buffer (before anything is read), so a response that is not read fills
+  // the connection quickly.
+  void SetReceiveBuffer(int bytes) { setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
+
+  // With `keep_connection`, asks the worker to keep the connection for another request
+  // (FCGI_KEEP_CONN, as nginx's fastcgi_keep_conn does).
+  void Begin(const std::vector<std::pair<std::string, std::string>>& params, bool keep_connection = false) {
+    // BEGIN_REQUEST: role RESPONDER, flags
+    Record(1, std::string("\0\1", 2) + static_cast<char>(keep_connection ? 1 : 0) + std::string(5, '\0'));
     std::string body;
     for (const auto& [k, v] : params) {
       Length(body, k.size());
@@ -79,6 +94,7 @@ class FcgiClient {
     std::size_t got = 0;
     while (got < n) {
       ssize_t r = read(fd_, s.data() + got, n - got);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) throw std::runtime_error("timed out");
       if (r <= 0) throw std::runtime_error("connection closed");
       got += static_cast<std::size_t>(r);
     }

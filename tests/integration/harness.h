@@ -72,7 +72,8 @@ class PgCluster {
   std::unique_ptr<Process> server_;
 };
 
-// Writes a worker config and runs tessera-fcgi on a unix socket.
+// Writes a worker config and runs tessera-fcgi on a unix socket. Keys in `extra_config` replace
+// the harness's own (listen, socket_mode, threads, database, database_retry_max_ms).
 class Worker {
  public:
   Worker(const std::string& dir, const std::string& conninfo, const std::string& extra_config = "");
@@ -140,7 +141,8 @@ class Stack {
 // alice@pbs and bob@pbs (password "pw"), and an admin config to mint tokens with.
 class BackupStack {
  public:
-  BackupStack();
+  // `extra_config` is appended to the worker's config (see Worker for overriding its keys).
+  explicit BackupStack(const std::string& extra_config = "");
   ~BackupStack();
   // Makes a grant with tessera-admin and returns its token. Throws on failure.
   std::string Mint(const std::string& user, const std::vector<std::string>& flags);

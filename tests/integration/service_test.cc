@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -150,4 +151,60 @@ TEST_CASE("SIGTERM finishes the request in flight, then exits 0", "[service]") {
   CHECK(response.rfind("Status: 401", 0) == 0);
   CHECK(worker.process().Wait(10s) == 0);
   CHECK(worker.Log().find("finishing requests in flight") != std::string::npos);
+}
+
+// Issue 8, item 13: FastCGI has no authentication, so the worker listens beyond this machine
+// only when the config says so explicitly, and then warns.
+TEST_CASE("the worker refuses a non-loopback FastCGI address unless told, then warns", "[service]") {
+  PgCluster pg;
+  MigrateOrThrow(pg.Conninfo());
+  std::string dir = MakeTempDir("tessera-listen");
+  const char* kWarning = "accepts FastCGI from other machines";
+
+  {
+    Worker refused(dir, pg.Conninfo(), "listen = 0.0.0.0:" + std::to_string(FreePort()) + "\n");
+    CHECK_THROWS(refused.Start());
+    CHECK_FALSE(refused.process().Running());
+    CHECK(refused.Log().find("listen_insecure_remote = yes") != std::string::npos);
+  }
+  {
+    Worker wildcard(dir, pg.Conninfo(), "listen = :" + std::to_string(FreePort()) + "\n");
+    CHECK_THROWS(wildcard.Start());
+    CHECK(wildcard.Log().find("listen_insecure_remote") != std::string::npos);
+  }
+  {
+    int port = FreePort();
+    Worker allowed(dir, pg.Conninfo(),
+                   "listen = 0.0.0.0:" + std::to_string(port) + "\nlisten_insecure_remote = yes\n");
+    allowed.Start();
+    CHECK(allowed.process().Running());
+    std::string log = allowed.Log();
+    CHECK(log.find(std::string("warning: listen = 0.0.0.0:") + std::to_string(port) + " " + kWarning) !=
+          std::string::npos);
+  }
+  {
+    std::size_t before = ReadFile(dir + "/worker.log").size();
+    Worker loopback(dir, pg.Conninfo(), "listen = 127.0.0.1:" + std::to_string(FreePort()) + "\n");
+    loopback.Start();
+    CHECK(loopback.process().Running());
+    CHECK(loopback.Log().find(kWarning, before) == std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A persistent FastCGI connection (nginx fastcgi_keep_conn, Apache enablereuse) carries one
+// request after another; the worker reads each with its own deadlines.
+TEST_CASE("a kept FastCGI connection serves several requests in turn", "[service]") {
+  Stack stack;
+  FcgiClient client(stack.worker().socket());
+  client.SetReadTimeout(5000);
+  for (int i = 0; i < 3; ++i) {
+    INFO("request " << i);
+    client.Begin({{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api2/json/version"}, {"REMOTE_ADDR", "127.0.0.1"}},
+                 /*keep_connection=*/true);
+    client.Stdin("");
+    std::string response = client.ReadResponse();
+    CHECK(response.rfind("Status: 200", 0) == 0);
+    CHECK(response.find("\"version\"") != std::string::npos);
+  }
 }

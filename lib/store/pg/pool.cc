@@ -1,0 +1,118 @@
+#include "store/pg/pool.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "log/log.h"
+
+namespace tessera::store::pg {
+namespace {
+
+class DatabasePool final : public Database {
+ public:
+  DatabasePool(std::vector<std::unique_ptr<Database>> members, std::chrono::milliseconds wait)
+      : members_(std::move(members)), wait_(wait) {
+    for (auto& m : members_) idle_.push_back(m.get());
+  }
+
+  std::expected<void, StoreError> Ping() override {
+    return With([&](Database& db) { return db.Ping(); });
+  }
+  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
+      std::string_view userid) override {
+    return With([&](Database& db) { return db.FindAccount(userid); });
+  }
+  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
+                                                      std::string_view old_hash,
+                                                      std::string_view new_hash) override {
+    return With([&](Database& db) { return db.ReplacePasswordHash(userid, old_hash, new_hash); });
+  }
+  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) override {
+    return With([&](Database& db) { return db.StartSession(userid, first); });
+  }
+  std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+                                                  const SessionTicket& next) override {
+    return With([&](Database& db) { return db.ContinueSession(presented, userid, next); });
+  }
+  std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
+                                                                   std::string_view userid) override {
+    return With([&](Database& db) { return db.EndSession(presented, userid); });
+  }
+  std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key, std::string_view network,
+                                                         const ThrottlePolicy& policy) override {
+    return With([&](Database& db) { return db.ReserveAttempt(account_key, network, policy); });
+  }
+  std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key, std::string_view network) override {
+    return With([&](Database& db) { return db.ReleaseAttempt(account_key, network); });
+  }
+  std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& policy) override {
+    return With([&](Database& db) { return db.Prune(policy); });
+  }
+  std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
+                                        std::string_view client, std::string_view reason) override {
+    return With([&](Database& db) { return db.Audit(event, userid, client, reason); });
+  }
+  std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
+    return With([&](Database& db) { return db.FindGrant(jti); });
+  }
+
+ private:
+  // Runs `call` on a borrowed member, or fails with kUnavailable when none frees up in time.
+  // The member goes back to the pool even if `call` throws (a bug the request fence reports).
+  template <typename Call>
+  auto With(Call call) -> decltype(call(std::declval<Database&>())) {
+    Database* db = Borrow();
+    if (db == nullptr) return std::unexpected(StoreError::kUnavailable);
+    struct Return {
+      DatabasePool* pool;
+      Database* db;
+      ~Return() { pool->GiveBack(db); }
+    } give_back{this, db};
+    return call(*db);
+  }
+
+  Database* Borrow() {
+    std::unique_lock lock(mutex_);
+    if (!available_.wait_for(lock, wait_, [&] { return !idle_.empty(); })) {
+      log::Warning("database: every connection busy for " + std::to_string(wait_.count()) +
+                   " ms; answering 503 (raise database_connections?)");
+      return nullptr;
+    }
+    Database* db = idle_.back();
+    idle_.pop_back();
+    return db;
+  }
+
+  void GiveBack(Database* db) {
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(db);
+    }
+    available_.notify_one();
+  }
+
+  const std::vector<std::unique_ptr<Database>> members_;
+  const std::chrono::milliseconds wait_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<Database*> idle_;  // guarded by mutex_; LIFO keeps the warm connections busy
+};
+
+}  // namespace
+
+std::unique_ptr<Database> MakeDatabasePool(std::vector<std::unique_ptr<Database>> members,
+                                           std::chrono::milliseconds wait) {
+  return std::make_unique<DatabasePool>(std::move(members), wait);
+}
+
+std::unique_ptr<Database> OpenPgPool(const PgOptions& options, int connections,
+                                     std::chrono::milliseconds wait) {
+  std::vector<std::unique_ptr<Database>> members;
+  for (int i = 0; i < std::max(connections, 1); ++i) members.push_back(OpenPgDatabase(options));
+  return MakeDatabasePool(std::move(members), wait);
+}
+
+}  // namespace tessera::store::pg
