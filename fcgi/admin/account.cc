@@ -13,7 +13,9 @@
 
 #include "admin/commands.h"
 #include "names/userid.h"
+#include "auth/login_request.h"
 #include "crypto/password.h"
+#include "names/utf8.h"
 #include "crypto/rfc3339.h"
 #include "store/pg/account_admin.h"
 
@@ -59,8 +61,18 @@ std::optional<std::string> ReadPassword() {
       return std::nullopt;
     }
   }
-  if (first->size() > 4096) {
-    std::cerr << "tessera-admin: password longer than 4096 bytes\n";
+  // Refuse what the login page would refuse, so no account gets a password nobody can type in.
+  std::string_view why;
+  if (first->size() > auth::kMaxPasswordBytes) {
+    why = "password too long";
+  } else if (!names::IsValidUtf8(*first)) {
+    why = "password is not valid UTF-8";
+  } else if (names::HasControlCharacter(*first)) {
+    why = "password contains a control character";
+  }
+  if (!why.empty()) {
+    sodium_memzero(first->data(), first->size());
+    std::cerr << "tessera-admin: " << why << "\n";
     return std::nullopt;
   }
   return first;

@@ -1,6 +1,7 @@
 // The HTTP API: the routes of DESIGN.md bound to their handlers.
 //
-// One App per worker thread, holding that thread's database and the process-wide services.
+// One App shared by all worker threads; Handle() is thread-safe when `db` is (the worker passes
+// the database pool).
 // Handle() never throws for bad input (that is an error answer); exceptions only escape for
 // bugs, which the adapter's fence turns into a 500.
 #pragma once

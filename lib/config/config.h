@@ -55,8 +55,9 @@ struct Config {
   // Argon2id cost for new password hashes; older hashes are upgraded at the next login.
   unsigned long long password_opslimit = 2;
   std::size_t password_memlimit_kib = 64 * 1024;
-  // Failed-login throttling: failures allowed per account and per client address within the
-  // window (seconds, counted from the first failure).
+  // Failed-login throttling: password attempts allowed per (account, client address) and per
+  // client address (IPv6 per /64) within the window (seconds, counted from the first attempt).
+  // Never per account alone, so nobody can lock the owner out from elsewhere.
   int login_max_user_failures = 5;
   int login_max_addr_failures = 20;
   int login_failure_window = 300;

@@ -1,7 +1,8 @@
 // The core's view of the database: a small interface, so handlers are testable with fakes and the
 // PostgreSQL implementation (lib/store/pg/) is tested against a real server.
 //
-// One Database object belongs to one worker thread; implementations are not thread-safe.
+// A PgDatabase serves one thread at a time (not thread-safe); the worker shares one thread-safe
+// pool of them (store/pg/pool.h) between all its threads, each call borrowing one connection.
 #pragma once
 
 #include <expected>

@@ -41,6 +41,18 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
   CHECK(again.status == 1);
   CHECK(again.output.find("refusing to overwrite") != std::string::npos);
 
+  SECTION("a password the login page would refuse is refused when an account is made") {
+    for (std::string bad : {std::string("tab\tinside"), std::string("bell\x07"), std::string("\xff\xfe"),
+                            std::string(4097, 'x')}) {
+      RunResult refused = Admin(config, {"account", "add", "carol@pbs"}, bad + "\n");
+      CHECK(refused.status == 1);
+      CHECK(refused.output.find("tessera-admin: password") != std::string::npos);
+    }
+    CHECK(pg.Sql("SELECT count(*) FROM accounts WHERE userid = 'carol@pbs'") == "0");
+    RunResult good = Admin(config, {"account", "add", "carol@pbs"}, "r\xc3\xa9sum\xc3\xa9 pass\n");
+    INFO(good.output);
+    CHECK(good.status == 0);
+  }
   SECTION("mint then verify round-trips the grant") {
     RunResult minted = Admin(config, {"token", "mint", "--user", "alice@pbs", "--read", "--repo",
                                       "alice/laptop", "--lifetime", "2h"});
