@@ -82,3 +82,21 @@ TEST_CASE("text that does not scan is refused") {
   REQUIRE_FALSE(found);
   CHECK(found.error() == SqlScanError::kTooLarge);
 }
+
+// REVIEW (hostile review of issue 8, item 17) — FAILS on main because of a real defect: the
+// words BEGIN ATOMIC outside a CREATE FUNCTION/PROCEDURE (here a column named `begin` with the
+// bare alias `atomic`, valid PostgreSQL) put the scanner into "inside a SQL-standard body" mode,
+// where ';' no longer ends a statement, so the COMMIT that follows is never seen. PostgreSQL runs
+// that COMMIT: everything before it is committed, nothing is recorded, and the next migrate fails.
+TEST_CASE("REVIEW: BEGIN ATOMIC outside a routine body does not hide a later COMMIT") {
+  const char* sql =
+      "CREATE TABLE half_applied (x int);\n"
+      "SELECT begin atomic FROM (VALUES (1)) AS v(begin);\n"
+      "COMMIT;\n"
+      "SELECT 1/0;\n";
+  auto found = FindTransactionControl(sql);
+  REQUIRE(found);
+  REQUIRE(found->has_value());
+  CHECK((*found)->statement == "COMMIT");
+  CHECK((*found)->line == 3);
+}
