@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 namespace tessera::store {
 namespace {
@@ -145,54 +146,92 @@ class Lexer {
   std::size_t i_ = 0;
 };
 
-constexpr std::array<std::string_view, 7> kControl = {"BEGIN",     "COMMIT",  "END",    "ROLLBACK",
+constexpr std::array<std::string_view, 7> kControl = {"BEGIN",     "COMMIT",    "END",    "ROLLBACK",
                                                       "ABORT",     "SAVEPOINT", "RELEASE"};
 
 std::size_t LineOf(std::string_view sql, std::size_t pos) {
-  return 1 + static_cast<std::size_t>(std::count(sql.begin(), sql.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+  return 1 + static_cast<std::size_t>(
+                 std::count(sql.begin(), sql.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+}
+
+// Whether the statement so far is CREATE [OR REPLACE] FUNCTION|PROCEDURE: only there does
+// BEGIN ATOMIC open a body whose ';' end nothing.
+bool IsRoutineHead(const std::vector<std::string>& words) {
+  std::size_t i = 0;
+  if (words.size() < 2 || words[0] != "CREATE") return false;
+  i = 1;
+  if (words.size() > 3 && words[1] == "OR" && words[2] == "REPLACE") i = 3;
+  return words[i] == "FUNCTION" || words[i] == "PROCEDURE";
 }
 
 }  // namespace
 
-std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(std::string_view sql) {
+std::expected<std::vector<SqlStatement>, SqlScanError> SplitStatements(std::string_view sql) {
   if (sql.size() > kMaxMigrationBytes) return std::unexpected(SqlScanError::kTooLarge);
   Lexer lexer(sql);
-  std::size_t tokens_in_statement = 0;
-  std::string previous;    // the previous word of this statement, upper case
-  int atomic_depth = 0;    // inside CREATE FUNCTION ... BEGIN ATOMIC ... END, ';' splits nothing
+  std::vector<SqlStatement> out;
+  std::optional<std::size_t> start;  // first token of the current statement
+  std::vector<std::string> head;     // its first words, upper case (a few are enough)
+  std::string previous;              // the previous word of this statement
+  int atomic_depth = 0;              // inside CREATE FUNCTION ... BEGIN ATOMIC ... END
+  auto finish = [&](std::size_t end) {
+    if (start) {
+      std::string_view text = sql.substr(*start, end - *start);
+      out.push_back(SqlStatement{std::string(text), LineOf(sql, *start), head});
+    }
+    start.reset();
+    head.clear();
+    previous.clear();
+  };
   for (;;) {
     auto token = lexer.Next();
     if (!token) return std::unexpected(token.error());
-    if (token->kind == Token::kEnd) return std::nullopt;
-    if (token->kind == Token::kSemicolon) {
-      if (atomic_depth == 0) {
-        tokens_in_statement = 0;
-        previous.clear();
-      }
+    if (token->kind == Token::kEnd) {
+      finish(sql.size());
+      return out;
+    }
+    if (token->kind == Token::kSemicolon && atomic_depth == 0) {
+      finish(token->pos);
       continue;
     }
-    ++tokens_in_statement;
+    if (!start) start = token->pos;
     if (token->kind != Token::kWord) {
+      if (head.size() < 4) head.emplace_back();  // not a word: no keyword sequence goes on
       previous.clear();
       continue;
     }
     std::string word = Upper(token->text);
-    if (tokens_in_statement == 1) {
-      if (std::find(kControl.begin(), kControl.end(), word) != kControl.end()) {
-        return TransactionControl{LineOf(sql, token->pos), word};
-      }
-    } else if (tokens_in_statement == 2 && word == "TRANSACTION" &&
-               (previous == "START" || previous == "PREPARE")) {
-      return TransactionControl{LineOf(sql, token->pos), previous + " TRANSACTION"};
-    } else if (word == "ATOMIC" && previous == "BEGIN") {
+    if (word == "ATOMIC" && previous == "BEGIN" && IsRoutineHead(head)) {
       ++atomic_depth;
     } else if (atomic_depth > 0 && word == "CASE") {
       ++atomic_depth;
     } else if (atomic_depth > 0 && word == "END") {
       --atomic_depth;
     }
+    if (head.size() < 4) head.push_back(word);
     previous = std::move(word);
   }
+}
+
+std::optional<TransactionControl> TransactionControlOf(const SqlStatement& statement) {
+  const auto& words = statement.head;
+  if (words.empty()) return std::nullopt;
+  if (std::find(kControl.begin(), kControl.end(), words[0]) != kControl.end()) {
+    return TransactionControl{statement.line, words[0]};
+  }
+  if (words.size() > 1 && words[1] == "TRANSACTION" && (words[0] == "START" || words[0] == "PREPARE")) {
+    return TransactionControl{statement.line, words[0] + " TRANSACTION"};
+  }
+  return std::nullopt;
+}
+
+std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(std::string_view sql) {
+  auto statements = SplitStatements(sql);
+  if (!statements) return std::unexpected(statements.error());
+  for (const SqlStatement& statement : *statements) {
+    if (auto found = TransactionControlOf(statement)) return found;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tessera::store

@@ -131,6 +131,45 @@ TEST_CASE("a migration with its own COMMIT is refused before anything is applied
   fs::remove_all(site);
 }
 
+TEST_CASE("no trick gets a COMMIT past the migrator", "[migrate]") {
+  PgCluster pg;
+  MigrateOrThrow(pg.Conninfo());
+  // Each file would commit its CREATE TABLE and then fail, if the migrator ran it as PostgreSQL
+  // reads it while the scan read it otherwise. Each must fail with nothing committed.
+  const std::vector<std::pair<std::string, std::string>> tricks = {
+      {"begin atomic outside a routine",
+       "CREATE TABLE half (x int);\nSELECT begin atomic FROM (VALUES (1)) AS v(begin);\nCOMMIT;\nSELECT 1/0;\n"},
+      {"backslash quotes with standard_conforming_strings off",
+       "SET standard_conforming_strings = off;\nCREATE TABLE half (x int);\nSELECT 'x\\'';\nCOMMIT;\n"
+       "SELECT 1/0; -- '\n"},
+      {"commit in a DO block", "CREATE TABLE half (x int);\nDO $$ BEGIN COMMIT; END $$;\n"},
+  };
+  for (const auto& [what, sql] : tricks) {
+    INFO(what);
+    std::string site = MakeTempDir("tessera-site");
+    WriteFile(site + "/0001_trick.sql", sql);
+    RunResult run = Migrate(pg, TESSERA_SOURCE_DIR "/sql", site);
+    INFO(run.output);
+    CHECK(run.status == 1);
+    CHECK(pg.Sql("SELECT to_regclass('half') IS NULL") == "t");
+    CHECK(pg.Sql("SELECT count(*) FROM schema_migrations WHERE source = 'site'") == "0");
+    fs::remove_all(site);
+  }
+  // A file that turns standard_conforming_strings off does not change how the next one is read:
+  // with standard strings, the second file is a table and one SELECT of an odd string, applied
+  // whole and recorded (the COMMIT is inside that string for PostgreSQL and the scan alike).
+  std::string site = MakeTempDir("tessera-site");
+  WriteFile(site + "/0001_off.sql", "SET standard_conforming_strings = off;\n");
+  WriteFile(site + "/0002_next.sql",
+            "CREATE TABLE half (x int);\nSELECT 'x\\'';\nCOMMIT;\nSELECT 1/0; -- '\n");
+  RunResult run = Migrate(pg, TESSERA_SOURCE_DIR "/sql", site);
+  INFO(run.output);
+  CHECK(run.status == 0);
+  CHECK(pg.Sql("SELECT to_regclass('half') IS NOT NULL") == "t");
+  CHECK(pg.Sql("SELECT count(*) FROM schema_migrations WHERE source = 'site'") == "2");
+  fs::remove_all(site);
+}
+
 TEST_CASE("the worker refuses to start against a database whose migrations are behind", "[migrate]") {
   PgCluster pg;
   std::string dir = MakeTempDir("tessera-worker");

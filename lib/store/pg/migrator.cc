@@ -18,10 +18,16 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   PRIMARY KEY (source, name)
 ))sql";
 
+// A pending migration: its file and its statements, as store/transaction_control.h splits them.
+struct PendingFile {
+  const Migration* file;
+  std::vector<SqlStatement> statements;
+};
+
 // The pending migrations of one source, in order.
 struct Pending {
   std::string_view source;
-  std::vector<const Migration*> files;
+  std::vector<PendingFile> files;
 };
 
 std::expected<Pending, std::string> PlanSet(Connection& conn, std::string_view source,
@@ -31,44 +37,61 @@ std::expected<Pending, std::string> PlanSet(Connection& conn, std::string_view s
   auto plan = PlanMigrations(files, *applied);
   if (!plan) return std::unexpected(std::string(source) + ": " + plan.error());
   Pending pending{source, {}};
-  for (std::size_t index : *plan) pending.files.push_back(&files[index]);
+  for (std::size_t index : *plan) pending.files.push_back({&files[index], {}});
   return pending;
 }
 
-// Refuses a pending migration that holds its own transaction control: its COMMIT would commit
-// half of it outside the transaction that records it (store/transaction_control.h).
-std::expected<void, std::string> CheckPending(const Pending& pending) {
-  for (const Migration* m : pending.files) {
-    auto found = FindTransactionControl(m->sql);
-    std::string where = std::string(pending.source) + "/" + m->name;
-    if (!found) {
+// Splits every pending file into statements and refuses one that holds its own transaction
+// control: its COMMIT would commit half of it outside the transaction that records it.
+std::expected<void, std::string> CheckPending(Pending& pending) {
+  for (PendingFile& p : pending.files) {
+    std::string where = std::string(pending.source) + "/" + p.file->name;
+    auto statements = SplitStatements(p.file->sql);
+    if (!statements) {
       return std::unexpected(where + ": " +
-                             (found.error() == SqlScanError::kTooLarge
+                             (statements.error() == SqlScanError::kTooLarge
                                   ? "larger than 16 MiB"
                                   : "unterminated string, quoted identifier, comment or dollar quote"));
     }
-    if (*found) {
-      return std::unexpected(where + " line " + std::to_string((*found)->line) + ": " +
-                             (*found)->statement +
-                             " is not allowed in a migration: each migration runs in its own "
-                             "transaction, which the migrator begins and commits");
+    for (const SqlStatement& statement : *statements) {
+      if (auto control = TransactionControlOf(statement)) {
+        return std::unexpected(where + " line " + std::to_string(control->line) + ": " + control->statement +
+                               " is not allowed in a migration: each migration runs in its own "
+                               "transaction, which the migrator begins and commits");
+      }
+    }
+    p.statements = std::move(*statements);
+  }
+  return {};
+}
+
+// Runs one file inside the migrator's transaction, a statement at a time through the extended
+// protocol (PQexecParams), which refuses a text of more than one command: where the scan and
+// PostgreSQL could disagree about a statement's end, the file fails instead of half-committing.
+std::expected<void, std::string> RunFile(Connection& conn, const PendingFile& p) {
+  // A file before may have turned this off for the session; the scan assumes it on.
+  if (auto r = conn.Exec("SET standard_conforming_strings = on", {}); !r) return std::unexpected(r.error().message);
+  for (const SqlStatement& statement : p.statements) {
+    if (auto r = conn.Exec(statement.text, {}); !r) {
+      return std::unexpected("line " + std::to_string(statement.line) + ": " + r.error().message);
+    }
+    if (PQtransactionStatus(conn.raw()) != PQTRANS_INTRANS) {
+      return std::unexpected("line " + std::to_string(statement.line) +
+                             ": the statement ended the migrator's transaction");
     }
   }
   return {};
 }
 
 std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pending, MigrateReport& report) {
-  for (const Migration* m : pending.files) {
+  for (const PendingFile& p : pending.files) {
+    const Migration* m = p.file;
     auto fail = [&](const std::string& why) {
       (void)conn.Exec("ROLLBACK");
       return std::unexpected(std::string(pending.source) + "/" + m->name + " failed: " + why);
     };
     if (auto r = conn.Exec("BEGIN"); !r) return fail(r.error().message);
-    if (auto r = conn.Exec(m->sql); !r) return fail(r.error().message);
-    // Defence in depth: whatever the scan missed, the file must leave our transaction open.
-    if (PQtransactionStatus(conn.raw()) != PQTRANS_INTRANS) {
-      return fail("the migration ended the migrator's transaction");
-    }
+    if (auto ran = RunFile(conn, p); !ran) return fail(ran.error());
     if (auto r = conn.Exec(
             "INSERT INTO schema_migrations (source, name, checksum) VALUES ($1, $2, $3)",
             {std::string(pending.source), m->name, m->checksum});
