@@ -8,6 +8,7 @@
 
 #include "fcgi_client.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using nlohmann::json;
@@ -17,8 +18,8 @@ TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]"
   BackupStack b;
   Stack& stack = *b.stack;
   Apache apache(stack.dir(), stack.worker().socket());
-  httplib::Client a("127.0.0.1", apache.port());
-  httplib::Client n = stack.Client();
+  CheckedClient a("127.0.0.1", apache.port());
+  CheckedClient n = stack.Client();
 
   for (const char* path : {"/api2/json/version", "/api2/json/health", "/api2/json/nothing", "/api2/json/a%20b"}) {
     INFO(path);

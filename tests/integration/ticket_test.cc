@@ -14,6 +14,7 @@
 #include "crypto/paserk.h"
 #include "crypto/ticket.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera;
 using namespace tessera::testing;
@@ -44,7 +45,7 @@ std::string FormEncode(const std::string& v) {
   return out;
 }
 
-json Body(const httplib::Result& r) { return json::parse(r->body); }
+json Body(const CheckedResult& r) { return json::parse(r->body); }
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csrf = "",
@@ -74,7 +75,7 @@ struct Login {
   std::string set_cookie;
 };
 
-Login DoLogin(httplib::Client& c, const std::string& body, const std::string& type = kForm,
+Login DoLogin(CheckedClient& c, const std::string& body, const std::string& type = kForm,
               const httplib::Headers& headers = {}) {
   auto r = c.Post(kTicket, headers, body, type.c_str());
   REQUIRE(r);
@@ -97,7 +98,7 @@ bool Within1s(F check) {
 TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "correct horse");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   Keys keys(stack.dir());
 
   SECTION("legacy flow returns the ticket in the body and sets no cookie") {
@@ -257,8 +258,8 @@ TEST_CASE("a logout on one worker is seen by another worker process", "[ticket]"
   Worker worker2(dir2, stack.pg().Conninfo(), kConfig);
   worker2.Start();
   Nginx nginx2(dir2, worker2.socket());
-  httplib::Client c1 = stack.Client();
-  httplib::Client c2("127.0.0.1", nginx2.port());
+  CheckedClient c1 = stack.Client();
+  CheckedClient c2("127.0.0.1", nginx2.port());
 
   Login l = DoLogin(c1, "username=alice%40pbs&password=pw");
   REQUIRE(l.status == 200);
@@ -274,7 +275,7 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
   std::string db = stack.pg().Conninfo();
   AddAccount(db, "alice@pbs", "pw");
   AddAccount(db, "carol@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   std::string alice = DoLogin(c, "username=alice%40pbs&password=pw").data["ticket"];
   std::string carol = DoLogin(c, "username=carol%40pbs&password=pw").data["ticket"];
 
@@ -307,7 +308,7 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
 TEST_CASE("failed logins are throttled per account and address, and the throttle expires", "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   for (int i = 0; i < 3; ++i) CHECK(DoLogin(c, "username=alice%40pbs&password=bad").status == 401);
   auto start = std::chrono::steady_clock::now();
   auto r = c.Post(kTicket, "username=alice%40pbs&password=pw", kForm);  // right password, throttled
@@ -330,7 +331,7 @@ TEST_CASE("a hash made with another cost is upgraded at login", "[ticket]") {
   Stack stack(kConfig);  // the worker hashes at t=1, m=8 MiB; tessera-admin's default is t=2, m=64 MiB
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=65536,t=2,%' FROM accounts") == "t");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   REQUIRE(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
   CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=8192,t=1,%' FROM accounts") == "t");
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
