@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "fcgi_client.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -43,6 +45,9 @@ std::string AccountDir(BackupStack& b, const std::string& user) {
   return b.keys + "/repos/" + id;
 }
 
+// A client of `b`'s nginx sending `token` as a bearer token.
+CheckedClient TokenClient(BackupStack& b, const std::string& token) { return b.Client(token); }
+
 // Repeats `request` while it answers 401 (a worker learns of an account or grant change through
 // NOTIFY, within a second), then returns its answer.
 template <typename F>
@@ -60,7 +65,7 @@ auto AfterNotify(F request) {
 TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   BackupStack b;
   std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
-  auto c = b.Client(all);
+  CheckedClient c = TokenClient(b, all);
   const std::string repo = "/backup/laptop";
 
   CHECK(c.Get(repo + "/config")->status == 404);  // no repository yet
@@ -143,21 +148,42 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   }
 
   SECTION("malformed paths never reach the filesystem") {
-    for (const std::string& bad : {repo + "/data/" + name.substr(1), repo + "/data/" + name + "0",
-                                   repo + "/data/" + std::string(64, 'G'), repo + "/blobs/" + name,
-                                   std::string("/backup/.hidden/config"), std::string("/backup/a/b/c/d/e/config"),
-                                   repo + "/data/" + std::string(70000, 'a')}) {
-      INFO(bad.substr(0, 120));
-      int status = c.Get(bad)->status;
-      CHECK((status == 404 || status == 400 || status == 414));
-    }
-    for (const std::string& bad : {std::string("/backup/..%2Fbob@pbs/laptop/config"),
-                                   std::string("/backup/laptop%2F..%2F..%2Fbob@pbs/config"),
-                                   std::string("/backup/laptop/%00/config"),
-                                   std::string("/backup//etc/passwd"), std::string("/backup/%2Fetc/config")}) {
-      INFO(bad);
-      int status = c.Get(bad)->status;
-      CHECK((status == 400 || status == 404));
+    // Each path has one answer through nginx and one from the worker itself (straight to its
+    // FastCGI socket, as nginx would pass it): where nginx refuses first, the worker must too.
+    // 404: the router matched /backup/, the handler found no repository object (after the token).
+    // 400: the router refused the raw path itself (over 4096 bytes, an encoded '/' or NUL).
+    // nginx: 414 for a request line over its buffers, 400 for an encoded NUL, and its own 404
+    // when "/backup/.." resolves to a path outside /backup/.
+    struct Case {
+      std::string path;
+      int via_nginx;
+      int worker;
+    };
+    const Case cases[] = {
+        {repo + "/data/" + name.substr(1), 404, 404},
+        {repo + "/data/" + name + "0", 404, 404},
+        {repo + "/data/" + std::string(64, 'G'), 404, 404},
+        {repo + "/blobs/" + name, 404, 404},
+        {"/backup/.hidden/config", 404, 404},
+        {"/backup/a/b/c/d/e/config", 404, 404},
+        {"/backup//etc/passwd", 404, 404},
+        {repo + "/data/" + std::string(70000, 'a'), 414, 400},
+        {"/backup/..%2Fbob@pbs/laptop/config", 404, 400},
+        {"/backup/laptop%2F..%2F..%2Fbob@pbs/config", 404, 400},
+        {"/backup/laptop/%00/config", 400, 400},
+        {"/backup/%2Fetc/config", 400, 400},
+    };
+    for (const Case& t : cases) {
+      INFO(t.path.substr(0, 120));
+      auto r = c.Get(t.path);
+      REQUIRE(r);
+      CHECK(r->status == t.via_nginx);
+      FcgiClient worker(b.stack->worker().socket());
+      worker.SetReadTimeout(5000);
+      CHECK(worker.Status({{"REQUEST_METHOD", "GET"},
+                           {"REQUEST_URI", t.path},
+                           {"HTTP_AUTHORIZATION", "Bearer " + all},
+                           {"REMOTE_ADDR", "127.0.0.1"}}) == t.worker);
     }
     CHECK(c.Put(repo + "/config", "x", "application/octet-stream")->status == 405);
   }
@@ -166,24 +192,24 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
 TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   BackupStack b;
   std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
-  auto admin = b.Client(all);
+  CheckedClient admin = TokenClient(b, all);
   REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   std::string blob = "object", name = Sha256Hex(blob);
   REQUIRE(admin.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
 
-  auto anonymous = b.stack->Client();
+  CheckedClient anonymous = b.stack->Client();
   auto none = anonymous.Get("/backup/laptop/keys/");
   CHECK(none->status == 401);
   CHECK(none->get_header_value("WWW-Authenticate") == "Basic realm=\"tessera\"");
-  CHECK(b.Client(all + "x").Get("/backup/laptop/keys/")->status == 401);
+  CHECK(TokenClient(b, all + "x").Get("/backup/laptop/keys/")->status == 401);
 
   // Basic auth with the token as password, as restic sends it.
-  auto basic = b.stack->Client();
+  CheckedClient basic = b.stack->Client();
   basic.set_basic_auth("alice", all.c_str());
   CHECK(basic.Get("/backup/laptop/keys/")->status == 200);
 
   std::string read_only = b.Mint("alice@pbs", {"--read"});
-  auto ro = b.Client(read_only);
+  CheckedClient ro = TokenClient(b, read_only);
   CHECK(ro.Get("/backup/laptop/keys/" + name)->status == 200);
   CHECK(ro.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 403);
   CHECK(ro.Delete("/backup/laptop/keys/" + name)->status == 403);
@@ -192,32 +218,32 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);  // its own lock
 
   std::string append = b.Mint("alice@pbs", {"--read", "--write"});
-  auto ao = b.Client(append);
+  CheckedClient ao = TokenClient(b, append);
   CHECK(ao.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 200);
   CHECK(ao.Delete("/backup/laptop/data/" + Sha256Hex("new"))->status == 403);
   CHECK(ao.Head("/backup/laptop/data/" + Sha256Hex("new"))->status == 200);
 
   std::string write_only = b.Mint("alice@pbs", {"--write"});
-  CHECK(b.Client(write_only).Get("/backup/laptop/keys/")->status == 403);
+  CHECK(TokenClient(b, write_only).Get("/backup/laptop/keys/")->status == 403);
 
   std::string scoped = b.Mint("alice@pbs", {"--read", "--repo", "desktop"});
-  CHECK(b.Client(scoped).Get("/backup/laptop/keys/")->status == 403);
+  CHECK(TokenClient(b, scoped).Get("/backup/laptop/keys/")->status == 403);
 
   // Bob's token names the same path but reaches only bob's namespace.
   std::string bob = b.Mint("bob@pbs", {"--read", "--write", "--delete"});
-  CHECK(b.Client(bob).Get("/backup/laptop/keys/" + name)->status == 404);
-  CHECK(b.Client(bob).Delete("/backup/laptop/keys/" + name)->status == 200);
+  CHECK(TokenClient(b, bob).Get("/backup/laptop/keys/" + name)->status == 404);
+  CHECK(TokenClient(b, bob).Delete("/backup/laptop/keys/" + name)->status == 200);
   CHECK(admin.Head("/backup/laptop/keys/" + name)->status == 200);  // alice's object is untouched
 
   // A token whose grant is revoked stops working on every worker within a second; its grant can
   // be re-minted from the row only while it is live.
   std::string revocable = b.Mint("alice@pbs", {"--read"});
   std::string jti = b.stack->pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC, jti LIMIT 1");
-  auto rc = b.Client(revocable);
+  CheckedClient rc = TokenClient(b, revocable);
   REQUIRE(rc.Get("/backup/laptop/keys/")->status == 200);
   RunResult again = Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti});
   REQUIRE(again.status == 0);
-  CHECK(b.Client(again.output.substr(0, again.output.find('\n'))).Get("/backup/laptop/keys/")->status == 200);
+  CHECK(TokenClient(b, again.output.substr(0, again.output.find('\n'))).Get("/backup/laptop/keys/")->status == 200);
   REQUIRE(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "revoke", jti}).status == 0);
   bool dead = false;
   for (int i = 0; i < 50 && !dead; ++i) {
@@ -231,7 +257,7 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   b.stack->pg().Sql("DELETE FROM api_tokens WHERE jti = (SELECT jti FROM api_tokens ORDER BY created_at DESC LIMIT 1)");
   bool gone = false;
   for (int i = 0; i < 50 && !gone; ++i) {
-    gone = b.Client(rowless).Get("/backup/laptop/keys/")->status == 401;
+    gone = TokenClient(b, rowless).Get("/backup/laptop/keys/")->status == 401;
     if (!gone) std::this_thread::sleep_for(20ms);
   }
   CHECK(gone);
@@ -249,7 +275,7 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
 TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves nothing visible", "[backup]") {
   BackupStack b;
   std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
-  auto c = b.Client(all);
+  CheckedClient c = TokenClient(b, all);
   REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   std::string blob = RandomBytes(4 * 1024 * 1024);
   std::string name = Sha256Hex(blob);
@@ -294,7 +320,7 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   BackupStack b;
   std::string blob = "alice's key", name = Sha256Hex(blob);
   {
-    auto alice = b.Client(b.Mint("alice@pbs", {"--read", "--write"}));
+    CheckedClient alice = TokenClient(b, b.Mint("alice@pbs", {"--read", "--write"}));
     REQUIRE(alice.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
     REQUIRE(alice.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
   }
@@ -302,7 +328,7 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
 
   // Renamed: a token of the new name reaches the same repository and its objects.
   b.stack->pg().Sql("UPDATE accounts SET userid = 'alice.renamed@pbs' WHERE userid = 'alice@pbs'");
-  auto renamed = b.Client(b.Mint("alice.renamed@pbs", {"--read", "--write"}));
+  CheckedClient renamed = TokenClient(b, b.Mint("alice.renamed@pbs", {"--read", "--write"}));
   auto got = AfterNotify([&] { return renamed.Get("/backup/laptop/keys/" + name); });
   REQUIRE(got);
   CHECK(got->status == 200);
@@ -314,7 +340,7 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   // stays on disk under the old id, unreachable.
   std::string bob_blob = "old bob's key", bob_name = Sha256Hex(bob_blob);
   {
-    auto old_bob = b.Client(b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
+    CheckedClient old_bob = TokenClient(b, b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
     REQUIRE(old_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
     REQUIRE(old_bob.Post("/backup/laptop/keys/" + bob_name, bob_blob, "application/octet-stream")->status == 200);
   }
@@ -322,7 +348,7 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   b.stack->pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
   AddAccount(b.stack->pg().Conninfo(), "bob@pbs", "pw");
   CHECK(AccountDir(b, "bob@pbs") != old_bob_dir);
-  auto new_bob = b.Client(b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
+  CheckedClient new_bob = TokenClient(b, b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
   auto config = AfterNotify([&] { return new_bob.Get("/backup/laptop/config"); });
   REQUIRE(config);
   CHECK(config->status == 404);
@@ -337,11 +363,11 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
 TEST_CASE("locks: any token removes its own, another's only with delete, within size and count caps",
           "[backup]") {
   BackupStack b;
-  auto admin = b.Client(b.Mint("alice@pbs", {"--read", "--write", "--delete"}));
+  CheckedClient admin = TokenClient(b, b.Mint("alice@pbs", {"--read", "--write", "--delete"}));
   REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
-  auto ro1 = b.Client(b.Mint("alice@pbs", {"--read"}));
-  auto ro2 = b.Client(b.Mint("alice@pbs", {"--read"}));
-  auto append = b.Client(b.Mint("alice@pbs", {"--read", "--write"}));
+  CheckedClient ro1 = TokenClient(b, b.Mint("alice@pbs", {"--read"}));
+  CheckedClient ro2 = TokenClient(b, b.Mint("alice@pbs", {"--read"}));
+  CheckedClient append = TokenClient(b, b.Mint("alice@pbs", {"--read", "--write"}));
   const std::string locks = "/backup/laptop/locks/";
 
   // The exclusive lock of a running prune (made with the delete right) survives read-only and

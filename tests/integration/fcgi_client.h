@@ -52,10 +52,23 @@ class FcgiClient {
       Length(body, v.size());
       body += k + v;
     }
-    Record(4, body);
+    // A record carries at most 65535 bytes; the PARAMS stream may span several (section 3.3).
+    for (std::size_t at = 0; at < body.size(); at += kMaxContent) Record(4, body.substr(at, kMaxContent));
     Record(4, "");
   }
   void Stdin(const std::string& data) { Record(5, data); }
+
+  // Sends a request without a body and returns the status from the "Status: NNN" line the
+  // worker's answer starts with. Throws when the connection fails or the line is missing.
+  int Status(const std::vector<std::pair<std::string, std::string>>& params) {
+    Begin(params);
+    Stdin("");
+    std::string response = ReadResponse();
+    if (response.size() < 11 || !response.starts_with("Status: ")) {
+      throw std::runtime_error("no Status line: " + response.substr(0, 80));
+    }
+    return std::stoi(response.substr(8, 3));
+  }
 
   // Reads until END_REQUEST and returns everything written to STDOUT.
   std::string ReadResponse() {
@@ -71,6 +84,8 @@ class FcgiClient {
   }
 
  private:
+  static constexpr std::size_t kMaxContent = 65535;
+
   static void Length(std::string& out, std::size_t n) {
     if (n < 128) {
       out.push_back(static_cast<char>(n));

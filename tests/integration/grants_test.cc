@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -71,7 +72,7 @@ struct Tickets {
   std::string csrf;
 };
 
-Tickets Login(httplib::Client& c, const std::string& userid, const std::string& password) {
+Tickets Login(CheckedClient& c, const std::string& userid, const std::string& password) {
   auto r = c.Post(kTicket, "username=" + FormEncode(userid) + "&password=" + FormEncode(password), kForm);
   REQUIRE(r);
   Tickets t{r->status, "", ""};
@@ -83,13 +84,13 @@ Tickets Login(httplib::Client& c, const std::string& userid, const std::string& 
   return t;
 }
 
-int Whoami(httplib::Client& c, const std::string& ticket) {
+int Whoami(CheckedClient& c, const std::string& ticket) {
   auto r = c.Get(kWhoami, {{"Cookie", "PBSAuthCookie=" + ticket}});
   REQUIRE(r);
   return r->status;
 }
 
-int Status(const httplib::Result& r) {
+int Status(const CheckedResult& r) {
   REQUIRE(r);
   return r->status;
 }
@@ -107,12 +108,12 @@ struct Grants {
   }
   // GET of a repository's config: 200 (or 404 without the repository) when the token is honoured.
   int Read(const std::string& token, const std::string& repo = "laptop") {
-    auto c = b.Client(token);
+    CheckedClient c = b.Client(token);
     return Status(c.Get("/backup/" + repo + "/config"));
   }
   // Uploads a fresh data object: 200 when the token may write.
   int Write(const std::string& token) {
-    auto c = b.Client(token);
+    CheckedClient c = b.Client(token);
     std::string blob = RandomBlob();
     return Status(c.Post("/backup/laptop/data/" + Sha256Hex(blob), blob, kOctets));
   }
@@ -123,7 +124,7 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
   Grants g;
   auto [setup, setup_jti] = g.Mint("alice@pbs", {"--read", "--write"});
   {
-    auto c = g.b.Client(setup);
+    CheckedClient c = g.b.Client(setup);
     REQUIRE(Status(c.Post("/backup/laptop/?create=true", "", kOctets)) == 200);
     REQUIRE(Status(c.Post("/backup/laptop/config", "config-bytes", kOctets)) == 200);
   }
@@ -216,7 +217,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   CHECK(Within1s([&] { return g.Read(stale) == 401; }));
   // The worker is alive and serving.
   CHECK(g.b.stack->worker().process().Running());
-  auto c = g.b.stack->Client();
+  CheckedClient c = g.b.stack->Client();
   CHECK(Status(c.Get("/api2/json/version")) == 200);
   CHECK(g.Read(later) == 404);
   // A revocation made afterwards still applies within a second.
@@ -231,7 +232,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
 
 TEST_CASE("a renamed or deleted account's old name loses every ticket and token", "[grants]") {
   Grants g;
-  auto c = g.b.stack->Client();
+  CheckedClient c = g.b.stack->Client();
 
   SECTION("rename alice@pbs to alice2@pbs") {
     Tickets alice = Login(c, "alice@pbs", "pw");
@@ -281,7 +282,7 @@ TEST_CASE("a renamed or deleted account's old name loses every ticket and token"
 
 TEST_CASE("odd timestamps load in every column and deny only their own row", "[grants]") {
   Grants g;
-  auto c = g.b.stack->Client();
+  CheckedClient c = g.b.stack->Client();
   const std::string far_past = "'4713-01-01 00:00:00+00 BC'";
   const std::string far_future = "'294276-12-31 23:59:59+00'";
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using nlohmann::json;
@@ -71,7 +72,7 @@ TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pair
   const std::string odd = "a%;b@pbs";
   AddAccount(stack.pg().Conninfo(), odd, "pw");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
 
   std::string set_cookie = RawSetCookie(stack.port(), kTicket, "username=" + FormEncode(odd) + "&password=pw&http-only=1");
   std::string cookie = CookieOf(set_cookie);
@@ -117,7 +118,7 @@ TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pair
 TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503", "[login_input]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   struct Case {
     std::string body;
     std::string message;
@@ -170,7 +171,7 @@ TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503
 TEST_CASE("a login from another site is refused; same-origin and header-less logins work", "[login_input]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   const std::string self = "http://127.0.0.1:" + std::to_string(stack.port());
   const std::string body = "username=alice%40pbs&password=pw&http-only=1";
   struct Case {

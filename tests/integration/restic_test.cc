@@ -7,10 +7,12 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 
 using namespace tessera::testing;
+using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -34,13 +36,42 @@ void MakeTree(const std::string& root, int files, std::size_t file_bytes) {
   }
 }
 
+// What restic wrote to stdout (where --json output goes) and to stderr (its messages), apart.
+struct ResticRun {
+  int status;
+  std::string out, err;
+};
+
 struct Restic {
   std::string url, password_file, cache;
-  RunResult operator()(std::vector<std::string> args, int timeout_s = 300) const {
-    std::vector<std::string> argv = {"timeout", std::to_string(timeout_s), "restic", "-r", url,
+  // Runs restic under `timeout` (which exits 124 when restic overruns). restic itself exits 0 on
+  // success and 1 on a fatal error.
+  ResticRun operator()(std::vector<std::string> args, int timeout_s = 300) const {
+    const std::string err_path = cache + ".stderr";
+    std::vector<std::string> argv = {"sh", "-c", "exec \"$@\" 2>\"$0\"", err_path,
+                                     "timeout", std::to_string(timeout_s), "restic", "-r", url,
                                      "--password-file", password_file, "--cache-dir", cache, "-q"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv);
+    RunResult r = Run(argv);
+    return {r.status, r.output, ReadFile(err_path)};
+  }
+  // The snapshot ids `snapshots --json` lists, oldest first. Fails the test unless restic
+  // succeeds and prints a JSON array of snapshots.
+  std::vector<std::string> Snapshots(const std::string& expected_path) const {
+    ResticRun run = (*this)({"snapshots", "--json"});
+    INFO(run.err);
+    REQUIRE(run.status == 0);
+    json list = json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+    INFO(run.out);
+    REQUIRE(list.is_array());
+    std::vector<std::string> ids;
+    for (const json& snap : list) {
+      REQUIRE(snap.is_object());
+      CHECK(snap.value("paths", json()) == json::array({expected_path}));
+      REQUIRE(snap.contains("id"));
+      ids.push_back(snap["id"].get<std::string>());
+    }
+    return ids;
   }
 };
 
@@ -65,49 +96,56 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   std::string src = keys + "/src";
   MakeTree(src, 2000, 56 * 1024);  // ~110 MB
 
-  RunResult init = full({"init"});
-  INFO(init.output);
+  ResticRun init = full({"init"});
+  INFO(init.err);
   REQUIRE(init.status == 0);
-  RunResult first = full({"backup", src});
-  INFO(first.output);
+  ResticRun first = full({"backup", src});
+  INFO(first.err);
   REQUIRE(first.status == 0);
 
   // The append-only client backs up too.
   std::ofstream(src + "/d0/e0/new-file") << "added later\n";
-  RunResult second = append_only({"backup", src});
-  INFO(second.output);
+  ResticRun second = append_only({"backup", src});
+  INFO(second.err);
   REQUIRE(second.status == 0);
-  RunResult snaps = read_only({"snapshots", "--json"});
-  REQUIRE(snaps.status == 0);
-  CHECK(std::count(snaps.output.begin(), snaps.output.end(), '{') >= 2);
+  std::vector<std::string> snapshots = read_only.Snapshots(src);
+  REQUIRE(snapshots.size() == 2);
 
   // Read-only restore, compared byte for byte.
-  RunResult restore = read_only({"restore", "latest", "--target", keys + "/restore"});
-  INFO(restore.output);
+  ResticRun restore = read_only({"restore", "latest", "--target", keys + "/restore"});
+  INFO(restore.err);
   REQUIRE(restore.status == 0);
   RunResult diff = Run({"diff", "-r", "-q", src, keys + "/restore" + src});
   INFO(diff.output);
   CHECK(diff.status == 0);
   // Read-only check: restic locks the repository and removes its own lock afterwards.
-  RunResult ro_check = read_only({"check"});
-  INFO(ro_check.output);
+  ResticRun ro_check = read_only({"check"});
+  INFO(ro_check.err);
   CHECK(ro_check.status == 0);
-  CHECK(read_only({"list", "locks"}).output.empty());
+  ResticRun locks = read_only({"list", "locks"});
+  CHECK(locks.status == 0);
+  CHECK(locks.out.empty());
 
-  // Append-only cannot forget/prune: restic gives up, and nothing is lost.
-  RunResult refused = append_only({"forget", "--keep-last", "1", "--prune"}, 180);
-  CHECK(refused.status != 0);
-  RunResult still = full({"snapshots", "--json"});
-  CHECK(std::count(still.output.begin(), still.output.end(), '{') >= 2);
-  RunResult check1 = full({"check", "--read-data"});
-  INFO(check1.output);
+  // Append-only cannot forget/prune: restic retries the older snapshot's removal, gives up on
+  // the server's 403 and exits 1 (not 124: no timeout), and nothing is lost.
+  ResticRun refused = append_only({"forget", "--keep-last", "1", "--prune"}, 180);
+  INFO(refused.out);
+  INFO(refused.err);
+  CHECK(refused.status == 1);
+  CHECK(refused.err.find("unable to remove <snapshot/" + snapshots.front().substr(0, 10) +
+                         "> from the repository\nblob not removed, server response: 403 Forbidden (403)") !=
+        std::string::npos);
+  CHECK(full.Snapshots(src) == snapshots);
+  ResticRun check1 = full({"check", "--read-data"});
+  INFO(check1.err);
   CHECK(check1.status == 0);
 
-  // The full token prunes; the repository still checks.
-  RunResult prune = full({"forget", "--keep-last", "1", "--prune"});
-  INFO(prune.output);
+  // The full token prunes: only the latest snapshot is left, and the repository still checks.
+  ResticRun prune = full({"forget", "--keep-last", "1", "--prune"});
+  INFO(prune.err);
   CHECK(prune.status == 0);
-  RunResult check2 = full({"check", "--read-data"});
-  INFO(check2.output);
+  CHECK(full.Snapshots(src) == std::vector<std::string>{snapshots.back()});
+  ResticRun check2 = full({"check", "--read-data"});
+  INFO(check2.err);
   CHECK(check2.status == 0);
 }

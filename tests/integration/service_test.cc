@@ -10,18 +10,19 @@
 
 #include "fcgi_client.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-json Body(const httplib::Result& r) { return json::parse(r->body); }
+json Body(const CheckedResult& r) { return json::parse(r->body); }
 }  // namespace
 
 TEST_CASE("version and health answer through nginx in the envelope", "[service]") {
   Stack stack;
-  auto client = stack.Client();
+  CheckedClient client = stack.Client();
 
   auto version = client.Get("/api2/json/version");
   REQUIRE(version);
@@ -45,7 +46,7 @@ TEST_CASE("version and health answer through nginx in the envelope", "[service]"
 
 TEST_CASE("bad requests get JSON errors with meaningful codes", "[service]") {
   Stack stack;
-  auto client = stack.Client();
+  CheckedClient client = stack.Client();
 
   auto missing = client.Get("/api2/json/nothing-here");
   REQUIRE(missing);
@@ -100,7 +101,7 @@ TEST_CASE("bad requests get JSON errors with meaningful codes", "[service]") {
 
 TEST_CASE("database down gives 503 and the worker recovers without restart", "[service]") {
   Stack stack;
-  auto client = stack.Client();
+  CheckedClient client = stack.Client();
   REQUIRE(client.Get("/api2/json/health")->status == 200);
 
   stack.pg().Stop();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -50,7 +51,7 @@ struct Login {
   std::string ticket, csrf, retry_after;
 };
 
-Login DoLogin(httplib::Client& c, const std::string& user, const std::string& password) {
+Login DoLogin(CheckedClient& c, const std::string& user, const std::string& password) {
   auto r = c.Post(kTicket, "username=" + FormEncode(user) + "&password=" + FormEncode(password), kForm);
   REQUIRE(r);
   Login out{r->status, "", "", r->get_header_value("Retry-After")};
@@ -62,7 +63,7 @@ Login DoLogin(httplib::Client& c, const std::string& user, const std::string& pa
   return out;
 }
 
-int Whoami(httplib::Client& c, const std::string& ticket) {
+int Whoami(CheckedClient& c, const std::string& ticket) {
   auto r = c.Get(kWhoami, CookieHeaders(ticket));
   REQUIRE(r);
   return r->status;
@@ -70,8 +71,8 @@ int Whoami(httplib::Client& c, const std::string& ticket) {
 
 // A client of `port` whose connections come from the loopback address `source` (nginx passes
 // it to the worker as REMOTE_ADDR).
-httplib::Client From(const std::string& source, int port) {
-  httplib::Client c("127.0.0.1", port);
+CheckedClient From(const std::string& source, int port) {
+  CheckedClient c("127.0.0.1", port);
   c.set_interface(source);
   c.set_read_timeout(30, 0);
   return c;
@@ -98,8 +99,8 @@ TEST_CASE("logout ends every ticket of the session on every worker; other sessio
   Worker worker2(dir2, stack.pg().Conninfo(), kCheapHash);
   worker2.Start();
   Nginx nginx2(dir2, worker2.socket());
-  httplib::Client c1 = stack.Client();
-  httplib::Client c2("127.0.0.1", nginx2.port());
+  CheckedClient c1 = stack.Client();
+  CheckedClient c2("127.0.0.1", nginx2.port());
 
   Login t0 = DoLogin(c1, "alice@pbs", "pw");
   REQUIRE(t0.status == 200);
@@ -139,7 +140,7 @@ TEST_CASE("logout ends every ticket of the session on every worker; other sessio
 TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   Stack stack(kCheapHash);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  httplib::Client c = stack.Client();
+  CheckedClient c = stack.Client();
   Login first = DoLogin(c, "alice@pbs", "pw");
   REQUIRE(first.status == 200);
 
@@ -151,7 +152,7 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   // different stamps (tickets of one stamp are identical).
   for (int i = 0; i < 4; ++i) {
     renewers.emplace_back([&] {
-      httplib::Client mine = stack.Client();
+      CheckedClient mine = stack.Client();
       std::string current = first.ticket;
       while (!stop.load()) {
         auto r = mine.Post(kTicket, "username=alice%40pbs&password=" + FormEncode(current), kForm);
@@ -184,7 +185,7 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
   Stack stack(kCheapHash +
               "login_max_user_failures = 5\nlogin_max_addr_failures = 8\nlogin_failure_window = 60\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  httplib::Client local = From("127.0.0.1", stack.port());
+  CheckedClient local = From("127.0.0.1", stack.port());
   Login before = DoLogin(local, "alice@pbs", "pw");  // a ticket from this address, for renewal
   REQUIRE(before.status == 200);
 
@@ -193,7 +194,7 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
   std::vector<std::thread> guessers;
   for (int i = 0; i < 30; ++i) {
     guessers.emplace_back([&, i] {
-      httplib::Client mine = From("127.0.0.1", stack.port());
+      CheckedClient mine = From("127.0.0.1", stack.port());
       auto r = mine.Post(kTicket, "username=alice%40pbs&password=guess" + std::to_string(i), kForm);
       statuses[i] = r ? r->status : -1;
     });
@@ -214,14 +215,14 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
   CHECK(retry <= 60);
 
   // The owner logs in from another address; renewal works from the flooded one.
-  httplib::Client elsewhere = From("127.0.0.2", stack.port());
+  CheckedClient elsewhere = From("127.0.0.2", stack.port());
   CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
   Login renewed = DoLogin(local, "alice@pbs", before.ticket);
   CHECK(renewed.status == 200);
   CHECK(Whoami(local, renewed.ticket) == 200);
 
   // Per address: 8 attempts from 127.0.0.3 spread over other names exhaust the address...
-  httplib::Client spray = From("127.0.0.3", stack.port());
+  CheckedClient spray = From("127.0.0.3", stack.port());
   for (int i = 0; i < 8; ++i) CHECK(DoLogin(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
   CHECK(DoLogin(spray, "alice@pbs", "pw").status == 429);
   // ...and nobody else.
@@ -233,7 +234,7 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
 TEST_CASE("a successful login forgives its address's failures for the account", "[session]") {
   Stack stack(kCheapHash + "login_max_user_failures = 3\nlogin_failure_window = 60\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  httplib::Client c = stack.Client();
+  CheckedClient c = stack.Client();
   for (int round = 0; round < 3; ++round) {
     INFO(round);
     CHECK(DoLogin(c, "alice@pbs", "bad").status == 401);
@@ -247,7 +248,7 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
   Stack stack(kCheapHash + "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n");
   auto& pg = stack.pg();
   AddAccount(pg.Conninfo(), "alice@pbs", "pw");
-  httplib::Client c = stack.Client();
+  CheckedClient c = stack.Client();
   REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);  // the first pass of this worker
 
   pg.Sql("INSERT INTO auth_audit (at, event, reason) VALUES "

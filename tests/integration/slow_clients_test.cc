@@ -20,6 +20,7 @@
 
 #include "fcgi_client.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -146,7 +147,7 @@ class SlowClients {
 
 // The version and a password login through the web server on `port`, each within a second.
 void CheckAnswersWithinASecond(int port) {
-  httplib::Client c("127.0.0.1", port);
+  CheckedClient c("127.0.0.1", port);
   c.set_connection_timeout(5, 0);
   c.set_read_timeout(5, 0);
   for (int round = 0; round < 3; ++round) {
@@ -171,7 +172,7 @@ void CheckAnswersWithinASecond(int port) {
 
 // After the slow clients are gone: health and a complete upload and download work.
 void CheckHealthy(BackupStack& b, int port, const std::string& token) {
-  httplib::Client c("127.0.0.1", port);
+  CheckedClient c("127.0.0.1", port);
   c.set_read_timeout(10, 0);
   c.set_bearer_token_auth(token.c_str());
   auto health = c.Get("/api2/json/health");
@@ -190,7 +191,7 @@ void CheckHealthy(BackupStack& b, int port, const std::string& token) {
 
 // A repository with one object of `size` bytes; returns its name.
 std::string PrepareRepository(BackupStack& b, const std::string& token, std::size_t size) {
-  auto c = b.Client(token);
+  CheckedClient c = b.Client(token);
   REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   std::string big = RandomBytes(size);
   std::string name = Sha256Hex(big);
@@ -230,7 +231,7 @@ TEST_CASE("the worker cuts a trickling body and an unread response", "[slow]") {
   std::string token = b.Mint("alice@pbs", {"--read", "--write"});
   std::string big = PrepareRepository(b, token, 8 << 20);
   auto version_answers_within_a_second = [&] {
-    httplib::Client c = b.stack->Client();
+    CheckedClient c = b.stack->Client();
     c.set_read_timeout(5, 0);
     auto start = std::chrono::steady_clock::now();
     auto v = c.Get("/api2/json/version");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -65,7 +66,7 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
                           "alice@pbs", "--read", "--write"});
   REQUIRE(minted.status == 0);
   std::string token = minted.output.substr(0, minted.output.find('\n'));
-  httplib::Client c = stack.Client();
+  CheckedClient c = stack.Client();
   c.set_bearer_token_auth(token.c_str());
   REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   std::string id = stack.pg().Sql("SELECT id FROM accounts WHERE userid = 'alice@pbs'");

@@ -14,6 +14,7 @@
 #include "crypto/paserk.h"
 #include "crypto/ticket.h"
 #include "harness.h"
+#include "http_client.h"
 
 using namespace tessera;
 using namespace tessera::testing;
@@ -44,7 +45,7 @@ std::string FormEncode(const std::string& v) {
   return out;
 }
 
-json Body(const httplib::Result& r) { return json::parse(r->body); }
+json Body(const CheckedResult& r) { return json::parse(r->body); }
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csrf = "",
@@ -74,7 +75,7 @@ struct Login {
   std::string set_cookie;
 };
 
-Login DoLogin(httplib::Client& c, const std::string& body, const std::string& type = kForm,
+Login DoLogin(CheckedClient& c, const std::string& body, const std::string& type = kForm,
               const httplib::Headers& headers = {}) {
   auto r = c.Post(kTicket, headers, body, type.c_str());
   REQUIRE(r);
@@ -97,7 +98,7 @@ bool Within1s(F check) {
 TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "correct horse");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   Keys keys(stack.dir());
 
   SECTION("legacy flow returns the ticket in the body and sets no cookie") {
@@ -177,16 +178,42 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
                          "'%the body''s ticket is not accepted in the HttpOnly flow'") == "1");
   }
 
-  SECTION("CSRF token: missing, wrong or expired on POST and DELETE") {
-    std::string old_csrf = keys.csrf.Make("alice@pbs", Now() - 7300);
-    std::string other_user = keys.csrf.Make("bob@pbs", Now());
-    for (const std::string& bad : {std::string(""), std::string("0000:abc"), old_csrf, other_user,
-                                   csrf.substr(0, csrf.size() - 2) + "AA"}) {
-      INFO(bad);
-      CHECK(c.Delete(kTicket, CookieHeaders(ticket, bad))->status == 401);
-      CHECK(c.Post(kWhoami, CookieHeaders(ticket, bad), "", kForm)->status == 405);
+  SECTION("logout by cookie needs alice's own, current CSRF token") {
+    // Logout (DELETE) is the cookie-authenticated route that accepts a non-GET method, so only the
+    // CSRF check stands between these tokens and a 200 that ends the session.
+    AddAccount(stack.pg().Conninfo(), "bob@pbs", "pw");
+    Login bob = DoLogin(c, "username=bob%40pbs&password=pw");
+    REQUIRE(bob.status == 200);
+    std::string bobs = bob.data["CSRFPreventionToken"];
+    // Made with the service's own key: only the time (past the 7200 s window) or the user is wrong.
+    std::string expired = keys.csrf.Make("alice@pbs", Now() - 7300);
+    std::string wrong_mac = csrf;
+    char& flipped = wrong_mac[csrf.find(':') + 5];
+    flipped = flipped == 'A' ? 'B' : 'A';
+    struct Case {
+      const char* what;
+      std::string token;
+    };
+    for (const Case& bad : {Case{"missing", ""}, Case{"malformed", "0000:abc"}, Case{"wrong MAC", wrong_mac},
+                            Case{"expired", expired}, Case{"another user's", bobs}}) {
+      INFO(bad.what << ": " << bad.token);
+      auto out = c.Delete(kTicket, CookieHeaders(ticket, bad.token));
+      REQUIRE(out);
+      CHECK(out->status == 401);
+      CHECK(Body(out)["message"] == "authentication failure");
+      CHECK(out->get_header_value("Set-Cookie").empty());
+      auto alive = c.Get(kWhoami, CookieHeaders(ticket));  // nothing was logged out
+      REQUIRE(alive);
+      CHECK(alive->status == 200);
     }
-    CHECK(c.Get(kWhoami, CookieHeaders(ticket))->status == 200);  // nothing was logged out
+    CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets") == "0");
+    // The same request with the right token does log out.
+    auto out = c.Delete(kTicket, CookieHeaders(ticket, csrf));
+    REQUIRE(out);
+    CHECK(out->status == 200);
+    auto dead = c.Get(kWhoami, CookieHeaders(ticket));
+    REQUIRE(dead);
+    CHECK(dead->status == 401);
   }
 
   SECTION("forged, stale and malformed tickets are refused") {
@@ -231,8 +258,8 @@ TEST_CASE("a logout on one worker is seen by another worker process", "[ticket]"
   Worker worker2(dir2, stack.pg().Conninfo(), kConfig);
   worker2.Start();
   Nginx nginx2(dir2, worker2.socket());
-  httplib::Client c1 = stack.Client();
-  httplib::Client c2("127.0.0.1", nginx2.port());
+  CheckedClient c1 = stack.Client();
+  CheckedClient c2("127.0.0.1", nginx2.port());
 
   Login l = DoLogin(c1, "username=alice%40pbs&password=pw");
   REQUIRE(l.status == 200);
@@ -248,7 +275,7 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
   std::string db = stack.pg().Conninfo();
   AddAccount(db, "alice@pbs", "pw");
   AddAccount(db, "carol@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   std::string alice = DoLogin(c, "username=alice%40pbs&password=pw").data["ticket"];
   std::string carol = DoLogin(c, "username=carol%40pbs&password=pw").data["ticket"];
 
@@ -281,7 +308,7 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
 TEST_CASE("failed logins are throttled per account and address, and the throttle expires", "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   for (int i = 0; i < 3; ++i) CHECK(DoLogin(c, "username=alice%40pbs&password=bad").status == 401);
   auto start = std::chrono::steady_clock::now();
   auto r = c.Post(kTicket, "username=alice%40pbs&password=pw", kForm);  // right password, throttled
@@ -304,7 +331,7 @@ TEST_CASE("a hash made with another cost is upgraded at login", "[ticket]") {
   Stack stack(kConfig);  // the worker hashes at t=1, m=8 MiB; tessera-admin's default is t=2, m=64 MiB
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=65536,t=2,%' FROM accounts") == "t");
-  auto c = stack.Client();
+  CheckedClient c = stack.Client();
   REQUIRE(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
   CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=8192,t=1,%' FROM accounts") == "t");
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
