@@ -43,16 +43,18 @@ std::string_view Describe(crypto::TicketError e) {
 bool IsTicket(std::string_view s) { return s.starts_with("PBS:"); }
 
 // When a ticket turns out identical to one already issued (same user, same stamp), another stamp
-// is tried: up to kStampAttempts, picked at random ever further ahead (at most kMaxStampAhead
-// seconds, well inside the 300 s skew verifiers allow), so a burst of logins rarely collides
-// twice. A user who has used up every stamp of the next two minutes is told to slow down.
+// is tried: up to kStampAttempts, picked at random ever further back (at most kMaxStampBack
+// seconds, which only shortens the ticket's 7200 s life) — not ahead, so tickets do not outlive
+// an epoch set to "now" by their stamp (every session ticket is also revoked by row when the
+// account changes, sql/0007). A user who has used up the stamps of the last two minutes is told
+// to slow down.
 constexpr int kStampAttempts = 12;
-constexpr std::uint32_t kMaxStampAhead = 120;
+constexpr std::uint32_t kMaxStampBack = 120;
 
 std::int64_t StampOffset(int attempt) {
   if (attempt == 0) return 0;
-  auto spread = std::min<std::uint32_t>(kMaxStampAhead, 10u * static_cast<std::uint32_t>(attempt));
-  return 1 + static_cast<std::int64_t>(randombytes_uniform(spread));
+  auto spread = std::min<std::uint32_t>(kMaxStampBack, 10u * static_cast<std::uint32_t>(attempt));
+  return -1 - static_cast<std::int64_t>(randombytes_uniform(spread));
 }
 
 AuthFailure FromStore(store::StoreError e) {
@@ -113,6 +115,10 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& s
   // another second instead, so each session's tickets are its own.
   for (int attempt = 0; attempt < kStampAttempts; ++attempt) {
     std::int64_t stamp = base + StampOffset(attempt);
+    // Right after an epoch (a password change, a re-created name) nothing before it is valid:
+    // step forward from the epoch instead. Such a ticket is recorded in its session like any
+    // other, so the next account change revokes it whatever its stamp (sql/0007).
+    if (stamp < not_before) stamp = not_before + (not_before - stamp);
     std::string ticket = keys_.Issue(userid, stamp);
     auto verified = keys_.Verify(ticket, now);  // for its revocation id
     if (!verified) {

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <ctime>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <mutex>
@@ -277,4 +278,65 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
   CHECK(pg.Sql("SELECT count(*) FROM sessions") == "3");  // the three logins'
   CHECK(pg.Sql("SELECT count(*) FROM session_tickets WHERE ticket_hash = repeat('a', 64)") == "0");
   CHECK(pg.Sql("SELECT ticket_hash FROM revoked_tickets") == std::string(64, 'c'));
+}
+
+TEST_CASE("no ticket is stamped ahead of the clock, however many logins collide", "[session]") {
+  // More parallel attempts than the default throttle lets through from one address.
+  Stack stack(kCheapHash + "login_max_user_failures = 50\nlogin_max_addr_failures = 100\n");
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  // Parallel logins in the same second would get identical tickets; the ones that collide must
+  // take another stamp — never a future one, which would outlive a password change made now.
+  std::vector<std::string> tickets(14);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    threads.emplace_back([&, i] {
+      CheckedClient c = stack.Client();
+      auto r = c.Post(kTicket, "username=alice%40pbs&password=pw", kForm);
+      if (r && r->status == 200) tickets[i] = json::parse(r->body)["data"]["ticket"];
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::int64_t after = static_cast<std::int64_t>(std::time(nullptr));
+  std::set<std::string> distinct;
+  for (const std::string& t : tickets) {
+    REQUIRE_FALSE(t.empty());
+    distinct.insert(t);
+    // PBS:alice@pbs:<TIME>::<SIG>
+    std::size_t start = t.find(':', 4) + 1;
+    std::int64_t stamp = std::stoll(t.substr(start, t.find("::") - start), nullptr, 16);
+    CHECK(stamp <= after);
+  }
+  CHECK(distinct.size() == tickets.size());
+}
+
+TEST_CASE("an account change ends every session, whatever its tickets' stamps", "[session]") {
+  Stack stack(kCheapHash);
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  AddAccount(stack.pg().Conninfo(), "dave@pbs", "pw");
+  CheckedClient c = stack.Client();
+  Login a1 = DoLogin(c, "alice@pbs", "pw");
+  Login a2 = DoLogin(c, "alice@pbs", "pw");
+  Login d = DoLogin(c, "dave@pbs", "pw");
+  REQUIRE(a1.status == 200);
+  REQUIRE(a2.status == 200);
+  REQUIRE(d.status == 200);
+
+  // Disabled and enabled again by SQL, without touching the epoch: the old tickets stay dead.
+  stack.pg().Sql("UPDATE accounts SET enabled = false WHERE userid = 'alice@pbs'");
+  stack.pg().Sql("UPDATE accounts SET enabled = true WHERE userid = 'alice@pbs'");
+  for (const auto& t : {a1.ticket, a2.ticket}) {
+    CHECK(Within1s([&] { return Whoami(c, t) == 401; }));
+    CHECK(DoLogin(c, "alice@pbs", t).status == 401);
+  }
+  CHECK(stack.pg().Sql("SELECT count(*) FROM sessions s JOIN accounts a ON a.id = s.account_id "
+                       "WHERE a.userid = 'alice@pbs' AND s.ended_at IS NULL") == "0");
+  CHECK(DoLogin(c, "alice@pbs", "pw").status == 200);  // a new login works at once
+
+  // Deleted and made again for someone else: the old holder's ticket is revoked, not merely old.
+  std::string hash = stack.pg().Sql(
+      "SELECT encode(sha256(decode(split_part('" + d.ticket + "', '::', 2) || '==', 'base64')), 'hex')");
+  stack.pg().Sql("DELETE FROM accounts WHERE userid = 'dave@pbs'");
+  AddAccount(stack.pg().Conninfo(), "dave@pbs", "another");
+  CHECK(Within1s([&] { return Whoami(c, d.ticket) == 401; }));
+  CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash = '" + hash + "'") == "1");
 }
