@@ -378,3 +378,31 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
                           "SELECT repeat('ü', 40) || '@pbs2', password_hash FROM accounts LIMIT 1"));
   CHECK(Status(c.Get("/api2/json/health")) == 200);
 }
+
+TEST_CASE("a flood of well-formed NOTIFYs neither delays a revocation nor causes a 503", "[grants]") {
+  Grants g;
+  auto [token, jti] = g.Mint("alice@pbs", {"--read"});
+  REQUIRE(g.Read(token) == 404);  // honoured (no repository yet)
+  // Any role may NOTIFY. 60000 account changes, then the revocation behind them: the worker must
+  // not work through the flood one query at a time while the revocation waits and its state
+  // goes stale (503).
+  g.pg().Sql("SELECT count(pg_notify('tessera_accounts', 'u' || n || '@pbs')) FROM generate_series(1, 60000) n");
+  g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + jti + "'");
+  std::vector<int> seen;
+  auto deadline = std::chrono::steady_clock::now() + 1s;
+  int status = 0;
+  do {
+    status = g.Read(token);
+    seen.push_back(status);
+    if (status == 401) break;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  INFO("statuses seen: " << nlohmann::json(seen).dump());
+  CHECK(status == 401);
+  CHECK(std::count(seen.begin(), seen.end(), 503) == 0);
+  // Authentication stays up while the flood goes on being read.
+  std::this_thread::sleep_for(1500ms);
+  CHECK(g.Read(token) == 401);
+  auto [fresh, fresh_jti] = g.Mint("bob@pbs", {"--read"});
+  CHECK(Within1s([&] { return g.Read(fresh) == 404; }));
+}

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <set>
+
 #include <variant>
 
 #include "log/log.h"
@@ -108,17 +110,26 @@ bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock, const 
   return true;
 }
 
-// A full reload asked for by junk or by '*', and not yet done.
+// A full reload asked for by junk, by '*' or by a flood, and not yet done.
 struct PendingReload {
   bool due = false;
   int junk = 0;
   std::string first_junk;  // channel, error and a sanitized prefix of the first junk payload
   std::chrono::steady_clock::time_point last_load;
+  std::size_t coalesced = 0;  // well-formed changes a due reload will cover
 };
 
-// Reads every notification that has arrived. Well-formed changes are applied at once; junk and
-// '*' make a full reload due. False when PostgreSQL failed.
+// More distinct accounts and grants than this in one batch of notifications are answered by one
+// full reload instead of a query each: a flood (NOTIFY needs no privilege) costs a few reloads a
+// second, never a backlog that delays a revocation behind it or starves the heartbeat.
+constexpr std::size_t kMaxSingleFetches = 64;
+
+// Reads every notification that has arrived. Revocations are applied at once (they carry all
+// they need); account and grant changes are collected, each key once, then fetched — or, past
+// kMaxSingleFetches or when a reload is due anyway, left to that reload. Junk and '*' make a full
+// reload due. False when PostgreSQL failed.
 bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, PendingReload& pending) {
+  std::set<std::string> accounts, grants;
   while (PGnotify* n = PQnotifies(conn.raw())) {
     std::string channel = n->relname ? n->relname : "";
     std::string payload = n->extra ? n->extra : "";
@@ -132,9 +143,26 @@ bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, Pendin
       pending.due = true;
     } else if (std::holds_alternative<ReloadAll>(*change)) {
       pending.due = true;
-    } else if (!Apply(conn, sink, clock, *change)) {
-      return false;
+    } else if (const auto* revoked = std::get_if<TicketRevoked>(&*change)) {
+      sink.AddRevocation(revoked->ticket_hash, revoked->expires_at, clock.Now());
+    } else if (pending.due) {
+      ++pending.coalesced;
+    } else if (const auto* account = std::get_if<AccountChanged>(&*change)) {
+      accounts.insert(account->userid);
+    } else if (const auto* grant = std::get_if<GrantChanged>(&*change)) {
+      grants.insert(grant->jti);
     }
+    if (!pending.due && accounts.size() + grants.size() > kMaxSingleFetches) {
+      pending.due = true;
+      pending.coalesced += accounts.size() + grants.size();
+    }
+  }
+  if (pending.due) return true;  // the reload covers what was collected
+  for (const std::string& userid : accounts) {
+    if (!Apply(conn, sink, clock, AccountChanged{userid})) return false;
+  }
+  for (const std::string& jti : grants) {
+    if (!Apply(conn, sink, clock, GrantChanged{jti})) return false;
   }
   return true;
 }
@@ -149,7 +177,11 @@ bool ReloadIfDue(Connection& conn, ChangeSink& sink, PendingReload& pending) {
     log::Warning("change listener: " + std::to_string(pending.junk) + " malformed notification(s), first on " +
                  pending.first_junk + "; reloading everything");
   }
-  pending = PendingReload{false, 0, "", now};
+  if (pending.coalesced > kMaxSingleFetches) {
+    log::Info("change listener: " + std::to_string(pending.coalesced) +
+              " changes at once; reloading everything instead of each");
+  }
+  pending = PendingReload{false, 0, "", now, 0};
   return Load(conn, sink);
 }
 }  // namespace
@@ -185,7 +217,7 @@ void ChangeListener::Run() {
     was_connected = true;
     backoff = std::chrono::milliseconds(50);
     auto last_beat = std::chrono::steady_clock::now();
-    PendingReload pending{false, 0, "", last_beat};
+    PendingReload pending{false, 0, "", last_beat, 0};
     while (!stop_.load() && conn->Healthy()) {
       pollfd p{PQsocket(conn->raw()), POLLIN, 0};
       poll(&p, 1, 100);
@@ -193,7 +225,8 @@ void ChangeListener::Run() {
       if (!Drain(*conn, sink_, clock_, pending) || !ReloadIfDue(*conn, sink_, pending)) break;
       if (std::chrono::steady_clock::now() - last_beat >= kHeartbeat) {
         if (!conn->Exec("SELECT 1")) break;
-        sink_.MarkFresh();
+        // Heard from PostgreSQL, and nothing it said is waiting (a due reload marks fresh itself).
+        if (!pending.due) sink_.MarkFresh();
         last_beat = std::chrono::steady_clock::now();
       }
     }
