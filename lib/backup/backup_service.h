@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "auth/session_cache.h"
 #include "auth/token_factory.h"
 #include "backup/rest_handler.h"
@@ -20,6 +21,7 @@ namespace tessera::backup {
 
 struct BackupService {
   std::unique_ptr<auth::TokenFactory> tokens;
+  std::unique_ptr<auth::Authenticator> authenticator;  // tokens only
   std::unique_ptr<Storage> storage;
   std::unique_ptr<RestHandler> handler;
   std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
@@ -28,6 +30,6 @@ struct BackupService {
 // nullptr (not an error) when token_key or storage_dir is not set: the backup endpoints then
 // answer 503. Fails with a message for an unreadable key or a storage_dir that is not a directory.
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& accounts, const clock::Clock& clock);
+    const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock);
 
 }  // namespace tessera::backup
