@@ -45,6 +45,22 @@ Response FromStorage(StorageError e) {
   return Error(500, "storage error");
 }
 
+constexpr std::size_t kUploadChunkBytes = 256 * 1024;
+
+// An upload whose body did not arrive whole; `refused` is the storage's error for kSinkFailed.
+Response FromBody(http::BodyError e, std::optional<StorageError> refused) {
+  switch (e) {
+    case http::BodyError::kSinkFailed: return FromStorage(refused.value_or(StorageError::kIo));
+    case http::BodyError::kInterrupted: return Error(400, "upload interrupted");
+    // The cap is the Content-Length itself (checked against the size limits before), so a body
+    // over it is one longer than it said.
+    case http::BodyError::kTooLarge:
+    case http::BodyError::kLonger: return Error(400, "body longer than Content-Length");
+    case http::BodyError::kShorter: return Error(400, "body shorter than Content-Length");
+  }
+  return Error(500, "storage error");
+}
+
 Response Ok() {
   Response r;
   r.status = 200;
@@ -173,17 +189,17 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   auto writer = lock ? storage_.BeginLock(owner, repo, name, creator, kMaxLocksPerRepo)
                      : storage_.BeginWrite(owner, repo, type, name);
   if (!writer) return FromStorage(writer.error());
-  std::vector<char> buffer(256 * 1024);
-  std::uint64_t received = 0;
-  while (request.body != nullptr) {
-    std::ptrdiff_t n = request.body->Read(buffer.data(), buffer.size());
-    if (n < 0) return Error(400, "upload interrupted");  // the writer's destructor drops the temp file
-    if (n == 0) break;
-    received += static_cast<std::uint64_t>(n);
-    if (received > length) return Error(400, "body longer than Content-Length");
-    if (auto w = (*writer)->Write(buffer.data(), static_cast<std::size_t>(n)); !w) return FromStorage(w.error());
-  }
-  if (received != length) return Error(400, "body shorter than Content-Length");
+  std::optional<StorageError> refused;
+  auto written = http::StreamBody(
+      request, length,
+      [&](std::span<const char> chunk) {
+        auto w = (*writer)->Write(chunk.data(), chunk.size());
+        if (!w) refused = w.error();
+        return w.has_value();
+      },
+      kUploadChunkBytes);
+  // On any failure the writer's destructor drops the temporary file.
+  if (!written) return FromBody(written.error(), refused);
   std::optional<std::string_view> expected;
   if (type != "config") expected = name;
   if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());
