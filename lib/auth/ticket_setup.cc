@@ -24,8 +24,9 @@ std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
                      config.login_failure_window};
   policy.retention.audit_seconds = std::int64_t{config.audit_retention_days} * 86400;
   policy.retention.failure_window_seconds = config.login_failure_window;
-  // A session is dead once its last ticket has expired: stamped at most 60 s + a few seconds
-  // ahead of its renewal, valid 7200 s after that.
+  // A session is dead once its last ticket has expired: stamped at most 180 s ahead of its
+  // renewal (60 s to reach a session epoch, 120 s to be unique), valid 7200 s after that, so
+  // max age + max skew (7500 s) covers it.
   policy.retention.session_seconds = crypto::kTicketMaxAge + crypto::kTicketMaxSkew;
   policy.prune_interval_seconds = config.prune_interval;
   return std::make_unique<TicketService>(
