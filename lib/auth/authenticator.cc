@@ -9,15 +9,23 @@ namespace {
 
 AuthRefusal FromCache(SessionCheck check) {
   switch (check) {
-    case SessionCheck::kUnknownAccount: return AuthRefusal::kUnknownAccount;
-    case SessionCheck::kDisabled: return AuthRefusal::kDisabled;
-    case SessionCheck::kAccountExpired: return AuthRefusal::kAccountExpired;
-    case SessionCheck::kGrantExpired: return AuthRefusal::kGrantExpired;
-    case SessionCheck::kRevoked: return AuthRefusal::kRevoked;
-    case SessionCheck::kUnavailable: return AuthRefusal::kUnavailable;
-    case SessionCheck::kUnknownGrant: return AuthRefusal::kUnknownGrant;
+    case SessionCheck::kUnknownAccount:
+      return AuthRefusal::kUnknownAccount;
+    case SessionCheck::kDisabled:
+      return AuthRefusal::kDisabled;
+    case SessionCheck::kAccountExpired:
+      return AuthRefusal::kAccountExpired;
+    case SessionCheck::kGrantExpired:
+      return AuthRefusal::kGrantExpired;
+    case SessionCheck::kRevoked:
+      return AuthRefusal::kRevoked;
+    case SessionCheck::kUnavailable:
+      return AuthRefusal::kUnavailable;
+    case SessionCheck::kUnknownGrant:
+      return AuthRefusal::kUnknownGrant;
     case SessionCheck::kSessionEnded:  // tickets only
-    case SessionCheck::kOk: break;
+    case SessionCheck::kOk:
+      break;
   }
   return AuthRefusal::kBadCredentials;
 }
@@ -31,17 +39,28 @@ std::expected<Principal, AuthRefusal> Refuse(AuthRefusal refusal) {
 
 std::string_view Describe(AuthRefusal refusal) {
   switch (refusal) {
-    case AuthRefusal::kNoCredentials: return "no credentials of the accepted kind";
-    case AuthRefusal::kBadCredentials: return "credentials do not verify";
-    case AuthRefusal::kUnknownAccount: return "unknown account";
-    case AuthRefusal::kDisabled: return "account disabled";
-    case AuthRefusal::kAccountExpired: return "account expired";
-    case AuthRefusal::kUnknownGrant: return "no such token grant for this account";
-    case AuthRefusal::kRevoked: return "token grant revoked";
-    case AuthRefusal::kGrantExpired: return "token grant expired";
-    case AuthRefusal::kBadSubject: return "token subject is not a userid";
-    case AuthRefusal::kNoAccountId: return "grant has no account id";
-    case AuthRefusal::kUnavailable: return "session state unavailable";
+    case AuthRefusal::kNoCredentials:
+      return "no credentials of the accepted kind";
+    case AuthRefusal::kBadCredentials:
+      return "credentials do not verify";
+    case AuthRefusal::kUnknownAccount:
+      return "unknown account";
+    case AuthRefusal::kDisabled:
+      return "account disabled";
+    case AuthRefusal::kAccountExpired:
+      return "account expired";
+    case AuthRefusal::kUnknownGrant:
+      return "no such token grant for this account";
+    case AuthRefusal::kRevoked:
+      return "token grant revoked";
+    case AuthRefusal::kGrantExpired:
+      return "token grant expired";
+    case AuthRefusal::kBadSubject:
+      return "token subject is not a userid";
+    case AuthRefusal::kNoAccountId:
+      return "grant has no account id";
+    case AuthRefusal::kUnavailable:
+      return "session state unavailable";
   }
   return "?";
 }
@@ -52,7 +71,8 @@ bool Principal::Covers(std::string_view repo) const {
   return (!grant_repo_ || *grant_repo_ == repo) && (!token_repo_ || *token_repo_ == repo);
 }
 
-Authenticator::Authenticator(const TokenFactory& tokens, SessionCache& cache, const clock::Clock& clock)
+Authenticator::Authenticator(const TokenFactory& tokens, SessionCache& cache,
+                             const clock::Clock& clock)
     : tokens_(&tokens), cache_(&cache), clock_(&clock) {}
 
 Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) {}
@@ -85,8 +105,9 @@ std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request
   // reached this worker yet: the cache then asks the database once, and a change it hears while
   // asking wins over the fetched row. Only a token our key signed gets here, so strangers cannot
   // drive that lookup.
-  auto grant = cache_->CheckGrant(token->jti(), token->subject(), clock_->Now(),
-                                  [&grants](std::string_view jti) { return grants.FindGrant(jti); });
+  auto grant =
+      cache_->CheckGrant(token->jti(), token->subject(), clock_->Now(),
+                         [&grants](std::string_view jti) { return grants.FindGrant(jti); });
   if (!grant) return Refuse(FromCache(grant.error()));
   // Storage is keyed on the account's immutable id from the grant row, never on the subject's
   // name: a subject that is not a userid, or a row without an account id, reaches nothing.
@@ -101,7 +122,8 @@ std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request
   p.account_id_ = grant->account_id;
   p.grant_id_ = token->jti();
   const Permissions& claimed = token->permissions();
-  p.rights_ = {claimed.read && grant->read, claimed.write && grant->write, claimed.del && grant->del};
+  p.rights_ = {claimed.read && grant->read, claimed.write && grant->write,
+               claimed.del && grant->del};
   p.grant_repo_ = grant->repo;
   p.token_repo_ = token->repo();
   return p;
@@ -111,8 +133,9 @@ std::expected<Principal, AuthRefusal> Authenticator::ByTicket(const http::Reques
   auto identity = tickets_->Authenticate(request);
   if (!identity) {
     // TicketService logs the reason; it tells only denied from unavailable.
-    return std::unexpected(identity.error() == AuthFailure::kUnavailable ? AuthRefusal::kUnavailable
-                                                                          : AuthRefusal::kBadCredentials);
+    return std::unexpected(identity.error() == AuthFailure::kUnavailable
+                               ? AuthRefusal::kUnavailable
+                               : AuthRefusal::kBadCredentials);
   }
   Principal p;
   p.credential_ = Credential::kTicket;

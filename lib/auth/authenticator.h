@@ -44,12 +44,12 @@ enum class AuthRefusal {
   kUnknownAccount,
   kDisabled,
   kAccountExpired,
-  kUnknownGrant,    // no grant row for the token's jti, or it belongs to another account
+  kUnknownGrant,  // no grant row for the token's jti, or it belongs to another account
   kRevoked,
   kGrantExpired,
-  kBadSubject,      // the token's subject is not a userid
-  kNoAccountId,     // the grant row has no account id (it could key no storage)
-  kUnavailable,     // 503: the session cache is stale or the database could not be asked
+  kBadSubject,   // the token's subject is not a userid
+  kNoAccountId,  // the grant row has no account id (it could key no storage)
+  kUnavailable,  // 503: the session cache is stale or the database could not be asked
 };
 
 // A short English reason, for logs — never for clients.
@@ -97,11 +97,13 @@ class Authenticator {
   // Authenticates `request` by a credential of kind `accepted`. `grants` is the calling thread's
   // database, asked only when a verified token names a grant the cache has not heard of yet.
   // Fails with the first check that does not pass (see AuthRefusal).
-  std::expected<Principal, AuthRefusal> Authenticate(const http::Request& request, Credential accepted,
+  std::expected<Principal, AuthRefusal> Authenticate(const http::Request& request,
+                                                     Credential accepted,
                                                      store::GrantStore& grants) const;
 
  private:
-  std::expected<Principal, AuthRefusal> ByToken(const http::Request& request, store::GrantStore& grants) const;
+  std::expected<Principal, AuthRefusal> ByToken(const http::Request& request,
+                                                store::GrantStore& grants) const;
   std::expected<Principal, AuthRefusal> ByTicket(const http::Request& request) const;
 
   const TokenFactory* tokens_ = nullptr;

@@ -9,11 +9,21 @@ std::optional<std::chrono::seconds> ParseLifetime(std::string_view text) {
   std::int64_t unit = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: unit = 0; break;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        unit = 0;
+        break;
     }
     if (unit != 0) {
       text.remove_suffix(1);

@@ -26,11 +26,14 @@ class Fd {
   int fd_;
 };
 
-std::string_view View(const SecretBytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string_view View(const SecretBytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 }  // namespace
 
-std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path& path, bool secret) {
+std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path& path,
+                                                    bool secret) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return std::unexpected("cannot open key file " + path.string());
   struct stat st {};
@@ -38,7 +41,8 @@ std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path&
     return std::unexpected("key file " + path.string() + " is not a regular file");
   }
   if (secret && (st.st_mode & 077) != 0) {
-    return std::unexpected("secret key file " + path.string() + " is accessible by group or others (chmod 600 it)");
+    return std::unexpected("secret key file " + path.string() +
+                           " is accessible by group or others (chmod 600 it)");
   }
   SecretBytes buffer(kMaxPaserkBytes + 2);
   ssize_t n = read(fd.get(), buffer.data(), buffer.size());
@@ -58,7 +62,8 @@ std::expected<SecretKey, std::string> LoadSecretKey(const std::filesystem::path&
   return std::move(*key);
 }
 
-std::expected<std::vector<PublicKey>, std::string> LoadPublicKeys(const std::vector<std::filesystem::path>& paths) {
+std::expected<std::vector<PublicKey>, std::string> LoadPublicKeys(
+    const std::vector<std::filesystem::path>& paths) {
   std::vector<PublicKey> keys;
   for (const auto& path : paths) {
     auto text = ReadKeyFile(path, /*secret=*/false);

@@ -23,7 +23,8 @@ std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path&
 // A `k4.secret` file (a signing key).
 std::expected<SecretKey, std::string> LoadSecretKey(const std::filesystem::path& path);
 // `k4.public` files (older keys that still verify), in order.
-std::expected<std::vector<PublicKey>, std::string> LoadPublicKeys(const std::vector<std::filesystem::path>& paths);
+std::expected<std::vector<PublicKey>, std::string> LoadPublicKeys(
+    const std::vector<std::filesystem::path>& paths);
 // A `k4.local` file (a symmetric key).
 std::expected<LocalKey, std::string> LoadLocalKey(const std::filesystem::path& path);
 

@@ -16,7 +16,8 @@ class FakeGrants final : public store::GrantStore {
  public:
   std::map<std::string, store::GrantRecord> grants;
   bool down = false;
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view jti) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view jti) override {
     if (down) return std::unexpected(store::StoreError::kUnavailable);
     auto it = grants.find(std::string(jti));
     if (it == grants.end()) return std::optional<store::GrantRecord>{};
@@ -43,7 +44,8 @@ store::GrantRecord MakeGrant(std::string userid, auth::Permissions rights = {tru
 // grants for each.
 struct Fixture {
   clock::FixedClock clock{kNow};
-  std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  std::shared_ptr<crypto::Keyring> ring =
+      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
   auth::SessionCache cache{std::chrono::milliseconds(60000)};
   auth::Authenticator door{tokens, cache, clock};
@@ -71,13 +73,15 @@ struct Fixture {
                 {"eve", MakeGrant("../eve@pbs")}});
   }
 
-  std::string Token(std::string subject, std::string jti, auth::Permissions claims = {true, true, true},
+  std::string Token(std::string subject, std::string jti,
+                    auth::Permissions claims = {true, true, true},
                     std::optional<std::string> repo = std::nullopt) {
-    return *tokens.Create({std::move(subject), claims, std::move(repo), std::chrono::hours(1), std::move(jti)});
+    return *tokens.Create(
+        {std::move(subject), claims, std::move(repo), std::chrono::hours(1), std::move(jti)});
   }
 
-  std::expected<auth::Principal, AuthRefusal> With(std::optional<std::string> authorization,
-                                                   auth::Credential kind = auth::Credential::kToken) {
+  std::expected<auth::Principal, AuthRefusal> With(
+      std::optional<std::string> authorization, auth::Credential kind = auth::Credential::kToken) {
     http::Request r;
     r.method = http::Method::kGet;
     if (authorization) r.headers.emplace_back("authorization", *authorization);
@@ -111,7 +115,8 @@ TEST_CASE("a valid bearer token becomes a principal with the grant's account and
 
 TEST_CASE("a token's claims only narrow its grant, and both scopes must name the repository") {
   Fixture f;
-  auto narrowed = f.With("Bearer " + f.Token("alice@pbs", "alice", {true, false, false}, "desktop"));
+  auto narrowed =
+      f.With("Bearer " + f.Token("alice@pbs", "alice", {true, false, false}, "desktop"));
   REQUIRE(narrowed.has_value());
   CHECK(narrowed->rights().read);
   CHECK_FALSE(narrowed->rights().write);
@@ -124,7 +129,8 @@ TEST_CASE("a token's claims only narrow its grant, and both scopes must name the
   CHECK(scoped->Covers("laptop"));
   CHECK_FALSE(scoped->Covers("desktop"));
 
-  auto both = f.With("Bearer " + f.Token("alice@pbs", "alice-ro-laptop", {true, true, true}, "desktop"));
+  auto both =
+      f.With("Bearer " + f.Token("alice@pbs", "alice-ro-laptop", {true, true, true}, "desktop"));
   REQUIRE(both.has_value());
   CHECK_FALSE(both->Covers("laptop"));
   CHECK_FALSE(both->Covers("desktop"));
@@ -141,12 +147,14 @@ TEST_CASE("restic's basic credentials carry the token as the password") {
 
 TEST_CASE("every refusal reason of a token, each answered 401") {
   Fixture f;
-  auth::TokenFactory stranger("srv", std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate()), f.clock);
-  auto other_key = *stranger.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), "alice"});
+  auth::TokenFactory stranger(
+      "srv", std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate()), f.clock);
+  auto other_key = *stranger.Create(
+      {"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), "alice"});
   clock::FixedClock past(kNow - 7200);
   auth::TokenFactory old_factory("srv", f.ring, past);
-  auto expired_token =
-      *old_factory.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), "alice"});
+  auto expired_token = *old_factory.Create(
+      {"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), "alice"});
 
   struct Case {
     const char* name;
@@ -156,7 +164,8 @@ TEST_CASE("every refusal reason of a token, each answered 401") {
   const Case cases[] = {
       {"no header", std::nullopt, AuthRefusal::kNoCredentials},
       {"unknown scheme", "Digest abc", AuthRefusal::kNoCredentials},
-      {"basic without a colon", "Basic " + crypto::Base64Encode("nocolon", crypto::Base64Alphabet::kStandard),
+      {"basic without a colon",
+       "Basic " + crypto::Base64Encode("nocolon", crypto::Base64Alphabet::kStandard),
        AuthRefusal::kNoCredentials},
       {"garbage token", "Bearer v4.public.garbage", AuthRefusal::kBadCredentials},
       {"another server's key", "Bearer " + other_key, AuthRefusal::kBadCredentials},
@@ -165,11 +174,13 @@ TEST_CASE("every refusal reason of a token, each answered 401") {
       {"disabled account", "Bearer " + f.Token("bob@pbs", "bob"), AuthRefusal::kDisabled},
       {"expired account", "Bearer " + f.Token("carol@pbs", "carol"), AuthRefusal::kAccountExpired},
       {"grant of nobody", "Bearer " + f.Token("alice@pbs", "missing"), AuthRefusal::kUnknownGrant},
-      {"another account's grant", "Bearer " + f.Token("alice@pbs", "bob"), AuthRefusal::kUnknownGrant},
+      {"another account's grant", "Bearer " + f.Token("alice@pbs", "bob"),
+       AuthRefusal::kUnknownGrant},
       {"revoked grant", "Bearer " + f.Token("alice@pbs", "revoked"), AuthRefusal::kRevoked},
       {"expired grant", "Bearer " + f.Token("alice@pbs", "expired"), AuthRefusal::kGrantExpired},
       {"subject not a userid", "Bearer " + f.Token("../eve@pbs", "eve"), AuthRefusal::kBadSubject},
-      {"grant without account id", "Bearer " + f.Token("alice@pbs", "no-id"), AuthRefusal::kNoAccountId},
+      {"grant without account id", "Bearer " + f.Token("alice@pbs", "no-id"),
+       AuthRefusal::kNoAccountId},
   };
   for (const Case& c : cases) {
     INFO(c.name);

@@ -12,7 +12,9 @@ using namespace tessera;
 namespace fs = std::filesystem;
 
 namespace {
-std::string Text(const crypto::SecretBytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string Text(const crypto::SecretBytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 // A temporary directory, removed with everything in it.
 struct TempDir {
@@ -75,6 +77,7 @@ TEST_CASE("key files are refused with a message naming the file") {
   refused(crypto::LoadSecretKey(big), big, "too large");
   refused(crypto::LoadLocalKey(junk), junk, "k4.local");
   refused(crypto::LoadPublicKeys({pub, junk}), junk, "k4.public");
-  refused(crypto::LoadPublicKeys({dir.path / "link"}), dir.path / "link", "cannot open");  // not followed
+  refused(crypto::LoadPublicKeys({dir.path / "link"}), dir.path / "link",
+          "cannot open");  // not followed
   refused(crypto::LoadPublicKeys({dir.path}), dir.path, "not a regular file");
 }

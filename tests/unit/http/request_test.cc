@@ -9,7 +9,8 @@ namespace {
 // A body delivered in chunks of `step` bytes, failing after `fail_after` bytes if set.
 class ChunkedBody final : public http::BodyReader {
  public:
-  ChunkedBody(std::string data, std::size_t step, std::optional<std::size_t> fail_after = std::nullopt)
+  ChunkedBody(std::string data, std::size_t step,
+              std::optional<std::size_t> fail_after = std::nullopt)
       : data_(std::move(data)), step_(step), fail_after_(fail_after) {}
   std::ptrdiff_t Read(char* buffer, std::size_t size) override {
     if (fail_after_ && pos_ >= *fail_after_) return -1;
@@ -30,8 +31,8 @@ struct Streamed {
   std::string seen;
 };
 
-Streamed Stream(std::optional<std::uint64_t> content_length, http::BodyReader* body, std::uint64_t cap,
-                std::size_t refuse_after = SIZE_MAX) {
+Streamed Stream(std::optional<std::uint64_t> content_length, http::BodyReader* body,
+                std::uint64_t cap, std::size_t refuse_after = SIZE_MAX) {
   http::Request r;
   r.content_length = content_length;
   r.body = body;
@@ -73,7 +74,8 @@ TEST_CASE("each way a body can go wrong has its own error") {
   ChunkedBody longer("0123456789", 10);
   CHECK(Stream(5, &longer, 100).result.error() == BodyError::kLonger);
   ChunkedBody lying("0123456789", 10);
-  CHECK(Stream(5, &lying, 6).result.error() == BodyError::kTooLarge);  // the cap holds whatever it said
+  CHECK(Stream(5, &lying, 6).result.error() ==
+        BodyError::kTooLarge);  // the cap holds whatever it said
 
   ChunkedBody shorter("01234", 10);
   CHECK(Stream(10, &shorter, 100).result.error() == BodyError::kShorter);
