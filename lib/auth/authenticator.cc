@@ -68,6 +68,7 @@ std::string_view Describe(AuthRefusal refusal) {
 int HttpStatus(AuthRefusal refusal) { return refusal == AuthRefusal::kUnavailable ? 503 : 401; }
 
 bool Principal::Covers(std::string_view repo) const {
+  if (credential_ != Credential::kToken) return false;
   return (!grant_repo_ || *grant_repo_ == repo) && (!token_repo_ || *token_repo_ == repo);
 }
 
@@ -130,6 +131,7 @@ std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request
 }
 
 std::expected<Principal, AuthRefusal> Authenticator::ByTicket(const http::Request& request) const {
+  if (!TicketService::CookieTicket(request)) return std::unexpected(AuthRefusal::kNoCredentials);
   auto identity = tickets_->Authenticate(request);
   if (!identity) {
     // TicketService logs the reason; it tells only denied from unavailable.

@@ -69,7 +69,7 @@ class Principal {
   // What the principal may do: the grant row AND the token's claims. None for tickets.
   const Permissions& rights() const { return rights_; }
   // Whether `repo` lies in the principal's repository scope: every scope set (the grant row's,
-  // the token's) names exactly `repo`. Tickets carry no rights, so their scope is moot.
+  // the token's) names exactly `repo`. A ticket covers no repository.
   bool Covers(std::string_view repo) const;
   // The ticket's session (for logout); null for tokens.
   const Identity* ticket() const { return ticket_ ? &*ticket_ : nullptr; }

@@ -3,8 +3,9 @@
 //
 // Order of checks: the request authenticates as a token principal (auth/authenticator.h; else
 // 401 with WWW-Authenticate, or 503 when the session state is unavailable), path well-formed
-// (404), the principal's repository scope (403), its rights for the method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, because
-// restic writes one for every command, restore and check included: any token with read or write
+// (404), the principal's repository scope (403), its rights for the method (403): read for
+// HEAD/GET, write for POST, delete for DELETE — except locks, because restic writes one for
+// every command, restore and check included: any token with read or write
 // may create a lock (at most kMaxLockBytes, at most kMaxLocksPerRepo per repository: 413, 429)
 // and remove a lock it created (its grant's jti is recorded with the lock, see
 // backup/lock_records.h); removing another token's lock needs delete (403), so a read-only or

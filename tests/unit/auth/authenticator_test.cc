@@ -5,6 +5,7 @@
 
 #include "crypto/base64url.h"
 #include "crypto/keyring.h"
+#include "http/cookies.h"
 #include "store/database.h"
 
 using namespace tessera;
@@ -220,4 +221,58 @@ TEST_CASE("a door refuses the credential kind it was not built for") {
   auto p = f.With("Bearer " + f.Token("alice@pbs", "alice"), auth::Credential::kTicket);
   REQUIRE_FALSE(p.has_value());
   CHECK(p.error() == AuthRefusal::kNoCredentials);
+}
+
+namespace {
+// A ticket door over a cache that knows alice, and the keys to issue her tickets.
+struct TicketFixture {
+  clock::FixedClock clock{kNow};
+  auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  crypto::TicketKeys issuer{*crypto::SecretKey::FromSeed(std::vector<std::uint8_t>(32, 7)), {}};
+  auth::TicketService tickets{
+      crypto::TicketKeys(*crypto::SecretKey::FromSeed(std::vector<std::uint8_t>(32, 7)), {}),
+      *crypto::CsrfKey::FromBytes(std::vector<std::uint8_t>(32, 8)), cache, clock,
+      auth::TicketPolicy{crypto::PasswordCost{1, 8192 * 1024}, {}, {}, 60}};
+  auth::Authenticator door{tickets};
+  FakeGrants db;
+
+  TicketFixture() { cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}); }
+
+  std::expected<auth::Principal, AuthRefusal> With(
+      std::optional<std::string> ticket, auth::Credential kind = auth::Credential::kTicket) {
+    http::Request r;
+    r.method = http::Method::kGet;
+    if (ticket)
+      r.headers.emplace_back("cookie", "__Host-PBSAuthCookie=" + http::EncodeCookieValue(*ticket));
+    return door.Authenticate(r, kind, db);
+  }
+};
+}  // namespace
+
+TEST_CASE("a ticket cookie is the door's other credential kind") {
+  TicketFixture f;
+  auto p = f.With(f.issuer.Issue("alice@pbs", kNow));
+  REQUIRE(p.has_value());
+  CHECK(p->credential() == auth::Credential::kTicket);
+  CHECK(p->userid() == "alice@pbs");
+  REQUIRE(p->ticket() != nullptr);
+  CHECK(p->ticket()->userid == "alice@pbs");
+  // A ticket carries no token rights and names no grant or storage.
+  CHECK_FALSE(p->rights().read);
+  CHECK_FALSE(p->rights().write);
+  CHECK_FALSE(p->rights().del);
+  CHECK(p->grant_id().empty());
+  CHECK(p->account_id() == 0);
+  CHECK_FALSE(p->Covers("laptop"));
+
+  CHECK(f.With(std::nullopt).error() == AuthRefusal::kNoCredentials);
+  CHECK(f.With("PBS:alice@pbs:6B49D200::forged").error() == AuthRefusal::kBadCredentials);
+  CHECK(f.With(f.issuer.Issue("bob@pbs", kNow)).error() ==
+        AuthRefusal::kBadCredentials);  // unknown account
+  CHECK(f.With(f.issuer.Issue("alice@pbs", kNow), auth::Credential::kToken).error() ==
+        AuthRefusal::kNoCredentials);
+  f.cache.MarkLost();
+  AuthRefusal stale = f.With(f.issuer.Issue("alice@pbs", kNow)).error();
+  CHECK(stale == AuthRefusal::kUnavailable);
+  CHECK(auth::HttpStatus(stale) == 503);
 }
