@@ -1,7 +1,8 @@
 // Builds the backup endpoints from the configuration: the token keyring and factory (bound to
-// server_id), the storage backend, the restic REST handler, and the sweeper that removes crashed
-// uploads' temporary files (at once, then every upload_temp_max_age / 2, at most hourly, on a
-// thread of its own that stops when the service goes). Owned by main, shared by threads.
+// server_id), the token authenticator over the session cache, the storage backend, the restic
+// REST handler, and the sweeper that removes crashed uploads' temporary files (at once, then
+// every upload_temp_max_age / 2, at most hourly, on a thread of its own that stops when the
+// service goes). Owned by main, shared by threads.
 #pragma once
 
 #include <expected>
