@@ -158,20 +158,21 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
   std::uint64_t size = (*object)->size();
-  ByteRange range;
-  RangeResult kind = ResolveRange(request.Header("range").value_or(""), size, &range);
-  Response r;
-  r.AddHeader("Content-Type", "application/octet-stream");
-  r.AddHeader("Accept-Ranges", "bytes");
-  if (kind == RangeResult::kUnsatisfiable) {
+  auto resolved = ResolveRange(request.Header("range").value_or(""), size);
+  if (!resolved) {
     Response bad = Error(416, "range not satisfiable");
     bad.AddHeader("Content-Range", "bytes */" + std::to_string(size));
     return bad;
   }
-  if (kind == RangeResult::kPartial) {
+  const ByteRange& range = resolved->bytes;
+  Response r;
+  r.AddHeader("Content-Type", "application/octet-stream");
+  r.AddHeader("Accept-Ranges", "bytes");
+  if (resolved->partial) {
     r.status = 206;
     r.AddHeader("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
-                                     std::to_string(range.offset + range.length - 1) + "/" + std::to_string(size));
+                                     std::to_string(range.offset + range.length - 1) + "/" +
+                                     std::to_string(size));
   }
   r.stream = (*object)->Range(range.offset, range.length);
   r.stream_length = range.length;
