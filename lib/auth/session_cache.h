@@ -87,8 +87,8 @@ class SessionCache final : public store::ChangeSink {
                                                 std::int64_t now, const GrantFetcher& fetch_on_miss);
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`:
   // the account checks of CheckAccount, then the session epoch and the revocations.
-  SessionCheck CheckTicket(std::string_view userid, std::int64_t ticket_time, std::string_view revocation_id,
-                     std::int64_t now) const;
+  SessionCheck CheckTicket(std::string_view userid, std::int64_t ticket_time,
+                           std::string_view revocation_id, std::int64_t now) const;
 
  private:
   // A grant being read from the database; `changed` is set when a change to it (or a full
