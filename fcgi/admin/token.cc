@@ -8,14 +8,13 @@
 #include <sodium.h>
 #include <unistd.h>
 
-#include <charconv>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "admin/commands.h"
 #include "auth/token_factory.h"
+#include "auth/token_lifetime.h"
 #include "clock/clock.h"
 #include "crypto/keyring.h"
 #include "crypto/rfc3339.h"
@@ -35,27 +34,6 @@ std::expected<std::shared_ptr<const crypto::Keyring>, std::string> LoadKeys(
   auto ring = crypto::Keyring::Load(config.token_key, publics);
   if (!ring) return std::unexpected(ring.error());
   return std::make_shared<const crypto::Keyring>(std::move(*ring));
-}
-
-// "90", "90s", "15m", "12h", "30d" → seconds; nullopt for anything else or over ten years.
-std::optional<std::int64_t> ParseLifetime(std::string_view text) {
-  std::int64_t unit = 1;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: unit = 0; break;
-    }
-    if (unit != 0) text.remove_suffix(1);
-    else unit = 1;
-  }
-  std::int64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p != text.data() + text.size() || n <= 0) return std::nullopt;
-  if (n > 10LL * 366 * 86400 / unit) return std::nullopt;
-  return n * unit;
 }
 
 int Verify(const config::Config& config, const auth::TokenFactory& factory) {
@@ -88,73 +66,86 @@ int Verify(const config::Config& config, const auth::TokenFactory& factory) {
   return 0;
 }
 
-int Mint(const config::Config& config, const auth::TokenFactory& factory, const Args& args) {
+// What `mint` was asked for: a new grant (`request`), or with --jti the re-mint of an existing one.
+struct MintArgs {
   auth::TokenRequest request;
-  request.lifetime = std::chrono::seconds(30 * 86400);
   bool shaped = false;  // permissions, repo or lifetime given (not allowed with --jti)
+};
+
+// Parses mint's flags, or fails with the exit code (after saying why).
+std::expected<MintArgs, int> ParseMintArgs(const Args& args) {
+  MintArgs out;
+  auth::TokenRequest& request = out.request;
+  request.lifetime = std::chrono::seconds(30 * 86400);
   for (std::size_t i = 0; i < args.size(); ++i) {
     bool has_value = i + 1 < args.size();
     if (args[i] == "--user" && has_value) {
       request.subject = args[++i];
     } else if (args[i] == "--repo" && has_value) {
       request.repo = std::string(args[++i]);
-      shaped = true;
+      out.shaped = true;
     } else if (args[i] == "--jti" && has_value) {
       request.jti = args[++i];
     } else if (args[i] == "--lifetime" && has_value) {
-      auto seconds = ParseLifetime(args[++i]);
-      if (!seconds) {
+      auto lifetime = auth::ParseLifetime(args[++i]);
+      if (!lifetime) {
         std::cerr << "tessera-admin: --lifetime takes N, Ns, Nm, Nh or Nd (at most ten years)\n";
-        return 2;
+        return std::unexpected(2);
       }
-      request.lifetime = std::chrono::seconds(*seconds);
-      shaped = true;
+      request.lifetime = *lifetime;
+      out.shaped = true;
     } else if (args[i] == "--read") {
-      request.permissions.read = shaped = true;
+      request.permissions.read = out.shaped = true;
     } else if (args[i] == "--write") {
-      request.permissions.write = shaped = true;
+      request.permissions.write = out.shaped = true;
     } else if (args[i] == "--delete") {
-      request.permissions.del = shaped = true;
+      request.permissions.del = out.shaped = true;
     } else {
-      return Usage();
+      return std::unexpected(Usage());
     }
   }
-  std::expected<store::pg::GrantRow, std::string> grant = std::unexpected("");
-  if (!request.jti.empty()) {
-    if (shaped || !request.subject.empty()) {
-      std::cerr << "tessera-admin: --jti re-mints an existing grant; give nothing else\n";
-      return 2;
-    }
-    grant = store::pg::ReadGrant(config.database, request.jti);
-  } else {
-    if (request.subject.empty()) return Usage();
-    grant = store::pg::CreateGrant(config.database, request.subject, request.permissions.read,
-                                   request.permissions.write, request.permissions.del, request.repo,
-                                   request.lifetime.count());
+  if (!request.jti.empty() && (out.shaped || !request.subject.empty())) {
+    std::cerr << "tessera-admin: --jti re-mints an existing grant; give nothing else\n";
+    return std::unexpected(2);
   }
+  if (request.jti.empty() && request.subject.empty()) return std::unexpected(Usage());
+  return out;
+}
+
+// Reads the grant to re-mint, or makes the one asked for.
+std::expected<store::pg::GrantRow, std::string> FindOrCreateGrant(const config::Config& config,
+                                                                  const auth::TokenRequest& request) {
+  if (!request.jti.empty()) return store::pg::ReadGrant(config.database, request.jti);
+  return store::pg::CreateGrant(config.database, request.subject, request.permissions.read,
+                                request.permissions.write, request.permissions.del, request.repo,
+                                request.lifetime.count());
+}
+
+int Mint(const config::Config& config, const auth::TokenFactory& factory, const clock::Clock& clock,
+         const Args& args) {
+  auto parsed = ParseMintArgs(args);
+  if (!parsed) return parsed.error();
+  auto grant = FindOrCreateGrant(config, parsed->request);
   if (!grant) {
     std::cerr << "tessera-admin: " << grant.error() << "\n";
     return 1;
   }
-  // The grant row says how long the token may live: never past its expiry (an infinite expiry
-  // gets the longest lifetime a token can have), and not at all once revoked or expired.
-  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-  if (grant->revoked || grant->expires_at <= now) {
-    std::cerr << "tessera-admin: grant " << grant->jti << " is revoked or expired\n";
+  // The grant row says how long the token may live (auth/token_lifetime.h).
+  auto lifetime = auth::LifetimeForGrant(grant->revoked, grant->expires_at, clock.Now());
+  if (!lifetime) {
+    std::cerr << "tessera-admin: grant " << grant->jti << " is "
+              << (lifetime.error() == auth::GrantRefusal::kRevoked ? "revoked" : "expired") << "\n";
     return 1;
   }
-  constexpr std::int64_t kLongestLifetime = 10LL * 366 * 86400;
-  std::int64_t left = grant->expires_at - now > kLongestLifetime ? kLongestLifetime : grant->expires_at - now;
-  request = {grant->userid, {grant->read, grant->write, grant->del}, grant->repo,
-             std::chrono::seconds(left), grant->jti};
-  auto token = factory.Create(request);
+  auto token = factory.Create(
+      {grant->userid, {grant->read, grant->write, grant->del}, grant->repo, *lifetime, grant->jti});
   if (!token) {
     std::cerr << "tessera-admin: " << auth::Describe(token.error()) << "\n";
     return 1;
   }
   // The token alone on stdout (flushed first), so scripts can capture it; the grant on stderr.
   std::cout << *token << std::endl;
-  std::cerr << "grant " << request.jti << " for " << request.subject << " until "
+  std::cerr << "grant " << grant->jti << " for " << grant->userid << " until "
             << (grant->expires_at == store::kEndOfTime ? std::string("no expiry (infinity)")
                                                         : crypto::FormatRfc3339(grant->expires_at))
             << "\n";
@@ -182,7 +173,7 @@ int Token(const config::Config& config, const Args& args) {
   static const clock::SystemClock kClock;
   auth::TokenFactory factory(config.server_id, *keys, kClock, config.token_clock_skew);
   if (args[0] == "verify") return args.size() == 1 ? Verify(config, factory) : Usage();
-  return Mint(config, factory, Args(args.begin() + 1, args.end()));
+  return Mint(config, factory, kClock, Args(args.begin() + 1, args.end()));
 }
 
 }  // namespace tessera::admin

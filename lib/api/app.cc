@@ -17,8 +17,8 @@ using http::Response;
 namespace {
 constexpr std::string_view kCookieAttributes = "; Secure; SameSite=Lax; HttpOnly; Path=/";
 
-Response Denied() { return http::JsonError(401, "authentication failure"); }
-Response Unavailable() { return http::JsonError(503, "service unavailable, try again later"); }
+Response Denied() { return http::AuthenticationRefused(401); }
+Response Unavailable() { return http::AuthenticationRefused(503); }
 Response FromFailure(auth::AuthFailure f, std::int64_t retry_after = 1) {
   switch (f) {
     case auth::AuthFailure::kDenied:
@@ -46,6 +46,7 @@ std::expected<http::ClientAddress, Response> Client(const Request& request) {
 
 App::App(const config::Config& config, store::Database& db, Services services)
     : config_(config), db_(db), services_(services) {
+  if (services_.tickets != nullptr) tickets_door_.emplace(*services_.tickets);
   version_body_ =
       http::JsonData({{"version", kVersion}, {"release", "0"}, {"repoid", "tessera"}}).body;
   auto bind = [this](Response (App::*method)(Request&) const) {
@@ -116,9 +117,9 @@ Response App::Logout(Request& request) const {
   if (services_.tickets == nullptr) return Unavailable();
   auto client = Client(request);
   if (!client) return client.error();
-  auto identity = services_.tickets->Authenticate(request);
-  if (!identity) return FromFailure(identity.error());
-  if (auto done = services_.tickets->Logout(db_, *identity, client->address); !done) {
+  auto who = ByTicket(request);
+  if (!who) return who.error();
+  if (auto done = services_.tickets->Logout(db_, *who->ticket(), client->address); !done) {
     return FromFailure(done.error());
   }
   Response response = http::JsonData(nlohmann::json::object());
@@ -129,10 +130,16 @@ Response App::Logout(Request& request) const {
 }
 
 Response App::Whoami(Request& request) const {
-  if (services_.tickets == nullptr) return Unavailable();
-  auto identity = services_.tickets->Authenticate(request);
-  if (!identity) return FromFailure(identity.error());
-  return http::JsonData({{"userid", identity->userid}, {"auth", identity->method}});
+  auto who = ByTicket(request);
+  if (!who) return who.error();
+  return http::JsonData({{"userid", who->userid()}, {"auth", "cookie"}});
+}
+
+std::expected<auth::Principal, Response> App::ByTicket(const Request& request) const {
+  if (!tickets_door_) return std::unexpected(Unavailable());
+  auto who = tickets_door_->Authenticate(request, auth::Credential::kTicket, db_);
+  if (!who) return std::unexpected(http::AuthenticationRefused(auth::HttpStatus(who.error())));
+  return std::move(*who);
 }
 
 }  // namespace tessera::api

@@ -6,8 +6,11 @@
 // bugs, which the adapter's fence turns into a 500.
 #pragma once
 
+#include <expected>
+#include <optional>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "auth/ticket_service.h"
 #include "backup/rest_handler.h"
 #include "config/config.h"
@@ -40,10 +43,13 @@ class App {
   http::Response Logout(http::Request& request) const;
   http::Response Whoami(http::Request& request) const;
   http::Response Backup(http::Request& request, const http::PathParams& params) const;
+  // The request's ticket principal, or the answer to a refusal (401, 503).
+  std::expected<auth::Principal, http::Response> ByTicket(const http::Request& request) const;
 
   const config::Config& config_;
   store::Database& db_;
   Services services_;
+  std::optional<auth::Authenticator> tickets_door_;  // set when services_.tickets is
   http::Router router_;
   std::string version_body_;  // /version never changes: rendered once
 };

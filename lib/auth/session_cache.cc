@@ -17,7 +17,7 @@ void SessionCache::Replace(store::CacheSnapshot snapshot) {
   grants_ = std::move(snapshot.grants);
   // A row fetched before this load may be older than it.
   for (Fetch& f : fetches_) f.changed = true;
-  fresh_at_ = SteadyClock::now();
+  fresh_at_ = clock_.Now();
 }
 
 void SessionCache::SetAccount(const std::string& userid, std::optional<store::AccountState> state) {
@@ -51,7 +51,7 @@ void SessionCache::AddRevocation(const std::string& revocation_id, std::int64_t 
 
 void SessionCache::MarkFresh() {
   std::unique_lock lock(mutex_);
-  fresh_at_ = SteadyClock::now();
+  fresh_at_ = clock_.Now();
 }
 
 void SessionCache::MarkLost() {
@@ -60,7 +60,7 @@ void SessionCache::MarkLost() {
 }
 
 bool SessionCache::FreshLocked() const {
-  return fresh_at_ && SteadyClock::now() - *fresh_at_ <= max_staleness_;
+  return fresh_at_ && clock_.Now() - *fresh_at_ <= max_staleness_;
 }
 
 bool SessionCache::IsFresh() const {
@@ -68,21 +68,26 @@ bool SessionCache::IsFresh() const {
   return FreshLocked();
 }
 
-SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) const {
-  std::shared_lock lock(mutex_);
-  if (!FreshLocked()) return SessionCheck::kUnavailable;
+std::expected<const store::AccountState*, SessionCheck> SessionCache::AccountLocked(std::string_view userid,
+                                                                                    std::int64_t now) const {
+  if (!FreshLocked()) return std::unexpected(SessionCheck::kUnavailable);
   auto account = accounts_.find(std::string(userid));
-  if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
-  if (!account->second.enabled) return SessionCheck::kDisabled;
-  if (account->second.expires_at && *account->second.expires_at <= now) return SessionCheck::kAccountExpired;
-  return SessionCheck::kOk;
+  if (account == accounts_.end()) return std::unexpected(SessionCheck::kUnknownAccount);
+  const store::AccountState& s = account->second;
+  if (!s.enabled) return std::unexpected(SessionCheck::kDisabled);
+  if (s.expires_at && *s.expires_at <= now) return std::unexpected(SessionCheck::kAccountExpired);
+  return &s;
 }
 
-std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
-                                                           std::int64_t now) const {
-  SessionCheck account = CheckAccount(userid, now);
-  if (account != SessionCheck::kOk) return std::unexpected(account);
+SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) const {
   std::shared_lock lock(mutex_);
+  auto account = AccountLocked(userid, now);
+  return account ? SessionCheck::kOk : account.error();
+}
+
+std::expected<Grant, SessionCheck> SessionCache::GrantLocked(std::string_view jti, std::string_view userid,
+                                                            std::int64_t now) const {
+  if (auto account = AccountLocked(userid, now); !account) return std::unexpected(account.error());
   auto grant = grants_.find(std::string(jti));
   if (grant == grants_.end() || grant->second.userid != userid) {
     return std::unexpected(SessionCheck::kUnknownGrant);
@@ -93,12 +98,18 @@ std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti
 }
 
 std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
+                                                           std::int64_t now) const {
+  std::shared_lock lock(mutex_);
+  return GrantLocked(jti, userid, now);
+}
+
+std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
                                                            std::int64_t now,
                                                            const GrantFetcher& fetch_on_miss) {
-  auto cached = CheckGrant(jti, userid, now);
-  if (cached || cached.error() != SessionCheck::kUnknownGrant) return cached;
   {
     std::shared_lock lock(mutex_);
+    auto cached = GrantLocked(jti, userid, now);
+    if (cached || cached.error() != SessionCheck::kUnknownGrant) return cached;
     // The cache holds the grant (for another account): nothing to fetch.
     if (grants_.contains(std::string(jti))) return cached;
   }
@@ -125,16 +136,12 @@ std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti
   return CheckGrant(jti, userid, now);
 }
 
-SessionCheck SessionCache::Check(std::string_view userid, std::int64_t ticket_time,
-                                 std::string_view revocation_id, std::int64_t now) const {
+SessionCheck SessionCache::CheckTicket(std::string_view userid, std::int64_t ticket_time,
+                                       std::string_view revocation_id, std::int64_t now) const {
   std::shared_lock lock(mutex_);
-  if (!FreshLocked()) return SessionCheck::kUnavailable;
-  auto account = accounts_.find(std::string(userid));
-  if (account == accounts_.end()) return SessionCheck::kUnknownAccount;
-  const store::AccountState& s = account->second;
-  if (!s.enabled) return SessionCheck::kDisabled;
-  if (s.expires_at && *s.expires_at <= now) return SessionCheck::kAccountExpired;
-  if (ticket_time < s.session_epoch) return SessionCheck::kSessionEnded;
+  auto account = AccountLocked(userid, now);
+  if (!account) return account.error();
+  if (ticket_time < (*account)->session_epoch) return SessionCheck::kSessionEnded;
   if (revoked_.contains(std::string(revocation_id))) return SessionCheck::kRevoked;
   return SessionCheck::kOk;
 }

@@ -1,9 +1,9 @@
 // The worker's in-memory view of account state, revoked tickets and token grants, so that
 // authenticating a request costs no database round trip. A listener thread (lib/store/pg/listener)
 // fills it through the store::ChangeSink interface from PostgreSQL and keeps it current through
-// LISTEN/NOTIFY; when the listener has not heard from PostgreSQL for longer than `max_staleness`,
-// every check answers kUnavailable (503): the cache fails closed rather than trusting state that
-// may be old.
+// LISTEN/NOTIFY; when the listener has not heard from PostgreSQL for longer than `max_staleness`
+// (measured on the injected steady clock), every check answers kUnavailable (503): the cache
+// fails closed rather than trusting state that may be old.
 //
 // A grant minted a moment ago may not have been notified yet, so CheckGrant can fetch a missing
 // grant from the database. Such a fetch races the listener: a revocation applied while the row
@@ -23,6 +23,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "clock/clock.h"
 #include "store/auth_store.h"
 #include "store/change_sink.h"
 #include "store/database.h"
@@ -37,7 +38,7 @@ enum class SessionCheck {
   kUnknownAccount,
   kDisabled,
   kAccountExpired,
-  kGrantExpired,
+  kGrantExpired,  // the token's grant (not the account) has expired
   kSessionEnded,  // ticket older than the account's session epoch (password change, disable)
   kRevoked,       // logged out, or the grant was revoked
   kUnknownGrant,  // no api_tokens row for the token's jti (or it names another account)
@@ -46,12 +47,14 @@ enum class SessionCheck {
 
 class SessionCache final : public store::ChangeSink {
  public:
-  using SteadyClock = std::chrono::steady_clock;
   // Reads the grant `jti` from the database: the row, nullopt when there is none, or the error.
   using GrantFetcher =
       std::function<std::expected<std::optional<Grant>, store::StoreError>(std::string_view jti)>;
 
-  explicit SessionCache(std::chrono::milliseconds max_staleness) : max_staleness_(max_staleness) {}
+  // `clock` must outlive the cache.
+  explicit SessionCache(std::chrono::milliseconds max_staleness,
+                        const clock::SteadyClock& clock = clock::RealSteadyClock())
+      : max_staleness_(max_staleness), clock_(clock) {}
 
   // Replaces everything and marks the cache fresh. `revoked` maps revocation id → expiry.
   void Load(std::unordered_map<std::string, store::AccountState> accounts,
@@ -82,9 +85,10 @@ class SessionCache final : public store::ChangeSink {
   // Returns kUnavailable when the fetch fails. `fetch_on_miss` must not throw (errors are values).
   std::expected<Grant, SessionCheck> CheckGrant(std::string_view jti, std::string_view userid,
                                                 std::int64_t now, const GrantFetcher& fetch_on_miss);
-  // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`.
-  SessionCheck Check(std::string_view userid, std::int64_t ticket_time, std::string_view revocation_id,
-                     std::int64_t now) const;
+  // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`:
+  // the account checks of CheckAccount, then the session epoch and the revocations.
+  SessionCheck CheckTicket(std::string_view userid, std::int64_t ticket_time,
+                           std::string_view revocation_id, std::int64_t now) const;
 
  private:
   // A grant being read from the database; `changed` is set when a change to it (or a full
@@ -93,6 +97,12 @@ class SessionCache final : public store::ChangeSink {
     std::string jti;
     bool changed = false;
   };
+  // The one freshness check, then the account's: exists, enabled, unexpired at `now`. Returns
+  // the account or why not. The caller holds mutex_ (either mode).
+  std::expected<const store::AccountState*, SessionCheck> AccountLocked(std::string_view userid,
+                                                                        std::int64_t now) const;
+  std::expected<Grant, SessionCheck> GrantLocked(std::string_view jti, std::string_view userid,
+                                                 std::int64_t now) const;
   bool FreshLocked() const;
 
   mutable std::shared_mutex mutex_;
@@ -100,8 +110,9 @@ class SessionCache final : public store::ChangeSink {
   std::unordered_map<std::string, std::int64_t> revoked_;
   std::unordered_map<std::string, Grant> grants_;
   std::list<Fetch> fetches_;  // at most one per request thread
-  std::optional<SteadyClock::time_point> fresh_at_;
+  std::optional<clock::SteadyClock::TimePoint> fresh_at_;
   std::chrono::milliseconds max_staleness_;
+  const clock::SteadyClock& clock_;
 };
 
 }  // namespace tessera::auth

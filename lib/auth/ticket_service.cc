@@ -155,7 +155,7 @@ std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& s
     *reason = "ticket belongs to another user";
     return std::unexpected(AuthFailure::kDenied);
   }
-  SessionCheck check = cache_.Check(verified->userid(), verified->time(), verified->revocation_id(), now);
+  SessionCheck check = cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
   if (check == SessionCheck::kUnavailable) return std::unexpected(AuthFailure::kUnavailable);
   if (check != SessionCheck::kOk) {
     *reason = Describe(check);
@@ -275,7 +275,7 @@ std::expected<Identity, AuthFailure> TicketService::Authenticate(const http::Req
     log::Debug(std::string("ticket refused: ") + std::string(Describe(verified.error())));
     return std::unexpected(AuthFailure::kDenied);
   }
-  SessionCheck check = cache_.Check(verified->userid(), verified->time(), verified->revocation_id(), now);
+  SessionCheck check = cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
   if (check == SessionCheck::kUnavailable) return std::unexpected(AuthFailure::kUnavailable);
   if (check != SessionCheck::kOk) return std::unexpected(AuthFailure::kDenied);
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {

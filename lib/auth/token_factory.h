@@ -5,7 +5,7 @@
 // the optional repo, and the footer {"kid": "<k4.pid of the signing key>"}. Verify() checks, in
 // this order: length cap, `v4.public.` header, strict base64url, footer kid (exact match in the
 // keyring), the signature — and only then parses the claims: duplicate keys refused, iss and aud
-// exact, exp required and in the future, nbf and iat not in the future (beyond a small skew), sub
+// exact, exp required and in the future, nbf and iat not in the future (beyond `skew`, 60 s by default), sub
 // and jti present, permissions booleans. Only Verify() makes a BearerToken, so a handler that
 // takes one cannot skip a check. Whether the grant (jti) still exists and is unrevoked is the
 // caller's next check. Thread-safe: immutable after construction.

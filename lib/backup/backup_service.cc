@@ -8,7 +8,7 @@
 namespace tessera::backup {
 
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& accounts, const clock::Clock& clock) {
+    const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock) {
   if (config.token_key.empty() || config.storage_dir.empty()) return std::unique_ptr<BackupService>();
   std::error_code ec;
   if (!std::filesystem::is_directory(config.storage_dir, ec)) {
@@ -21,7 +21,8 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
   service->tokens = std::make_unique<auth::TokenFactory>(
       config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock, config.token_clock_skew);
   service->storage = MakeFilesystemStorage(config.storage_dir);
-  service->handler = std::make_unique<RestHandler>(*service->storage, *service->tokens, accounts, clock,
+  service->authenticator = std::make_unique<auth::Authenticator>(*service->tokens, sessions, clock);
+  service->handler = std::make_unique<RestHandler>(*service->storage, *service->authenticator,
                                                    config.max_object_bytes);
   // Sweep at start-up (debris of a worker that was killed) and then every half max age, so
   // nothing stale lives longer than 1.5 max ages; at most hourly, since a sweep reads every

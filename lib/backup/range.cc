@@ -1,39 +1,44 @@
 #include "backup/range.h"
 
 #include <charconv>
+#include <optional>
 
 namespace tessera::backup {
 namespace {
-bool Number(std::string_view s, std::uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+std::optional<std::uint64_t> Number(std::string_view s) {
+  std::uint64_t n = 0;
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return n;
 }
 }  // namespace
 
-RangeResult ResolveRange(std::string_view header, std::uint64_t size, ByteRange* out) {
-  *out = {0, size};
-  if (header.empty()) return RangeResult::kWhole;
-  if (!header.starts_with("bytes=")) return RangeResult::kWhole;
+std::expected<ResolvedRange, RangeError> ResolveRange(std::string_view header, std::uint64_t size) {
+  const ResolvedRange whole{{0, size}, false};
+  if (!header.starts_with("bytes=")) return whole;
   std::string_view spec = header.substr(6);
-  if (spec.find(',') != std::string_view::npos) return RangeResult::kWhole;
+  if (spec.find(',') != std::string_view::npos) return whole;
   std::size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return RangeResult::kWhole;
+  if (dash == std::string_view::npos) return whole;
   std::string_view first = spec.substr(0, dash), last = spec.substr(dash + 1);
-  std::uint64_t a = 0, b = 0;
   if (first.empty()) {  // suffix: the last n bytes
-    if (!Number(last, &b)) return RangeResult::kWhole;
-    if (b == 0 || size == 0) return RangeResult::kUnsatisfiable;
-    std::uint64_t n = b < size ? b : size;
-    *out = {size - n, n};
-    return RangeResult::kPartial;
+    auto n = Number(last);
+    if (!n) return whole;
+    if (*n == 0 || size == 0) return std::unexpected(RangeError::kUnsatisfiable);
+    std::uint64_t length = *n < size ? *n : size;
+    return ResolvedRange{{size - length, length}, true};
   }
-  if (!Number(first, &a)) return RangeResult::kWhole;
-  if (!last.empty() && (!Number(last, &b) || b < a)) return RangeResult::kWhole;
-  if (a >= size) return RangeResult::kUnsatisfiable;
-  std::uint64_t end = last.empty() || b >= size ? size - 1 : b;
-  *out = {a, end - a + 1};
-  return RangeResult::kPartial;
+  auto a = Number(first);
+  if (!a) return whole;
+  std::optional<std::uint64_t> b;
+  if (!last.empty()) {
+    b = Number(last);
+    if (!b || *b < *a) return whole;
+  }
+  if (*a >= size) return std::unexpected(RangeError::kUnsatisfiable);
+  std::uint64_t end = !b || *b >= size ? size - 1 : *b;
+  return ResolvedRange{{*a, end - *a + 1}, true};
 }
 
 }  // namespace tessera::backup

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string_view>
 
@@ -14,9 +15,18 @@ struct ByteRange {
   std::uint64_t length;
 };
 
-enum class RangeResult { kWhole, kPartial, kUnsatisfiable };
+// What to send of an object: `bytes`, and whether that is the range asked for (206) or the
+// whole object (200: no Range header, or one that is ignored).
+struct ResolvedRange {
+  ByteRange bytes;
+  bool partial = false;
+};
 
-// Resolves `header` against an object of `size` bytes into `out`.
-RangeResult ResolveRange(std::string_view header, std::uint64_t size, ByteRange* out);
+enum class RangeError {
+  kUnsatisfiable,  // 416: the range starts past the end, asks for no bytes, or the object is empty
+};
+
+// Resolves `header` (empty when there is none) against an object of `size` bytes. Pure.
+std::expected<ResolvedRange, RangeError> ResolveRange(std::string_view header, std::uint64_t size);
 
 }  // namespace tessera::backup

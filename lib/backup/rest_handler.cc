@@ -2,13 +2,10 @@
 
 #include <vector>
 
-#include "auth/bearer.h"
-#include "names/userid.h"
 #include "backup/listing.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
-#include "log/log.h"
 
 namespace tessera::backup {
 namespace {
@@ -18,11 +15,10 @@ using http::Response;
 
 Response Error(int status, std::string_view message) { return http::JsonError(status, message); }
 
-Response Unauthorized() {
-  Response r = Error(401, "authentication failure");
-  r.AddHeader("WWW-Authenticate", "Basic realm=\"tessera\"");
-  return r;
-}
+// restic speaks basic auth only: the challenge makes it send its credentials.
+constexpr std::string_view kChallenge = "Basic realm=\"tessera\"";
+
+Response Forbidden() { return Error(403, "token lacks the permission"); }
 
 Response NotAllowed(std::string allow) {
   Response r = Error(405, "method not allowed");
@@ -49,123 +45,112 @@ Response FromStorage(StorageError e) {
   return Error(500, "storage error");
 }
 
+constexpr std::size_t kUploadChunkBytes = 256 * 1024;
+
+// An upload whose body did not arrive whole; `refused` is the storage's error for kSinkFailed.
+Response FromBody(http::BodyError e, std::optional<StorageError> refused) {
+  switch (e) {
+    case http::BodyError::kSinkFailed: return FromStorage(refused.value_or(StorageError::kIo));
+    case http::BodyError::kInterrupted: return Error(400, "upload interrupted");
+    // The cap is the Content-Length itself (checked against the size limits before), so a body
+    // over it is one longer than it said.
+    case http::BodyError::kTooLarge:
+    case http::BodyError::kLonger: return Error(400, "body longer than Content-Length");
+    case http::BodyError::kShorter: return Error(400, "body shorter than Content-Length");
+  }
+  return Error(500, "storage error");
+}
+
 Response Ok() {
   Response r;
   r.status = 200;
   return r;
 }
 
+bool IsReading(Method m) { return m == Method::kGet || m == Method::kHead; }
+
+// Storage is keyed on the account's immutable id from the grant row (accounts.id), never on the
+// subject's name: a renamed account keeps its data, a re-created name starts empty.
+AccountId Owner(const auth::Principal& who) { return AccountId{who.account_id()}; }
+
 }  // namespace
 
-RestHandler::RestHandler(Storage& storage, const auth::TokenFactory& tokens,
-                         auth::SessionCache& accounts, const clock::Clock& clock,
+RestHandler::RestHandler(Storage& storage, const auth::Authenticator& authenticator,
                          std::uint64_t max_object_bytes)
-    : storage_(storage), tokens_(tokens), accounts_(accounts), clock_(clock), max_object_bytes_(max_object_bytes) {}
+    : storage_(storage), authenticator_(authenticator), max_object_bytes_(max_object_bytes) {}
 
 Response RestHandler::Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const {
-  auto untrusted = auth::BearerFromRequest(request);
-  if (!untrusted) return Unauthorized();
-  auto token = tokens_.Verify(*untrusted);
-  if (!token) {
-    log::Debug(std::string("bearer token refused: ") + std::string(auth::Describe(token.error())));
-    return Unauthorized();
-  }
-  // The grant must exist for this account, unrevoked and unexpired, and the account enabled:
-  // all from the workers' memory, kept current by NOTIFY.
-  // The grant must exist for this account, unrevoked and unexpired, and the account enabled: all
-  // from the workers' memory, kept current by NOTIFY. A grant minted a moment ago may not have
-  // reached this worker yet: the cache then asks the database once, and a change it hears while
-  // asking wins over the fetched row. Only a token our key signed gets here, so strangers cannot
-  // drive that lookup.
-  auto grant = accounts_.CheckGrant(token->jti(), token->subject(), clock_.Now(),
-                                    [&db](std::string_view jti) { return db.FindGrant(jti); });
-  if (!grant) {
-    if (grant.error() == auth::SessionCheck::kUnavailable) {
-      return Error(503, "service unavailable, try again later");
-    }
-    return Unauthorized();
-  }
-
-  // Storage is keyed on the account's immutable id from the grant row (accounts.id), never on
-  // the subject's name: a renamed account keeps its data, a re-created name starts empty. A
-  // subject that is not a userid, or a row without an account id, reaches nothing.
-  if (!names::IsValidUserid(token->subject())) return Unauthorized();
-  if (grant->account_id <= 0) {
-    log::Warning("grant of " + token->subject() + " has no account id; refused");
-    return Unauthorized();
-  }
-  const AccountId owner{grant->account_id};
-
+  auto principal = authenticator_.Authenticate(request, auth::Credential::kToken, db);
+  if (!principal) return http::AuthenticationRefused(auth::HttpStatus(principal.error()), kChallenge);
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
-  // The grant row decides; the token's claims can only narrow it. A repository named by either
-  // must satisfy the path grammar: one that does not names nothing, so it reaches nothing.
-  auto outside = [&](const std::optional<std::string>& scope) {
-    return scope && (!IsRepoPath(*scope) || *scope != target->repo);
-  };
-  if (outside(token->repo()) || outside(grant->repo)) {
-    return Error(403, "token is not valid for this repository");
-  }
-  const auth::Permissions& claimed = token->permissions();
-  const auth::Permissions may{claimed.read && grant->read, claimed.write && grant->write,
-                              claimed.del && grant->del};
-  Method m = request.method;
-  bool reading = m == Method::kGet || m == Method::kHead;
-  auto forbidden = [] { return Error(403, "token lacks the permission"); };
-
+  // ParseTarget's repository satisfies the path grammar, so a scope (grant row's or token's) that
+  // does not reaches nothing: Covers compares exactly.
+  if (!principal->Covers(target->repo)) return Error(403, "token is not valid for this repository");
   switch (target->kind) {
-    case Kind::kRepo: {
-      if (m != Method::kPost) return NotAllowed("POST");
-      auto query = http::ParseForm(request.query);
-      if (!query || !query->contains("create") || query->at("create") != "true") {
-        return Error(400, "POST to a repository needs ?create=true");
-      }
-      if (!may.write) return forbidden();
-      if (auto made = storage_.CreateRepo(owner, target->repo); !made) return FromStorage(made.error());
-      return Ok();
-    }
-    case Kind::kConfig:
-      if (reading) {
-        if (!may.read) return forbidden();
-        return Download(request, owner, target->repo, "config", "");
-      }
-      if (m == Method::kPost) {
-        if (!may.write) return forbidden();
-        return Upload(request, owner, target->repo, "config", "", "");
-      }
-      return NotAllowed("GET, HEAD, POST");
-    case Kind::kList:
-      if (!reading) return NotAllowed("GET, HEAD");
-      if (!may.read) return forbidden();
-      return ListObjects(request, owner, target->repo, target->type);
-    case Kind::kObject: {
-      bool lock = target->type == "locks";
-      if (reading) {
-        if (!may.read) return forbidden();
-        return Download(request, owner, target->repo, target->type, target->name);
-      }
-      if (m == Method::kPost) {
-        if (!(may.write || (lock && may.read))) return forbidden();
-        return Upload(request, owner, target->repo, target->type, target->name, token->jti());
-      }
-      if (m == Method::kDelete) {
-        std::expected<void, StorageError> gone;
-        if (lock && !may.del) {
-          // restic removes the locks it made with any token; another token's lock (a running
-          // prune's exclusive lock) only goes with the delete right.
-          if (!(may.read || may.write)) return forbidden();
-          gone = storage_.RemoveLock(owner, target->repo, target->name, token->jti());
-        } else {
-          if (!may.del) return forbidden();
-          gone = storage_.Remove(owner, target->repo, target->type, target->name);
-        }
-        if (!gone) return FromStorage(gone.error());
-        return Ok();
-      }
-      return NotAllowed("GET, HEAD, POST, DELETE");
-    }
+    case Kind::kRepo: return CreateRepo(request, *principal, *target);
+    case Kind::kConfig: return Config(request, *principal, *target);
+    case Kind::kList: return List(request, *principal, *target);
+    case Kind::kObject: return Object(request, *principal, *target);
   }
   return Error(404, "no such resource");
+}
+
+Response RestHandler::CreateRepo(const http::Request& request, const auth::Principal& who,
+                                 const Target& target) const {
+  if (request.method != Method::kPost) return NotAllowed("POST");
+  auto query = http::ParseForm(request.query);
+  if (!query || !query->contains("create") || query->at("create") != "true") {
+    return Error(400, "POST to a repository needs ?create=true");
+  }
+  if (!who.rights().write) return Forbidden();
+  if (auto made = storage_.CreateRepo(Owner(who), target.repo); !made) return FromStorage(made.error());
+  return Ok();
+}
+
+Response RestHandler::Config(http::Request& request, const auth::Principal& who, const Target& target) const {
+  if (IsReading(request.method)) {
+    if (!who.rights().read) return Forbidden();
+    return Download(request, Owner(who), target.repo, "config", "");
+  }
+  if (request.method == Method::kPost) {
+    if (!who.rights().write) return Forbidden();
+    return Upload(request, Owner(who), target.repo, "config", "", "");
+  }
+  return NotAllowed("GET, HEAD, POST");
+}
+
+Response RestHandler::List(const http::Request& request, const auth::Principal& who, const Target& target) const {
+  if (!IsReading(request.method)) return NotAllowed("GET, HEAD");
+  if (!who.rights().read) return Forbidden();
+  return ListObjects(request, Owner(who), target.repo, target.type);
+}
+
+Response RestHandler::Object(http::Request& request, const auth::Principal& who, const Target& target) const {
+  const auth::Permissions& may = who.rights();
+  bool lock = target.type == "locks";
+  if (IsReading(request.method)) {
+    if (!may.read) return Forbidden();
+    return Download(request, Owner(who), target.repo, target.type, target.name);
+  }
+  if (request.method == Method::kPost) {
+    // restic writes a lock for every command, restore and check included.
+    if (!(may.write || (lock && may.read))) return Forbidden();
+    return Upload(request, Owner(who), target.repo, target.type, target.name, who.grant_id());
+  }
+  if (request.method != Method::kDelete) return NotAllowed("GET, HEAD, POST, DELETE");
+  std::expected<void, StorageError> gone;
+  if (lock && !may.del) {
+    // restic removes the locks it made with any token; another token's lock (a running prune's
+    // exclusive lock) only goes with the delete right.
+    if (!(may.read || may.write)) return Forbidden();
+    gone = storage_.RemoveLock(Owner(who), target.repo, target.name, who.grant_id());
+  } else {
+    if (!may.del) return Forbidden();
+    gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
+  }
+  if (!gone) return FromStorage(gone.error());
+  return Ok();
 }
 
 Response RestHandler::Download(const http::Request& request, AccountId owner, std::string_view repo,
@@ -173,20 +158,21 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
   std::uint64_t size = (*object)->size();
-  ByteRange range;
-  RangeResult kind = ResolveRange(request.Header("range").value_or(""), size, &range);
-  Response r;
-  r.AddHeader("Content-Type", "application/octet-stream");
-  r.AddHeader("Accept-Ranges", "bytes");
-  if (kind == RangeResult::kUnsatisfiable) {
+  auto resolved = ResolveRange(request.Header("range").value_or(""), size);
+  if (!resolved) {
     Response bad = Error(416, "range not satisfiable");
     bad.AddHeader("Content-Range", "bytes */" + std::to_string(size));
     return bad;
   }
-  if (kind == RangeResult::kPartial) {
+  const ByteRange& range = resolved->bytes;
+  Response r;
+  r.AddHeader("Content-Type", "application/octet-stream");
+  r.AddHeader("Accept-Ranges", "bytes");
+  if (resolved->partial) {
     r.status = 206;
     r.AddHeader("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
-                                     std::to_string(range.offset + range.length - 1) + "/" + std::to_string(size));
+                                     std::to_string(range.offset + range.length - 1) + "/" +
+                                     std::to_string(size));
   }
   r.stream = (*object)->Range(range.offset, range.length);
   r.stream_length = range.length;
@@ -204,17 +190,17 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   auto writer = lock ? storage_.BeginLock(owner, repo, name, creator, kMaxLocksPerRepo)
                      : storage_.BeginWrite(owner, repo, type, name);
   if (!writer) return FromStorage(writer.error());
-  std::vector<char> buffer(256 * 1024);
-  std::uint64_t received = 0;
-  while (request.body != nullptr) {
-    std::ptrdiff_t n = request.body->Read(buffer.data(), buffer.size());
-    if (n < 0) return Error(400, "upload interrupted");  // the writer's destructor drops the temp file
-    if (n == 0) break;
-    received += static_cast<std::uint64_t>(n);
-    if (received > length) return Error(400, "body longer than Content-Length");
-    if (auto w = (*writer)->Write(buffer.data(), static_cast<std::size_t>(n)); !w) return FromStorage(w.error());
-  }
-  if (received != length) return Error(400, "body shorter than Content-Length");
+  std::optional<StorageError> refused;
+  auto written = http::StreamBody(
+      request, length,
+      [&](std::span<const char> chunk) {
+        auto w = (*writer)->Write(chunk.data(), chunk.size());
+        if (!w) refused = w.error();
+        return w.has_value();
+      },
+      kUploadChunkBytes);
+  // On any failure the writer's destructor drops the temporary file.
+  if (!written) return FromBody(written.error(), refused);
   std::optional<std::string_view> expected;
   if (type != "config") expected = name;
   if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());

@@ -1,11 +1,11 @@
 // The restic REST protocol (v1 and v2) behind bearer tokens: DESIGN.md, "Backup API", and
-// shared/reference/restic-rest.md for what real clients send and expect.
+// restic's REST backend protocol (doc/REST_backend.rst) for what clients send and expect.
 //
-// Order of checks: token present and valid (else 401 with WWW-Authenticate), its grant (jti)
-// present in api_tokens for that account, unrevoked and unexpired, and the account enabled and
-// unexpired (401), path well-formed (404), token's repo scope (403), permission for the
-// method (403): read for HEAD/GET, write for POST, delete for DELETE — except locks, because
-// restic writes one for every command, restore and check included: any token with read or write
+// Order of checks: the request authenticates as a token principal (auth/authenticator.h; else
+// 401 with WWW-Authenticate, or 503 when the session state is unavailable), path well-formed
+// (404), the principal's repository scope (403), its rights for the method (403): read for
+// HEAD/GET, write for POST, delete for DELETE — except locks, because restic writes one for
+// every command, restore and check included: any token with read or write
 // may create a lock (at most kMaxLockBytes, at most kMaxLocksPerRepo per repository: 413, 429)
 // and remove a lock it created (its grant's jti is recorded with the lock, see
 // backup/lock_records.h); removing another token's lock needs delete (403), so a read-only or
@@ -20,10 +20,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "auth/session_cache.h"
-#include "auth/token_factory.h"
+#include "auth/authenticator.h"
+#include "backup/repo_path.h"
 #include "backup/storage.h"
-#include "clock/clock.h"
 #include "store/auth_store.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -40,14 +39,19 @@ inline constexpr std::size_t kMaxLocksPerRepo = 256;
 
 class RestHandler {
  public:
-  RestHandler(Storage& storage, const auth::TokenFactory& tokens, auth::SessionCache& accounts,
-              const clock::Clock& clock, std::uint64_t max_object_bytes);
+  // `storage` and `authenticator` must outlive the handler.
+  RestHandler(Storage& storage, const auth::Authenticator& authenticator, std::uint64_t max_object_bytes);
 
-  // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, asked
-  // only when a signed token names a grant the cache has not heard of yet (just minted).
+  // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, which the
+  // authenticator asks only when a signed token names a grant the cache has not heard of yet.
   http::Response Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const;
 
  private:
+  // The routes, once the principal is known and its scope covers the target's repository.
+  http::Response CreateRepo(const http::Request& request, const auth::Principal& who, const Target& target) const;
+  http::Response Config(http::Request& request, const auth::Principal& who, const Target& target) const;
+  http::Response List(const http::Request& request, const auth::Principal& who, const Target& target) const;
+  http::Response Object(http::Request& request, const auth::Principal& who, const Target& target) const;
   // `creator` (the token's jti) is recorded with a lock.
   http::Response Upload(http::Request& request, AccountId owner, std::string_view repo,
                         std::string_view type, std::string_view name, std::string_view creator) const;
@@ -57,9 +61,7 @@ class RestHandler {
                              std::string_view type) const;
 
   Storage& storage_;
-  const auth::TokenFactory& tokens_;
-  auth::SessionCache& accounts_;
-  const clock::Clock& clock_;
+  const auth::Authenticator& authenticator_;
   std::uint64_t max_object_bytes_;
 };
 

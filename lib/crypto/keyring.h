@@ -29,7 +29,8 @@ class Keyring {
   const PublicVerifier* Find(std::string_view kid) const;
 
   // Loads the signing key from a `k4.secret` file (which must not be readable by group or
-  // others) and the public keys from `k4.public` files. Fails with a message naming the file.
+  // others) and the public keys from `k4.public` files, through crypto/key_file.h. Fails with a
+  // message naming the file.
   static std::expected<Keyring, std::string> Load(
       const std::filesystem::path& secret_file,
       const std::vector<std::filesystem::path>& public_files);
@@ -40,9 +41,5 @@ class Keyring {
   PublicSigner signer_;
   std::map<std::string, PublicVerifier, std::less<>> verifiers_;
 };
-
-// Reads a key file: its text with one trailing newline removed, in a wiped buffer. Fails when the
-// file is unreadable, larger than a PASERK can be, or (with `secret`) group/world accessible.
-std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path& path, bool secret);
 
 }  // namespace tessera::crypto

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include <vector>
+
 #include <algorithm>
 #include <array>
 
@@ -37,29 +39,37 @@ std::optional<std::string_view> Request::Header(std::string_view lower_name) con
   return std::nullopt;
 }
 
+std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap, const BodySink& sink,
+                                                   std::size_t chunk_bytes) {
+  const std::optional<std::uint64_t>& length = request.content_length;
+  if (length && *length > cap) return std::unexpected(BodyError::kTooLarge);
+  std::uint64_t received = 0;
+  if (request.body != nullptr) {
+    std::vector<char> buffer(std::max<std::size_t>(chunk_bytes, 1));
+    for (;;) {
+      std::ptrdiff_t n = request.body->Read(buffer.data(), buffer.size());
+      if (n < 0) return std::unexpected(BodyError::kInterrupted);
+      if (n == 0) break;
+      received += static_cast<std::uint64_t>(n);
+      if (received > cap) return std::unexpected(BodyError::kTooLarge);
+      if (length && received > *length) return std::unexpected(BodyError::kLonger);
+      if (!sink(std::span<const char>(buffer.data(), static_cast<std::size_t>(n)))) {
+        return std::unexpected(BodyError::kSinkFailed);
+      }
+    }
+  }
+  if (length && received != *length) return std::unexpected(BodyError::kShorter);
+  return received;
+}
+
 std::expected<std::string, BodyError> ReadBody(Request& request, std::size_t cap) {
   std::string body;
-  if (request.content_length) {
-    if (*request.content_length > cap) return std::unexpected(BodyError::kTooLarge);
-    body.reserve(static_cast<std::size_t>(*request.content_length));
-  }
-  if (request.body == nullptr) {
-    if (request.content_length.value_or(0) != 0) return std::unexpected(BodyError::kTruncated);
-    return body;
-  }
-  char buffer[16 * 1024];
-  for (;;) {
-    std::ptrdiff_t n = request.body->Read(buffer, sizeof buffer);
-    if (n < 0) return std::unexpected(BodyError::kTruncated);
-    if (n == 0) break;
-    if (body.size() + static_cast<std::size_t>(n) > cap) {
-      return std::unexpected(BodyError::kTooLarge);
-    }
-    body.append(buffer, static_cast<std::size_t>(n));
-  }
-  if (request.content_length && body.size() != *request.content_length) {
-    return std::unexpected(BodyError::kTruncated);
-  }
+  if (request.content_length) body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*request.content_length, cap)));
+  auto read = StreamBody(request, cap, [&body](std::span<const char> chunk) {
+    body.append(chunk.data(), chunk.size());
+    return true;
+  });
+  if (!read) return std::unexpected(read.error());
   return body;
 }
 

@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,11 +48,28 @@ struct Request {
   std::optional<std::string_view> Header(std::string_view lower_name) const;
 };
 
-enum class BodyError { kTooLarge, kTruncated };
+enum class BodyError {
+  kTooLarge,     // Content-Length, or the bytes read, over the cap
+  kInterrupted,  // the stream failed (the client went away)
+  kShorter,      // the stream ended before Content-Length bytes
+  kLonger,       // the stream held more than Content-Length bytes
+  kSinkFailed,   // the sink refused a chunk (its own error says why)
+};
 
-// Reads the whole body into memory, refusing more than `cap` bytes (kTooLarge, checked against
-// Content-Length first so an oversized upload is refused before it is read). kTruncated when the
-// stream ends early or fails. Not thread-safe on one request.
+// Receives the body chunk by chunk; returns false to stop reading.
+using BodySink = std::function<bool(std::span<const char> chunk)>;
+
+// The one body reader: feeds the body to `sink` as it arrives, in chunks of at most
+// `chunk_bytes`. Refuses a Content-Length over `cap` before reading anything (kTooLarge), then
+// stops at the first of: more than `cap` bytes read (kTooLarge, even when Content-Length lied),
+// more than Content-Length (kLonger), a failed stream (kInterrupted), a refused chunk
+// (kSinkFailed); a stream that ends
+// before Content-Length fails with kShorter. Without Content-Length, the body is whatever the
+// stream holds. Returns the number of bytes read. Not thread-safe on one request.
+std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap, const BodySink& sink,
+                                                   std::size_t chunk_bytes = 16 * 1024);
+
+// StreamBody into memory: the whole body, at most `cap` bytes.
 std::expected<std::string, BodyError> ReadBody(Request& request, std::size_t cap);
 
 // The media type of a Content-Type value: lower case, parameters and spaces removed.

@@ -45,4 +45,11 @@ Response JsonError(int status, std::string_view message) {
   return response;
 }
 
+Response AuthenticationRefused(int status, std::string_view challenge) {
+  if (status == 503) return JsonError(503, "service unavailable, try again later");
+  Response response = JsonError(401, "authentication failure");
+  if (!challenge.empty()) response.AddHeader("WWW-Authenticate", std::string(challenge));
+  return response;
+}
+
 }  // namespace tessera::http

@@ -49,5 +49,9 @@ std::string_view ReasonPhrase(int status);
 Response JsonData(const nlohmann::json& data, int status = 200);
 // An error envelope. `message` is shown to the client: it must hold no secret.
 Response JsonError(int status, std::string_view message);
+// The one answer to a refused authentication: 401 "authentication failure" (with a
+// WWW-Authenticate header when `challenge` is not empty, e.g. `Basic realm="tessera"`), or
+// 503 "service unavailable, try again later" when `status` is 503. The reason is never sent.
+Response AuthenticationRefused(int status, std::string_view challenge = {});
 
 }  // namespace tessera::http

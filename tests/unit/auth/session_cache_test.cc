@@ -1,7 +1,6 @@
 #include "auth/session_cache.h"
 
 #include <catch2/catch.hpp>
-#include <thread>
 
 #include "store/sql_text.h"
 
@@ -10,32 +9,43 @@ using auth::SessionCheck;
 
 TEST_CASE("session cache answers from loaded state") {
   auth::SessionCache cache(std::chrono::milliseconds(1000));
-  CHECK(cache.Check("alice@pbs", 100, "r", 100) == SessionCheck::kUnavailable);  // never loaded
+  CHECK(cache.CheckTicket("alice@pbs", 100, "r", 100) == SessionCheck::kUnavailable);  // never loaded
   cache.Load({{"alice@pbs", {true, std::nullopt, 50}}, {"bob@pbs", {false, std::nullopt, 0}},
               {"carol@pbs", {true, 90, 0}}},
              {{"revoked", 9999}});
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  CHECK(cache.Check("alice@pbs", 49, "x", 100) == SessionCheck::kSessionEnded);
-  CHECK(cache.Check("alice@pbs", 100, "revoked", 100) == SessionCheck::kRevoked);
-  CHECK(cache.Check("bob@pbs", 100, "x", 100) == SessionCheck::kDisabled);
-  CHECK(cache.Check("carol@pbs", 100, "x", 100) == SessionCheck::kAccountExpired);
-  CHECK(cache.Check("dave@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(cache.CheckTicket("alice@pbs", 49, "x", 100) == SessionCheck::kSessionEnded);
+  CHECK(cache.CheckTicket("alice@pbs", 100, "revoked", 100) == SessionCheck::kRevoked);
+  CHECK(cache.CheckTicket("bob@pbs", 100, "x", 100) == SessionCheck::kDisabled);
+  CHECK(cache.CheckTicket("carol@pbs", 100, "x", 100) == SessionCheck::kAccountExpired);
+  CHECK(cache.CheckTicket("dave@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
   cache.SetAccount("alice@pbs", std::nullopt);
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
   cache.AddRevocation("later", 9999, 100);
-  CHECK(cache.Check("carol@pbs", 100, "later", 80) == SessionCheck::kRevoked);
+  CHECK(cache.CheckTicket("carol@pbs", 100, "later", 80) == SessionCheck::kRevoked);
 }
 
 TEST_CASE("session cache fails closed when the listener is lost or stale") {
-  auth::SessionCache cache(std::chrono::milliseconds(50));
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  std::this_thread::sleep_for(std::chrono::milliseconds(80));
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  clock::ManualSteadyClock steady;
+  auth::SessionCache cache(std::chrono::milliseconds(50), steady);
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+             {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false, 500}}});
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  steady.Advance(std::chrono::milliseconds(50));  // exactly the bound: still fresh
+  CHECK(cache.IsFresh());
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  steady.Advance(std::chrono::milliseconds(1));
+  CHECK_FALSE(cache.IsFresh());
+  // Every kind of check answers from the one freshness check.
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  CHECK(cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 100).error() == SessionCheck::kUnavailable);
   cache.MarkFresh();
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(cache.CheckGrant("g1", "alice@pbs", 100).has_value());
   cache.MarkLost();
-  CHECK(cache.Check("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  CHECK(cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
 }
 
 namespace {
@@ -202,5 +212,5 @@ TEST_CASE("grant and account edits apply: rights, repository, expiry, infinities
   CHECK(cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kAccountExpired);
   cache.AddRevocation("forever", store::kEndOfTime, kNow);
   cache.SetAccount("alice@pbs", store::AccountState{true, std::nullopt, 0});
-  CHECK(cache.Check("alice@pbs", kNow, "forever", kNow) == SessionCheck::kRevoked);
+  CHECK(cache.CheckTicket("alice@pbs", kNow, "forever", kNow) == SessionCheck::kRevoked);
 }

@@ -67,6 +67,7 @@ struct Fixture {
   std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
   auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  auth::Authenticator authenticator{tokens, cache, clock};
   NoStore db;
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
@@ -90,7 +91,7 @@ struct Fixture {
   void Restart() {
     handler.reset();
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, tokens, cache, clock, 1 << 20);
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path, std::string body = "",
                       std::string query = "") {

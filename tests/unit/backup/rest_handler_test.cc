@@ -110,7 +110,8 @@ struct Fixture {
   auth::SessionCache cache{std::chrono::milliseconds(60000)};
   CountingStorage storage;
   FakeGrants db;
-  backup::RestHandler handler{storage, tokens, cache, clock, 1 << 20};
+  auth::Authenticator authenticator{tokens, cache, clock};
+  backup::RestHandler handler{storage, authenticator, 1 << 20};
 
   std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
     return *tokens.Create({"alice@pbs", {true, false, false}, std::move(repo), std::chrono::hours(1), jti});
@@ -128,7 +129,8 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
              {{"g1", ReadGrant("alice@pbs", false)}, {"g2", ReadGrant("../bob@pbs", false)}});
   CountingStorage storage;
   FakeGrants db;
-  backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
+  auth::Authenticator authenticator(tokens, cache, clock);
+  backup::RestHandler handler(storage, authenticator, 1 << 20);
 
   auto good = tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
   CHECK(Get(handler, *good, db).status == 200);
@@ -147,7 +149,8 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
   CountingStorage storage;
   FakeGrants db;
-  backup::RestHandler handler(storage, tokens, cache, clock, 1 << 20);
+  auth::Authenticator authenticator(tokens, cache, clock);
+  backup::RestHandler handler(storage, authenticator, 1 << 20);
   auto token = [&](const char* jti) {
     return *tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
   };

@@ -1,0 +1,149 @@
+#include "auth/authenticator.h"
+
+#include "auth/bearer.h"
+#include "log/log.h"
+#include "names/userid.h"
+
+namespace tessera::auth {
+namespace {
+
+AuthRefusal FromCache(SessionCheck check) {
+  switch (check) {
+    case SessionCheck::kUnknownAccount:
+      return AuthRefusal::kUnknownAccount;
+    case SessionCheck::kDisabled:
+      return AuthRefusal::kDisabled;
+    case SessionCheck::kAccountExpired:
+      return AuthRefusal::kAccountExpired;
+    case SessionCheck::kGrantExpired:
+      return AuthRefusal::kGrantExpired;
+    case SessionCheck::kRevoked:
+      return AuthRefusal::kRevoked;
+    case SessionCheck::kUnavailable:
+      return AuthRefusal::kUnavailable;
+    case SessionCheck::kUnknownGrant:
+      return AuthRefusal::kUnknownGrant;
+    case SessionCheck::kSessionEnded:  // tickets only
+    case SessionCheck::kOk:
+      break;
+  }
+  return AuthRefusal::kBadCredentials;
+}
+
+std::expected<Principal, AuthRefusal> Refuse(AuthRefusal refusal) {
+  log::Debug("credentials refused: " + std::string(Describe(refusal)));
+  return std::unexpected(refusal);
+}
+
+}  // namespace
+
+std::string_view Describe(AuthRefusal refusal) {
+  switch (refusal) {
+    case AuthRefusal::kNoCredentials:
+      return "no credentials of the accepted kind";
+    case AuthRefusal::kBadCredentials:
+      return "credentials do not verify";
+    case AuthRefusal::kUnknownAccount:
+      return "unknown account";
+    case AuthRefusal::kDisabled:
+      return "account disabled";
+    case AuthRefusal::kAccountExpired:
+      return "account expired";
+    case AuthRefusal::kUnknownGrant:
+      return "no such token grant for this account";
+    case AuthRefusal::kRevoked:
+      return "token grant revoked";
+    case AuthRefusal::kGrantExpired:
+      return "token grant expired";
+    case AuthRefusal::kBadSubject:
+      return "token subject is not a userid";
+    case AuthRefusal::kNoAccountId:
+      return "grant has no account id";
+    case AuthRefusal::kUnavailable:
+      return "session state unavailable";
+  }
+  return "?";
+}
+
+int HttpStatus(AuthRefusal refusal) { return refusal == AuthRefusal::kUnavailable ? 503 : 401; }
+
+bool Principal::Covers(std::string_view repo) const {
+  if (credential_ != Credential::kToken) return false;
+  return (!grant_repo_ || *grant_repo_ == repo) && (!token_repo_ || *token_repo_ == repo);
+}
+
+Authenticator::Authenticator(const TokenFactory& tokens, SessionCache& cache,
+                             const clock::Clock& clock)
+    : tokens_(&tokens), cache_(&cache), clock_(&clock) {}
+
+Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) {}
+
+std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Request& request,
+                                                                  Credential accepted,
+                                                                  store::GrantStore& grants) const {
+  switch (accepted) {
+    case Credential::kToken:
+      if (tokens_ != nullptr) return ByToken(request, grants);
+      break;
+    case Credential::kTicket:
+      if (tickets_ != nullptr) return ByTicket(request);
+      break;
+  }
+  return std::unexpected(AuthRefusal::kNoCredentials);
+}
+
+std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request& request,
+                                                             store::GrantStore& grants) const {
+  auto untrusted = BearerFromRequest(request);
+  if (!untrusted) return std::unexpected(AuthRefusal::kNoCredentials);
+  auto token = tokens_->Verify(*untrusted);
+  if (!token) {
+    log::Debug("bearer token refused: " + std::string(Describe(token.error())));
+    return std::unexpected(AuthRefusal::kBadCredentials);
+  }
+  // The grant must exist for this account, unrevoked and unexpired, and the account enabled: all
+  // from the workers' memory, kept current by NOTIFY. A grant minted a moment ago may not have
+  // reached this worker yet: the cache then asks the database once, and a change it hears while
+  // asking wins over the fetched row. Only a token our key signed gets here, so strangers cannot
+  // drive that lookup.
+  auto grant =
+      cache_->CheckGrant(token->jti(), token->subject(), clock_->Now(),
+                         [&grants](std::string_view jti) { return grants.FindGrant(jti); });
+  if (!grant) return Refuse(FromCache(grant.error()));
+  // Storage is keyed on the account's immutable id from the grant row, never on the subject's
+  // name: a subject that is not a userid, or a row without an account id, reaches nothing.
+  if (!names::IsValidUserid(token->subject())) return Refuse(AuthRefusal::kBadSubject);
+  if (grant->account_id <= 0) {
+    log::Warning("grant of " + token->subject() + " has no account id; refused");
+    return std::unexpected(AuthRefusal::kNoAccountId);
+  }
+  Principal p;
+  p.credential_ = Credential::kToken;
+  p.userid_ = token->subject();
+  p.account_id_ = grant->account_id;
+  p.grant_id_ = token->jti();
+  const Permissions& claimed = token->permissions();
+  p.rights_ = {claimed.read && grant->read, claimed.write && grant->write,
+               claimed.del && grant->del};
+  p.grant_repo_ = grant->repo;
+  p.token_repo_ = token->repo();
+  return p;
+}
+
+std::expected<Principal, AuthRefusal> Authenticator::ByTicket(const http::Request& request) const {
+  if (!TicketService::CookieTicket(request)) return std::unexpected(AuthRefusal::kNoCredentials);
+  auto identity = tickets_->Authenticate(request);
+  if (!identity) {
+    // TicketService logs the reason; it tells only denied from unavailable.
+    return std::unexpected(identity.error() == AuthFailure::kUnavailable
+                               ? AuthRefusal::kUnavailable
+                               : AuthRefusal::kBadCredentials);
+  }
+  Principal p;
+  p.credential_ = Credential::kTicket;
+  p.userid_ = identity->userid;
+  p.ticket_ = std::move(*identity);
+  return p;
+}
+
+}  // namespace tessera::auth

@@ -1,0 +1,115 @@
+// The one door of authentication: turns a request's credentials into a verified Principal.
+//
+// Credential kinds: a bearer token, sent as `Authorization: Bearer <token>` or, because restic
+// only speaks basic auth, as the password of `Authorization: Basic` (auth/bearer.h); and a
+// Proxmox-style ticket cookie (auth/ticket_service.h, with CSRF for non-GET requests). Each
+// route says which kinds it accepts; the backup API accepts tokens only.
+//
+// A token is accepted when it verifies (auth/token_factory.h), its grant (jti) exists for its
+// subject in the session cache (fetched from the database once when just minted), unrevoked and
+// unexpired, its account is enabled and unexpired, its subject is a valid userid and the grant
+// row carries an account id. The Principal then carries the account, the effective rights (the
+// grant row's AND the token's claims: the row decides, the claims only narrow) and the
+// repository scopes of both. Only the Authenticator makes a Principal, so a handler that takes
+// one cannot skip a check.
+//
+// Every refusal but kUnavailable (the session cache is stale or the database could not be
+// asked: 503) is an authentication failure (401); the reason is for the log, never the client.
+// Thread-safe: immutable after construction (the cache it consults is thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/session_cache.h"
+#include "auth/ticket_service.h"
+#include "auth/token_factory.h"
+#include "clock/clock.h"
+#include "http/request.h"
+#include "store/auth_store.h"
+
+namespace tessera::auth {
+
+enum class Credential {
+  kToken,   // bearer or basic
+  kTicket,  // cookie ticket
+};
+
+enum class AuthRefusal {
+  kNoCredentials,   // none of the accepted kind, or a malformed Authorization header
+  kBadCredentials,  // the token or ticket did not verify (signature, claims, expiry, CSRF)
+  kUnknownAccount,
+  kDisabled,
+  kAccountExpired,
+  kUnknownGrant,  // no grant row for the token's jti, or it belongs to another account
+  kRevoked,
+  kGrantExpired,
+  kBadSubject,   // the token's subject is not a userid
+  kNoAccountId,  // the grant row has no account id (it could key no storage)
+  kUnavailable,  // 503: the session cache is stale or the database could not be asked
+};
+
+// A short English reason, for logs — never for clients.
+std::string_view Describe(AuthRefusal refusal);
+// The HTTP status a refusal is answered with: 503 for kUnavailable, 401 for every other.
+int HttpStatus(AuthRefusal refusal);
+
+// Who a request is, once its credentials checked out.
+class Principal {
+ public:
+  Credential credential() const { return credential_; }
+  const std::string& userid() const { return userid_; }
+  // accounts.id, immutable: keys the account's storage. Set for tokens; 0 for tickets.
+  std::int64_t account_id() const { return account_id_; }
+  // The token's grant id (jti); empty for tickets.
+  const std::string& grant_id() const { return grant_id_; }
+  // What the principal may do: the grant row AND the token's claims. None for tickets.
+  const Permissions& rights() const { return rights_; }
+  // Whether `repo` lies in the principal's repository scope: every scope set (the grant row's,
+  // the token's) names exactly `repo`. A ticket covers no repository.
+  bool Covers(std::string_view repo) const;
+  // The ticket's session (for logout); null for tokens.
+  const Identity* ticket() const { return ticket_ ? &*ticket_ : nullptr; }
+
+ private:
+  friend class Authenticator;
+  Principal() = default;
+
+  Credential credential_ = Credential::kTicket;
+  std::string userid_;
+  std::int64_t account_id_ = 0;
+  std::string grant_id_;
+  Permissions rights_;
+  std::optional<std::string> grant_repo_, token_repo_;
+  std::optional<Identity> ticket_;
+};
+
+class Authenticator {
+ public:
+  // A door for tokens only, or for tickets only; a kind it was not built for is refused with
+  // kNoCredentials. Everything given must outlive the Authenticator.
+  Authenticator(const TokenFactory& tokens, SessionCache& cache, const clock::Clock& clock);
+  explicit Authenticator(const TicketService& tickets);
+
+  // Authenticates `request` by a credential of kind `accepted`. `grants` is the calling thread's
+  // database, asked only when a verified token names a grant the cache has not heard of yet.
+  // Fails with the first check that does not pass (see AuthRefusal).
+  std::expected<Principal, AuthRefusal> Authenticate(const http::Request& request,
+                                                     Credential accepted,
+                                                     store::GrantStore& grants) const;
+
+ private:
+  std::expected<Principal, AuthRefusal> ByToken(const http::Request& request,
+                                                store::GrantStore& grants) const;
+  std::expected<Principal, AuthRefusal> ByTicket(const http::Request& request) const;
+
+  const TokenFactory* tokens_ = nullptr;
+  SessionCache* cache_ = nullptr;
+  const clock::Clock* clock_ = nullptr;
+  const TicketService* tickets_ = nullptr;
+};
+
+}  // namespace tessera::auth
