@@ -8,9 +8,11 @@
 // survives it, on any worker. A ticket that no session knows (issued before sessions existed)
 // still authenticates until it expires but cannot be renewed. Every ticket is unique: two
 // tickets of one user stamped in the same second would be identical (Ed25519 is deterministic),
-// so the second is stamped a few seconds later (at most 120 s; with the up to 60 s a stamp may
-// be moved to reach a session epoch, at most 180 s ahead, inside the 300 s skew every verifier
-// allows); a user logging in faster than that for minutes gets 429.
+// so the second is stamped a few seconds earlier (at most 120 s, which only shortens its life);
+// right after a session epoch, when nothing earlier is valid, later than the epoch instead. A
+// stamp is otherwise never ahead of the clock (at most at the epoch, itself at most 60 s ahead,
+// inside the 300 s skew every verifier allows). A user logging in faster than that for minutes
+// gets 429. Whatever a ticket's stamp, an account change revokes it by row (sql/0007).
 //
 // Throttling: a password attempt is reserved in PostgreSQL per (account, client network) and per
 // client network before anything is hashed, so no more Argon2id verifications than the limits
