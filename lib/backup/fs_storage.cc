@@ -32,6 +32,11 @@ StorageError FromErrno(int e) {
 
 using Fd = UniqueFd;
 
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
 class FileRange final : public http::BodySource {
  public:
   FileRange(std::shared_ptr<Fd> fd, std::uint64_t offset, std::uint64_t length)
@@ -68,6 +73,44 @@ class FileReader final : public ObjectReader {
 bool FsyncDir(const std::string& dir) {
   Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   return fd.get() >= 0 && fsync(fd.get()) == 0;
+}
+
+// How many locks a locks directory holds, and how many of them `creator` made (by their
+// records: a lock without one counts for nobody). Exact only under the locks mutex. kIo (or
+// what the filesystem said) when the directory or a record cannot be read.
+struct LockCount {
+  std::size_t total = 0;
+  std::size_t by_creator = 0;
+};
+
+std::expected<LockCount, StorageError> CountLocksOf(const std::string& locks_dir,
+                                                    std::string_view creator) {
+  DirPtr dir(opendir(locks_dir.c_str()));
+  if (!dir) return std::unexpected(FromErrno(errno));
+  LockCount count;
+  errno = 0;
+  while (dirent* e = readdir(dir.get())) {
+    if (IsObjectName(e->d_name)) {
+      ++count.total;
+      auto recorded = ReadCreator(locks_dir, e->d_name);
+      if (!recorded) return std::unexpected(recorded.error());
+      if (*recorded && **recorded == creator) ++count.by_creator;
+    }
+    errno = 0;
+  }
+  if (errno != 0) return std::unexpected(StorageError::kIo);
+  return count;
+}
+
+// Whether one more lock by `creator` stays within both caps (Storage::BeginLock).
+std::expected<void, StorageError> CheckLockCaps(const std::string& locks_dir,
+                                                std::string_view creator, std::size_t max_locks) {
+  auto count = CountLocksOf(locks_dir, creator);
+  if (!count) return std::unexpected(count.error());
+  if (count->total >= max_locks || count->by_creator >= kMaxLocksPerCreator) {
+    return std::unexpected(StorageError::kTooMany);
+  }
+  return {};
 }
 
 // What committing a lock adds to committing an object (backup/lock_records.h).
@@ -110,9 +153,9 @@ class FileWriter final : public ObjectWriter {
       auto held = LocksMutex::Acquire(dir_);
       if (!held) return std::unexpected(held.error());
       mutex.emplace(std::move(*held));
-      auto count = CountLocks(dir_);
-      if (!count) return std::unexpected(count.error());
-      if (*count >= lock_->max_locks) return std::unexpected(StorageError::kTooMany);
+      if (auto caps = CheckLockCaps(dir_, lock_->creator, lock_->max_locks); !caps) {
+        return std::unexpected(caps.error());
+      }
       struct stat st {};
       if (lstat(final_.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);  // keep its record
       if (auto recorded = WriteCreator(dir_, lock_->name, lock_->creator); !recorded) {
@@ -136,11 +179,6 @@ class FileWriter final : public ObjectWriter {
   ContentHash hash_;
   bool committed_ = false;
 };
-
-struct DirCloser {
-  void operator()(DIR* d) const { closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
 // Walks <type>/ (or data/00 .. data/ff in order), holding one open directory and nothing else.
 // Temporary files, dot files and anything that is not a regular file are skipped; so is an
@@ -251,10 +289,10 @@ class FilesystemStorage final : public Storage {
                                                                         std::size_t max_locks) override {
     if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    // Refused before the body is read when the cap is reached already; Commit checks exactly.
-    auto count = CountLocks(RepoDir(owner, repo) + "/locks");
-    if (!count) return std::unexpected(count.error());
-    if (*count >= max_locks) return std::unexpected(StorageError::kTooMany);
+    // Refused before the body is read when a cap is reached already; Commit checks exactly.
+    if (auto caps = CheckLockCaps(RepoDir(owner, repo) + "/locks", creator, max_locks); !caps) {
+      return std::unexpected(caps.error());
+    }
     return Begin(owner, repo, "locks", name, LockCommit{std::string(name), std::string(creator), max_locks});
   }
 

@@ -31,13 +31,19 @@ enum class StorageError {
   kHashMismatch,  // the content does not hash to the name
   kNoSpace,       // disk full or quota
   kIo,            // anything else the filesystem said
-  kTooMany,       // the repository holds as many locks as it may
+  kTooMany,       // the repository, or the creating grant, holds as many locks as it may
   kNotCreator,    // the lock was not recorded as created by the one removing it
 };
 
 // The immutable id of the account that owns a repository (accounts.id, always > 0). A type of
 // its own so that nobody passes a user name or a count where an owner is meant.
 enum class AccountId : std::int64_t {};
+
+// How many locks of one repository a single grant (by its jti) may hold at once. restic holds
+// one per command and two for a moment while refreshing it; 8 leaves room for a few commands at
+// once and for stale locks of killed runs (`restic unlock` removes them), while a repository's
+// 256 locks take 32 different grants to fill.
+inline constexpr std::size_t kMaxLocksPerCreator = 8;
 
 struct ObjectInfo {
   std::string name;
@@ -87,7 +93,9 @@ class Storage {
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
   // Begins writing lock `name`, created by `creator` (the grant's jti). The creator is recorded
   // durably before the lock becomes visible, survives restarts, and is seen by every worker
-  // sharing the storage. kTooMany when the repository holds `max_locks` locks already, checked
+  // sharing the storage. kTooMany when the repository holds `max_locks` locks already, or when
+  // `creator` made kMaxLocksPerCreator of them already (so that no single grant, read-only ones
+  // included, can take the capacity every other client of the repository needs); both checked
   // now and again, exactly, when the writer commits.
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
       AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,

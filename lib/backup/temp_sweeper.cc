@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
@@ -126,9 +127,14 @@ SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max
   return sweep.stats;
 }
 
-TempSweeper::TempSweeper(std::string root, std::chrono::seconds max_age, std::chrono::seconds interval,
-                         const clock::Clock& clock)
-    : root_(std::move(root)), max_age_(max_age), interval_(interval), clock_(clock) {
+TempSweeper::TempSweeper(std::string root, std::chrono::seconds max_age,
+                         std::chrono::seconds interval, const clock::Clock& clock,
+                         std::chrono::seconds startup_grace)
+    : root_(std::move(root)),
+      max_age_(max_age),
+      interval_(interval),
+      startup_grace_(startup_grace),
+      clock_(clock) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -142,17 +148,23 @@ TempSweeper::~TempSweeper() {
 }
 
 void TempSweeper::Run() {
+  // Passes 0 and 1 are the start-up sweep. Pass 1 comes a second after the start-up age has
+  // passed (mtimes are compared in whole seconds), when everything written before we started is
+  // old enough.
+  const std::chrono::seconds startup_age = std::min(startup_grace_, max_age_);
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!stopping_.load()) {
+  for (int pass = 0; !stopping_.load(); pass = std::min(pass + 1, 2)) {
     lock.unlock();
-    SweepStats stats = SweepTemporaryFiles(root_, max_age_, clock_, &stopping_);
+    SweepStats stats =
+        SweepTemporaryFiles(root_, pass < 2 ? startup_age : max_age_, clock_, &stopping_);
     if (stats.removed > 0 || stats.errors > 0) {
       log::Info("storage sweep: removed " + std::to_string(stats.removed) + " stale temporary files, " +
                 std::to_string(stats.skipped_live) + " still being written, " + std::to_string(stats.errors) +
                 " errors");
     }
     lock.lock();
-    wake_.wait_for(lock, interval_, [this] { return stopping_.load(); });
+    std::chrono::seconds wait = pass == 0 ? startup_age + std::chrono::seconds(1) : interval_;
+    wake_.wait_for(lock, wait, [this] { return stopping_.load(); });
   }
 }
 

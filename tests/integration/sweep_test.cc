@@ -1,15 +1,21 @@
 // Debris of crashed uploads (issue 8, item 15): a worker killed with SIGKILL mid-upload leaves its
-// temporary file; the restarted worker sweeps it at start-up, while an upload that is still being
-// written is never swept, however long it stalls. Through the real nginx and worker.
+// temporary file; the restarted worker sweeps it at start-up although it is far younger than
+// upload_temp_max_age (the start-up sweep needs only backup::kStartupGrace), while an upload that
+// is still being written (by another worker sharing the storage) is never swept. Through the real
+// nginx and worker.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 
@@ -53,13 +59,14 @@ bool Eventually(F done, std::chrono::milliseconds limit) {
 }  // namespace
 
 TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sweeps", "[sweep]") {
-  // The backup stack with a one-second max age for temporary files.
+  // The backup stack with the default max age for temporary files: an hour.
   std::string keys = MakeTempDir("tessera-sweep");
   fs::create_directories(keys + "/repos");
   REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  Stack stack(common + "storage_dir = " + keys + "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
-              "upload_temp_max_age = 1\n");
+  Stack stack(common + "storage_dir = " + keys +
+              "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+              "upload_temp_max_age = 3600\n");
   WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint", "--user",
@@ -92,9 +99,8 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
   REQUIRE(Eventually([&] { return Temps(dir).size() == 1; }, 5s));
   std::string temp = Temps(dir).front();
 
-  // Stalled for three max ages (the worker sweeps every second): a live upload is never swept,
-  // and listings never show it.
-  std::this_thread::sleep_for(3s);
+  // Stalled: the upload is not swept, and listings never show it.
+  std::this_thread::sleep_for(1s);
   CHECK(Temps(dir) == std::vector<std::string>{temp});
   CHECK(c.Get("/backup/laptop/data/")->body == "[]");
 
@@ -103,11 +109,26 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
   REQUIRE(stack.worker().process().Wait(5s).has_value());
   close(fd);
   CHECK(Temps(dir) == std::vector<std::string>{temp});
-  std::this_thread::sleep_for(1500ms);  // older than the max age now
+  // Ten minutes old, as if the worker had stayed down that long: past the start-up grace (one
+  // minute), far below the max age (an hour).
+  timespec old[2] = {{time(nullptr) - 600, 0}, {time(nullptr) - 600, 0}};
+  REQUIRE(utimensat(AT_FDCWD, (dir + "/" + temp).c_str(), old, AT_SYMLINK_NOFOLLOW) == 0);
   CHECK(Temps(dir) == std::vector<std::string>{temp});
+  // Another worker sharing storage_dir is writing an upload of the same age: it holds the flock.
+  std::string other = dir + "/.tmp-other-worker";
+  WriteFile(other, "half an upload");
+  REQUIRE(utimensat(AT_FDCWD, other.c_str(), old, AT_SYMLINK_NOFOLLOW) == 0);
+  int live = open(other.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(live >= 0);
+  REQUIRE(flock(live, LOCK_EX) == 0);
   stack.worker().Start();
-  CHECK(Eventually([&] { return Temps(dir).empty(); }, 5s));
-  CHECK(stack.worker().Log().find("storage sweep: removed 1 stale temporary files") != std::string::npos);
+  CHECK(
+      Eventually([&] { return Temps(dir) == std::vector<std::string>{".tmp-other-worker"}; }, 5s));
+  CHECK(stack.worker().Log().find(
+            "storage sweep: removed 1 stale temporary files, 1 still being written") !=
+        std::string::npos);
+  close(live);  // that upload ends
+  fs::remove(other);
   CHECK(c.Get("/backup/laptop/data/")->body == "[]");
   REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
   CHECK(c.Get(path)->body == blob);

@@ -1,12 +1,14 @@
 // Lock files through the REST handler over the real filesystem backend in a temporary directory:
 // who may create and remove which lock, and the caps (issue 8, item 9).
-#include <stdlib.h>
 #include <sodium.h>
+#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <unordered_map>
 
 #include "backup/lock_records.h"
 #include "backup/rest_handler.h"
@@ -76,11 +78,14 @@ struct Fixture {
     std::string templ = (fs::temp_directory_path() / "tessera-locks-XXXXXX").string();
     REQUIRE(mkdtemp(templ.data()) != nullptr);
     root = templ;
-    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
-               {{"ro1", Grant(true, false, false)}, {"ro2", Grant(true, false, false)},
-                {"wo", Grant(false, true, false)}, {"append", Grant(true, true, false)},
-                {"admin", Grant(true, true, true)}, {"del-only", Grant(false, false, true)},
-                {"none", Grant(false, false, false)}});
+    std::unordered_map<std::string, store::GrantRecord> grants{
+        {"ro1", Grant(true, false, false)},  {"ro2", Grant(true, false, false)},
+        {"wo", Grant(false, true, false)},   {"append", Grant(true, true, false)},
+        {"admin", Grant(true, true, true)},  {"del-only", Grant(false, false, true)},
+        {"none", Grant(false, false, false)}};
+    // Read-only grants "r0" .. "r63": enough creators to fill a repository.
+    for (int i = 0; i < 64; ++i) grants.emplace("r" + std::to_string(i), Grant(true, false, false));
+    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, std::move(grants));
     Restart();
     REQUIRE(Call(http::Method::kPost, "admin", "laptop/", "", "create=true").status == 200);
   }
@@ -213,9 +218,14 @@ TEST_CASE("lock files are capped in size") {
 
 TEST_CASE("lock files are capped in number per repository") {
   Fixture f;
+  // Filled by many grants, none beyond its own cap.
+  auto creator = [](std::size_t i) {
+    return "r" + std::to_string(i / backup::kMaxLocksPerCreator);
+  };
+  STATIC_REQUIRE(backup::kMaxLocksPerRepo / backup::kMaxLocksPerCreator < 64);
   std::vector<std::string> names;
   for (std::size_t i = 0; i < backup::kMaxLocksPerRepo; ++i) {
-    auto [status, name] = f.Lock(i % 2 ? "ro1" : "ro2", "lock " + std::to_string(i));
+    auto [status, name] = f.Lock(creator(i).c_str(), "lock " + std::to_string(i));
     REQUIRE(status == 200);
     names.push_back(name);
   }
@@ -228,7 +238,58 @@ TEST_CASE("lock files are capped in number per repository") {
   CHECK(f.Lock("admin", "even with every right").first == 429);
   // Other objects are not locks.
   CHECK(f.Call(http::Method::kPost, "append", "laptop/index/" + Sha256Hex("idx"), "idx").status == 200);
-  CHECK(f.Delete("ro1", names[1]) == 200);
+  CHECK(f.Delete(creator(1).c_str(), names[1]) == 200);
   CHECK(f.Lock("ro1", "one too many").first == 200);
-  CHECK(f.Lock("ro1", "and now one more").first == 429);
+  CHECK(f.Lock("ro2", "and now one more").first == 429);
+}
+
+TEST_CASE("one grant cannot take a repository's locks: it is capped, others are not") {
+  Fixture f;
+  std::vector<std::string> mine;
+  for (std::size_t i = 0; i < backup::kMaxLocksPerCreator; ++i) {
+    auto [status, name] = f.Lock("ro1", "ro1 lock " + std::to_string(i));
+    REQUIRE(status == 200);
+    mine.push_back(name);
+  }
+  // Beyond its own cap: the repository's cap status, and nothing is left behind.
+  auto refused =
+      f.Call(http::Method::kPost, "ro1", "laptop/locks/" + Sha256Hex("ro1 beyond"), "ro1 beyond");
+  CHECK(refused.status == 429);
+  CHECK(f.Head(Sha256Hex("ro1 beyond")) == 404);
+  CHECK_FALSE(fs::exists(f.LocksDir() + "/.creator-" + Sha256Hex("ro1 beyond")));
+  // Every other grant still locks: another read-only one, backup, prune.
+  CHECK(f.Lock("ro2", "ro2 lock").first == 200);
+  CHECK(f.Lock("append", "backup lock").first == 200);
+  CHECK(f.Lock("admin", "prune lock").first == 200);
+  // ro1 is still at its cap: the others' locks changed nothing for it.
+  CHECK(f.Lock("ro1", "ro1 beyond").first == 429);
+  // Removing one of its own makes room again, after a restart as well.
+  CHECK(f.Delete("ro1", mine[0]) == 200);
+  f.Restart();
+  CHECK(f.Lock("ro1", "ro1 beyond").first == 200);
+  CHECK(f.Lock("ro1", "ro1 beyond again").first == 429);
+}
+
+TEST_CASE("the per-grant lock cap is exact when locks are committed concurrently") {
+  Fixture f;
+  for (std::size_t i = 0; i + 1 < backup::kMaxLocksPerCreator; ++i) {
+    REQUIRE(f.Lock("ro1", "ro1 lock " + std::to_string(i)).first == 200);
+  }
+  // Two uploads begun while one more fits: only the first to commit is taken.
+  std::string a = "last one", b = "racing one";
+  auto first = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(a), "ro1",
+                                    backup::kMaxLocksPerRepo);
+  auto second = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), "ro1",
+                                     backup::kMaxLocksPerRepo);
+  REQUIRE((first && second));
+  REQUIRE((*first)->Write(a.data(), a.size()));
+  REQUIRE((*second)->Write(b.data(), b.size()));
+  CHECK((*first)->Commit(Sha256Hex(a)));
+  auto late = (*second)->Commit(Sha256Hex(b));
+  REQUIRE_FALSE(late);
+  CHECK(late.error() == backup::StorageError::kTooMany);
+  CHECK(f.Head(Sha256Hex(b)) == 404);
+  // Another grant is still free to lock.
+  CHECK(f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), "ro2",
+                             backup::kMaxLocksPerRepo));
 }

@@ -157,3 +157,61 @@ TEST_CASE("a sweep stops when told to, and the sweeper thread sweeps at start an
   }  // the destructor does not wait for the hour's interval
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
+
+TEST_CASE("the start-up sweep removes debris younger than the max age, never a live upload") {
+  TempDir root;
+  clock::FixedClock clock(kNow);
+  const std::string dir = root.path + "/1/laptop/data/00";
+  static_assert(backup::kStartupGrace < std::chrono::seconds(600));
+  Aged(dir + "/.tmp-crash", 600);  // a worker killed ten minutes ago: far below the max age
+  Aged(dir + "/.tmp-live", 600);   // another worker's upload, still written
+  Aged(dir + "/.tmp-young", 10);   // within the grace: maybe not locked yet
+  backup::UniqueFd live(open((dir + "/.tmp-live").c_str(), O_RDWR | O_CLOEXEC));
+  REQUIRE(flock(live.get(), LOCK_EX) == 0);
+  {
+    backup::TempSweeper sweeper(root.path, std::chrono::seconds(3600), std::chrono::seconds(3600),
+                                clock);
+    for (int i = 0; i < 200 && fs::exists(dir + "/.tmp-crash"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK_FALSE(fs::exists(dir + "/.tmp-crash"));
+  }
+  CHECK(fs::exists(dir + "/.tmp-live"));
+  CHECK(fs::exists(dir + "/.tmp-young"));
+  // The periodic sweeps keep the max age: the same debris survives them.
+  Aged(dir + "/.tmp-crash", 600);
+  CHECK(backup::SweepTemporaryFiles(root.path, std::chrono::seconds(3600), clock).removed == 0);
+}
+
+namespace {
+
+// Unix time that starts at kNow and runs with the real clock.
+class RunningClock final : public clock::Clock {
+ public:
+  std::int64_t Now() const override {
+    return kNow + std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::steady_clock::now() - start_)
+                      .count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+TEST_CASE("debris too young at start-up goes once the grace has passed, not a max age later") {
+  TempDir root;
+  RunningClock clock;
+  const std::string debris = root.path + "/1/laptop/data/00/.tmp-killed-just-now";
+  Aged(debris, 0);  // written the second this worker starts: its writer was killed a moment ago
+  auto started = std::chrono::steady_clock::now();
+  backup::TempSweeper sweeper(root.path, std::chrono::seconds(3600), std::chrono::seconds(3600),
+                              clock, std::chrono::seconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(fs::exists(debris));  // within the grace at the first pass
+  for (int i = 0; i < 500 && fs::exists(debris); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(fs::exists(debris));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
