@@ -206,11 +206,14 @@ std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthSto
                                                                   const http::ClientAddress& client,
                                                                   std::string* reason) const {
   // Reserved before hashing: the attempt counts whatever happens next.
-  auto wait = store.ReserveAttempt(username, client.network, policy_.throttle);
-  if (!wait) return std::unexpected(LoginFailure{FromStore(wait.error())});
-  if (*wait > 0) {
-    (void)store.Audit("login-throttled", username, client.address, "too many failed logins");
-    return std::unexpected(LoginFailure{AuthFailure::kThrottled, *wait});
+  auto verdict = store.ReserveAttempt(username, client.network, policy_.throttle);
+  if (!verdict) return std::unexpected(LoginFailure{FromStore(verdict.error())});
+  if (verdict->retry_after > 0) {
+    // One audit row per window, not one per refused request: a flood must not fill the log.
+    if (verdict->first_refusal) {
+      (void)store.Audit("login-throttled", username, client.address, "too many failed logins");
+    }
+    return std::unexpected(LoginFailure{AuthFailure::kThrottled, verdict->retry_after});
   }
   auto result = WithPassword(store, username, password, client.address, reason);
   // Only a failure to authenticate keeps the attempt; a right password (even if no ticket could

@@ -34,7 +34,7 @@ Response FromStorage(StorageError e) {
     case StorageError::kNoSpace: return Error(507, "insufficient storage");
     case StorageError::kTooMany: {
       // Clears as soon as a lock is removed; restic retries.
-      Response r = Error(429, "too many locks in this repository");
+      Response r = Error(429, "too many locks in this repository, or held by this token");
       r.AddHeader("Retry-After", "30");
       return r;
     }

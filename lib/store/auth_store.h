@@ -67,6 +67,12 @@ class AccountStore {
                                                               std::string_view new_hash) = 0;
 };
 
+// What the throttle says about one password attempt.
+struct ThrottleVerdict {
+  std::int64_t retry_after = 0;  // 0: go ahead; else seconds until the fullest window ends
+  bool first_refusal = false;    // the first refused attempt of its window
+};
+
 // A ticket a session issued (revocation id = SHA-256 of its signature, lower-case hex).
 struct SessionTicket {
   std::string revocation_id;
@@ -98,12 +104,14 @@ class SessionStore {
 class LoginThrottle {
  public:
   virtual ~LoginThrottle() = default;
-  // Reserves one password attempt for (`account_key`, `network`) and `network` in one
-  // statement, before any hashing. Returns 0 when the attempt may go ahead, else the seconds
-  // until the fullest window ends (the attempt is then refused; it still counts).
-  virtual std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key,
-                                                                 std::string_view network,
-                                                                 const ThrottlePolicy& policy) = 0;
+  // Reserves one password attempt for `network` and, while the network is within its limit,
+  // for (`account_key`, `network`), in one statement before any hashing (so a spray of names
+  // from one network adds no pair rows once the network is over its limit). Returns whether the
+  // attempt may go ahead and, if not, the seconds until the fullest window ends (the attempt
+  // still counts) and whether it is the window's first refusal (worth one audit row).
+  virtual std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
+                                                                    std::string_view network,
+                                                                    const ThrottlePolicy& policy) = 0;
   // After a successful login: forgets the pair's failures and gives the network its attempt back.
   virtual std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
                                                          std::string_view network) = 0;

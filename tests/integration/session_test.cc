@@ -204,7 +204,9 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
   CHECK(std::count(statuses.begin(), statuses.end(), 401) == 5);
   CHECK(std::count(statuses.begin(), statuses.end(), 429) == 25);
   CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE reason = 'wrong password'") == "5");
-  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "25");
+  // One audit row per throttled window, not per refusal: the (account, address) window at its
+  // 6th attempt and the address window at its 21st.
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "2");
 
   // The right password from the flooded address: 429, answered at once, with Retry-After.
   auto start = std::chrono::steady_clock::now();
@@ -339,4 +341,24 @@ TEST_CASE("an account change ends every session, whatever its tickets' stamps", 
   AddAccount(stack.pg().Conninfo(), "dave@pbs", "another");
   CHECK(Within1s([&] { return Whoami(c, d.ticket) == 401; }));
   CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash = '" + hash + "'") == "1");
+}
+
+TEST_CASE("a spray of user names from one address stops adding rows once the address is throttled",
+          "[session]") {
+  Stack stack(kCheapHash);
+  AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
+  CheckedClient spray = From("127.0.0.4", stack.port());
+  int refused = 0;
+  for (int i = 0; i < 120; ++i) {
+    Login l = DoLogin(spray, "user" + std::to_string(i) + "@pbs", "guess");
+    if (l.status == 429) ++refused;
+  }
+  CHECK(refused == 100);  // the default allows 20 attempts per address and window
+  // One row for the address and one per name tried while it was within its limit — not one per
+  // request; and one audit row for the throttled window, not one per refusal.
+  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE '%127.0.0.4%'") == "21");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "1");
+  // The owner, elsewhere, is untouched.
+  CheckedClient owner = From("127.0.0.5", stack.port());
+  CHECK(DoLogin(owner, "alice@pbs", "pw").status == 200);
 }

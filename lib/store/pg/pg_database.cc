@@ -66,33 +66,44 @@ class PgDatabase final : public Database {
                {std::string(userid), std::string(old_hash), std::string(new_hash)});
   }
 
-  std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key,
-                                                         std::string_view network,
-                                                         const ThrottlePolicy& p) override {
-    // One statement, so parallel attempts are serialised by the rows' locks: each attempt
-    // counts before anything is hashed, and only those within both limits may go ahead. A window
-    // starts at the first attempt; an attempt after it has passed starts a new one.
-    auto result = Query(
-        "WITH hit AS ("
-        "  INSERT INTO login_failures AS f (subject, failures, window_start) "
-        "  VALUES ($1, 1, now()), ($2, 1, now()) "
+  std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
+                                                            std::string_view network,
+                                                            const ThrottlePolicy& p) override {
+    // One statement, so parallel attempts are serialised by the rows' locks (always the
+    // network's row first, then the pair's: no lock-order deadlock): each attempt counts before
+    // anything is hashed, and only those within both limits may go ahead. The pair row is
+    // touched only while the network is within its limit, so a spray of user names from one
+    // network adds at most max_addr_failures pair rows per window. A window starts at the first
+    // attempt; an attempt after it has passed starts a new one.
+    static constexpr const char* kCount =
         "  ON CONFLICT (subject) DO UPDATE SET "
         "    failures = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN 1 "
         "                    ELSE f.failures + 1 END, "
         "    window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN now() "
         "                        ELSE f.window_start END "
-        "  RETURNING subject, failures, window_start) "
-        "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
-        "                   window_start + make_interval(secs => $5) - now())))) "
-        "         FILTER (WHERE failures > CASE WHEN subject = $1 THEN $3::int ELSE $4::int END), 0)::bigint "
-        "FROM hit",
+        "  RETURNING failures, window_start";
+    auto result = Query(
+        std::string("WITH addr AS ("
+                    "  INSERT INTO login_failures AS f (subject, failures, window_start) VALUES ($2, 1, now()) ") +
+            kCount +
+            "), pair AS ("
+            "  INSERT INTO login_failures AS f (subject, failures, window_start) "
+            "  SELECT $1, 1, now() FROM addr WHERE addr.failures <= $4::int " +
+            kCount +
+            "), hit AS (SELECT failures, window_start, $4::int AS lim FROM addr "
+            "           UNION ALL SELECT failures, window_start, $3::int FROM pair) "
+            "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
+            "                  window_start + make_interval(secs => $5) - now())))) "
+            "         FILTER (WHERE failures > lim), 0)::bigint, "
+            "       COALESCE(bool_or(failures = lim + 1), false) "
+            "FROM hit",
         {PairSubject(account_key, network), "addr:" + std::string(network),
          std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
          std::to_string(p.window_seconds)});
     if (!result) return std::unexpected(result.error());
     auto seconds = Integer(result->get(), 0, 0);
     if (!seconds) return std::unexpected(StoreError::kInvalid);
-    return *seconds;
+    return ThrottleVerdict{*seconds, std::string_view(PQgetvalue(result->get(), 0, 1)) == "t"};
   }
 
   std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,

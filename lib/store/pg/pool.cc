@@ -41,7 +41,7 @@ class DatabasePool final : public Database {
                                                                    std::string_view userid) override {
     return With([&](Database& db) { return db.EndSession(presented, userid); });
   }
-  std::expected<std::int64_t, StoreError> ReserveAttempt(std::string_view account_key, std::string_view network,
+  std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key, std::string_view network,
                                                          const ThrottlePolicy& policy) override {
     return With([&](Database& db) { return db.ReserveAttempt(account_key, network, policy); });
   }

@@ -3,6 +3,7 @@
 // errors become which failures.
 #include "auth/ticket_service.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -21,7 +22,7 @@ class FakeStore final : public store::AuthStore {
  public:
   std::optional<store::AccountRecord> account;
   std::optional<store::StoreError> account_error;
-  std::int64_t reserve_answer = 0;
+  store::ThrottleVerdict reserve_answer;
   int reserves = 0, releases = 0, lookups = 0, prunes = 0, conflicts_left = 0;
   std::set<std::string> tickets;            // every recorded revocation id
   std::map<std::string, int> session_of;    // revocation id → session
@@ -62,7 +63,7 @@ class FakeStore final : public store::AuthStore {
     }
     return out;
   }
-  std::expected<std::int64_t, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
+  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
                                                                 const store::ThrottlePolicy&) override {
     ++reserves;
     return reserve_answer;
@@ -121,7 +122,7 @@ struct Fixture {
 
 TEST_CASE("a throttled password login is refused before the account is looked up or hashed") {
   Fixture f;
-  f.store.reserve_answer = 42;
+  f.store.reserve_answer = {42, true};
   auto r = f.Login("pw");
   REQUIRE_FALSE(r);
   CHECK(r.error().kind == auth::AuthFailure::kThrottled);
@@ -129,6 +130,19 @@ TEST_CASE("a throttled password login is refused before the account is looked up
   CHECK(f.store.reserves == 1);
   CHECK(f.store.lookups == 0);
   CHECK(f.store.releases == 0);
+}
+
+TEST_CASE("a throttled window is audited once, at its first refusal, not per request") {
+  Fixture f;
+  auto throttled = [&] {
+    return std::count(f.store.audit.begin(), f.store.audit.end(), "login-throttled: too many failed logins");
+  };
+  f.store.reserve_answer = {30, true};
+  CHECK(f.Login("pw").error().kind == auth::AuthFailure::kThrottled);
+  CHECK(throttled() == 1);
+  f.store.reserve_answer = {29, false};
+  for (int i = 0; i < 5; ++i) CHECK(f.Login("pw").error().kind == auth::AuthFailure::kThrottled);
+  CHECK(throttled() == 1);
 }
 
 TEST_CASE("a failed password keeps its attempt; a right one gives it back") {
@@ -144,7 +158,7 @@ TEST_CASE("renewal with a ticket never touches the throttle, even when it is ful
   Fixture f;
   auto first = f.Login("pw");
   REQUIRE(first);
-  f.store.reserve_answer = 300;
+  f.store.reserve_answer = {300, false};
   int reserves = f.store.reserves;
   auto renewed = f.Login(first->ticket);
   REQUIRE(renewed);

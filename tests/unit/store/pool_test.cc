@@ -56,7 +56,7 @@ class FakeDb final : public store::Database {
                                                                                  std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<std::int64_t, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
+  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
                                                                 const store::ThrottlePolicy&) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
