@@ -42,7 +42,7 @@ std::expected<int, std::string> BindUnix(const std::string& path, unsigned mode,
   if (path.size() >= sizeof addr.sun_path)
     return std::unexpected("listen = " + path + ": path too long");
   path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  struct stat st {};
+  struct stat st{};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       return std::unexpected("listen = " + path + ": exists and is not a socket");

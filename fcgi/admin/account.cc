@@ -12,11 +12,11 @@
 #include <string>
 
 #include "admin/commands.h"
-#include "names/userid.h"
 #include "auth/login_request.h"
 #include "crypto/password.h"
-#include "names/utf8.h"
 #include "crypto/rfc3339.h"
+#include "names/userid.h"
+#include "names/utf8.h"
 #include "store/pg/account_admin.h"
 
 namespace tessera::admin {
@@ -81,7 +81,8 @@ std::optional<std::string> ReadPassword() {
 std::optional<std::string> NewHash(const config::Config& config) {
   auto password = ReadPassword();
   if (!password) return std::nullopt;
-  auto hash = crypto::HashPassword(*password, {config.password_opslimit, config.password_memlimit_kib * 1024});
+  auto hash = crypto::HashPassword(*password,
+                                   {config.password_opslimit, config.password_memlimit_kib * 1024});
   sodium_memzero(password->data(), password->size());
   if (!hash) {
     std::cerr << "tessera-admin: cannot hash with the configured Argon2id cost\n";
@@ -143,7 +144,8 @@ int Account(const config::Config& config, const Args& args) {
     }
     auto hash = NewHash(config);
     if (!hash) return 1;
-    return Report(store::pg::AddAccount(config.database, userid, *hash, expires), "added " + userid);
+    return Report(store::pg::AddAccount(config.database, userid, *hash, expires),
+                  "added " + userid);
   }
   if (args.size() != 2) return Usage();
   if (verb == "passwd") {
@@ -156,7 +158,8 @@ int Account(const config::Config& config, const Args& args) {
     return Report(store::pg::SetEnabled(config.database, userid, false),
                   "disabled " + userid + "; its tickets are ended");
   }
-  if (verb == "enable") return Report(store::pg::SetEnabled(config.database, userid, true), "enabled " + userid);
+  if (verb == "enable")
+    return Report(store::pg::SetEnabled(config.database, userid, true), "enabled " + userid);
   return Usage();
 }
 

@@ -3,13 +3,12 @@
 // written as k4.secret; the key's k4.public and k4.pid are printed so the operator can keep the
 // public half for rotation. `local` is a 32-byte symmetric key (the CSRF key), written as k4.local.
 #include <fcntl.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
-
-#include <sodium.h>
 
 #include "admin/commands.h"
 #include "crypto/keys.h"
@@ -40,7 +39,8 @@ int Keygen(const config::Config&, const Args& args) {
   crypto::SecretBytes paserk;
   if (type == "local") {
     std::string text = crypto::ToPaserk(crypto::LocalKey::Generate());
-    paserk = crypto::SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    paserk = crypto::SecretBytes(
+        std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     sodium_memzero(text.data(), text.size());
   } else {
     paserk = crypto::ToPaserk(key);

@@ -12,27 +12,28 @@
 #include <string>
 #include <vector>
 
+#include "admin/commands.h"
 #include "config/config.h"
 #include "store/migrations.h"
 #include "store/pg/migrator.h"
-#include "admin/commands.h"
 
 namespace tessera::admin {
 
 int Usage() {
-  std::cerr << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
-               "commands:\n"
-               "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
-               "  keygen [--type secret|local] --out FILE  new key file (0600): signing or CSRF\n"
-               "  account add USERID [--expires TIME]    add an account (password from stdin/tty)\n"
-               "  account passwd|disable|enable USERID   change an account (ends its tickets)\n"
-               "  account list                           list accounts\n"
-               "  hash-password                          print an Argon2id hash for site SQL\n"
-               "  token verify                           check a token read from stdin\n"
-               "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
-               "             [--lifetime 30d]            grant (api_tokens) and mint a bearer token\n"
-               "  token mint --jti ID                    re-mint the token of an existing grant\n"
-               "  token revoke ID                        revoke a grant on every worker\n";
+  std::cerr
+      << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
+         "commands:\n"
+         "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
+         "  keygen [--type secret|local] --out FILE  new key file (0600): signing or CSRF\n"
+         "  account add USERID [--expires TIME]    add an account (password from stdin/tty)\n"
+         "  account passwd|disable|enable USERID   change an account (ends its tickets)\n"
+         "  account list                           list accounts\n"
+         "  hash-password                          print an Argon2id hash for site SQL\n"
+         "  token verify                           check a token read from stdin\n"
+         "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
+         "             [--lifetime 30d]            grant (api_tokens) and mint a bearer token\n"
+         "  token mint --jti ID                    re-mint the token of an existing grant\n"
+         "  token revoke ID                        revoke a grant on every worker\n";
   return 2;
 }
 

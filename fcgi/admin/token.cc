@@ -10,6 +10,7 @@
 
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "admin/commands.h"
@@ -20,8 +21,6 @@
 #include "crypto/rfc3339.h"
 #include "store/pg/token_admin.h"
 #include "store/sql_text.h"
-
-#include <nlohmann/json.hpp>
 
 namespace tessera::admin {
 namespace {
@@ -113,8 +112,8 @@ std::expected<MintArgs, int> ParseMintArgs(const Args& args) {
 }
 
 // Reads the grant to re-mint, or makes the one asked for.
-std::expected<store::pg::GrantRow, std::string> FindOrCreateGrant(const config::Config& config,
-                                                                  const auth::TokenRequest& request) {
+std::expected<store::pg::GrantRow, std::string> FindOrCreateGrant(
+    const config::Config& config, const auth::TokenRequest& request) {
   if (!request.jti.empty()) return store::pg::ReadGrant(config.database, request.jti);
   return store::pg::CreateGrant(config.database, request.subject, request.permissions.read,
                                 request.permissions.write, request.permissions.del, request.repo,
@@ -147,7 +146,7 @@ int Mint(const config::Config& config, const auth::TokenFactory& factory, const 
   std::cout << *token << std::endl;
   std::cerr << "grant " << grant->jti << " for " << grant->userid << " until "
             << (grant->expires_at == store::kEndOfTime ? std::string("no expiry (infinity)")
-                                                        : crypto::FormatRfc3339(grant->expires_at))
+                                                       : crypto::FormatRfc3339(grant->expires_at))
             << "\n";
   return 0;
 }

@@ -39,7 +39,9 @@ Response FromFailure(auth::AuthFailure f, std::int64_t retry_after = 1) {
 // REMOTE_ADDR keys the login throttle and goes into the audit log: it must be an IP address.
 std::expected<http::ClientAddress, Response> Client(const Request& request) {
   auto client = http::ParseClientAddress(request.remote_addr);
-  if (!client) return std::unexpected(http::JsonError(400, "client address (REMOTE_ADDR) is not an IP address"));
+  if (!client)
+    return std::unexpected(
+        http::JsonError(400, "client address (REMOTE_ADDR) is not an IP address"));
   return std::move(*client);
 }
 }  // namespace
@@ -52,8 +54,10 @@ App::App(const config::Config& config, store::Database& db, Services services)
   auto bind = [this](Response (App::*method)(Request&) const) {
     return [this, method](Request& r, const PathParams&) { return (this->*method)(r); };
   };
-  router_.Add(Method::kGet, "/api2/json/version", [this](Request&, const PathParams&) { return Version(); });
-  router_.Add(Method::kGet, "/api2/json/health", [this](Request&, const PathParams&) { return Health(); });
+  router_.Add(Method::kGet, "/api2/json/version",
+              [this](Request&, const PathParams&) { return Version(); });
+  router_.Add(Method::kGet, "/api2/json/health",
+              [this](Request&, const PathParams&) { return Health(); });
   router_.Add(Method::kPost, "/api2/json/access/ticket", bind(&App::Login));
   router_.Add(Method::kDelete, "/api2/json/access/ticket", bind(&App::Logout));
   router_.Add(Method::kGet, "/api2/json/access/whoami", bind(&App::Whoami));
@@ -64,7 +68,8 @@ App::App(const config::Config& config, store::Database& db, Services services)
 }
 
 Response App::Backup(Request& request, const PathParams& params) const {
-  if (services_.backup == nullptr) return http::JsonError(503, "backup endpoints are not configured");
+  if (services_.backup == nullptr)
+    return http::JsonError(503, "backup endpoints are not configured");
   return services_.backup->Handle(request, params.at("rest"), db_);
 }
 
@@ -103,8 +108,8 @@ Response App::Login(Request& request) const {
                            {"CSRFPreventionToken", result->csrf_token}});
   }
   Response response = http::JsonData({{"username", result->userid},
-                                       {"ticket-info", crypto::TicketInfo(result->ticket)},
-                                       {"CSRFPreventionToken", result->csrf_token}});
+                                      {"ticket-info", crypto::TicketInfo(result->ticket)},
+                                      {"CSRFPreventionToken", result->csrf_token}});
   // Percent-encoded as Proxmox clients expect, and as CookieTicket decodes it: a userid may hold
   // ';', '%' or other bytes a raw cookie value cannot carry.
   response.AddHeader("Set-Cookie", std::string(auth::kHostCookie) + "=" +

@@ -20,7 +20,8 @@ http::Problem CrossSite() { return http::Problem{403, "cross-site login refused"
 
 // A parameter's value as text: UTF-8 (checked again here: a caller may build Params by hand),
 // no control character, at most `cap` bytes. The message names the field, never the value.
-std::optional<http::Problem> CheckText(std::string_view name, std::string_view value, std::size_t cap) {
+std::optional<http::Problem> CheckText(std::string_view name, std::string_view value,
+                                       std::size_t cap) {
   std::string field = "parameter '" + std::string(name) + "'";
   if (value.size() > cap) return Bad(field + " is too long");
   if (!names::IsValidUtf8(value)) return Bad(field + " is not valid UTF-8");
@@ -37,7 +38,7 @@ std::string Lower(std::string_view s) {
 }
 
 struct Authority {
-  std::string host;               // lower case; an IPv6 literal keeps its brackets
+  std::string host;  // lower case; an IPv6 literal keeps its brackets
   std::optional<unsigned> port;
 };
 
@@ -72,7 +73,8 @@ std::optional<Authority> ParseAuthority(std::string_view text) {
   if (!port.empty()) {
     unsigned n = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (ec != std::errc() || p != port.data() + port.size() || n == 0 || n > 65535) return std::nullopt;
+    if (ec != std::errc() || p != port.data() + port.size() || n == 0 || n > 65535)
+      return std::nullopt;
     out.port = n;
   }
   return out;
@@ -124,7 +126,8 @@ std::expected<LoginRequest, http::Problem> ParseLoginRequest(http::Params& param
       return std::unexpected(Bad("unknown parameter '" + shown + "'"));
     }
     if (name == "username" || name == "password") continue;  // checked below, with their own rules
-    if (auto problem = CheckText(name, value, kMaxOtherParamBytes)) return std::unexpected(*problem);
+    if (auto problem = CheckText(name, value, kMaxOtherParamBytes))
+      return std::unexpected(*problem);
   }
   LoginRequest request;
   auto user = params.find("username");

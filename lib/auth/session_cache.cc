@@ -46,7 +46,8 @@ void SessionCache::AddRevocation(const std::string& revocation_id, std::int64_t 
   std::unique_lock lock(mutex_);
   revoked_[revocation_id] = expires_at;
   // Forget revocations of tickets that have expired anyway, now and then.
-  if (revoked_.size() % 256 == 0) std::erase_if(revoked_, [&](const auto& e) { return e.second < now; });
+  if (revoked_.size() % 256 == 0)
+    std::erase_if(revoked_, [&](const auto& e) { return e.second < now; });
 }
 
 void SessionCache::MarkFresh() {
@@ -68,8 +69,8 @@ bool SessionCache::IsFresh() const {
   return FreshLocked();
 }
 
-std::expected<const store::AccountState*, SessionCheck> SessionCache::AccountLocked(std::string_view userid,
-                                                                                    std::int64_t now) const {
+std::expected<const store::AccountState*, SessionCheck> SessionCache::AccountLocked(
+    std::string_view userid, std::int64_t now) const {
   if (!FreshLocked()) return std::unexpected(SessionCheck::kUnavailable);
   auto account = accounts_.find(std::string(userid));
   if (account == accounts_.end()) return std::unexpected(SessionCheck::kUnknownAccount);
@@ -85,8 +86,9 @@ SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t no
   return account ? SessionCheck::kOk : account.error();
 }
 
-std::expected<Grant, SessionCheck> SessionCache::GrantLocked(std::string_view jti, std::string_view userid,
-                                                            std::int64_t now) const {
+std::expected<Grant, SessionCheck> SessionCache::GrantLocked(std::string_view jti,
+                                                             std::string_view userid,
+                                                             std::int64_t now) const {
   if (auto account = AccountLocked(userid, now); !account) return std::unexpected(account.error());
   auto grant = grants_.find(std::string(jti));
   if (grant == grants_.end() || grant->second.userid != userid) {
@@ -97,15 +99,17 @@ std::expected<Grant, SessionCheck> SessionCache::GrantLocked(std::string_view jt
   return grant->second;
 }
 
-std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
-                                                           std::int64_t now) const {
+std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti,
+                                                            std::string_view userid,
+                                                            std::int64_t now) const {
   std::shared_lock lock(mutex_);
   return GrantLocked(jti, userid, now);
 }
 
-std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti, std::string_view userid,
-                                                           std::int64_t now,
-                                                           const GrantFetcher& fetch_on_miss) {
+std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti,
+                                                            std::string_view userid,
+                                                            std::int64_t now,
+                                                            const GrantFetcher& fetch_on_miss) {
   {
     std::shared_lock lock(mutex_);
     auto cached = GrantLocked(jti, userid, now);

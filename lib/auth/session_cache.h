@@ -65,7 +65,8 @@ class SessionCache final : public store::ChangeSink {
   void Replace(store::CacheSnapshot snapshot) override;
   void SetGrant(const std::string& jti, std::optional<Grant> grant) override;
   void SetAccount(const std::string& userid, std::optional<store::AccountState> state) override;
-  void AddRevocation(const std::string& revocation_id, std::int64_t expires_at, std::int64_t now) override;
+  void AddRevocation(const std::string& revocation_id, std::int64_t expires_at,
+                     std::int64_t now) override;
   void MarkFresh() override;
   void MarkLost() override;
 
@@ -84,7 +85,8 @@ class SessionCache final : public store::ChangeSink {
   // did, the cache's newer state decides (a grant that vanished meanwhile is read once more).
   // Returns kUnavailable when the fetch fails. `fetch_on_miss` must not throw (errors are values).
   std::expected<Grant, SessionCheck> CheckGrant(std::string_view jti, std::string_view userid,
-                                                std::int64_t now, const GrantFetcher& fetch_on_miss);
+                                                std::int64_t now,
+                                                const GrantFetcher& fetch_on_miss);
   // Whether a ticket of `userid` stamped `ticket_time` with `revocation_id` is still good at `now`:
   // the account checks of CheckAccount, then the session epoch and the revocations.
   SessionCheck CheckTicket(std::string_view userid, std::int64_t ticket_time,

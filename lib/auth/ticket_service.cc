@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "names/userid.h"
 #include "http/cookies.h"
 #include "log/log.h"
+#include "names/userid.h"
 #include "store/database.h"
 
 namespace tessera::auth {
@@ -14,28 +14,44 @@ namespace {
 
 std::string_view Describe(SessionCheck c) {
   switch (c) {
-    case SessionCheck::kOk: return "ok";
-    case SessionCheck::kUnknownAccount: return "unknown account";
-    case SessionCheck::kDisabled: return "account disabled";
-    case SessionCheck::kAccountExpired: return "account expired";
-    case SessionCheck::kGrantExpired: return "token grant expired";
-    case SessionCheck::kSessionEnded: return "session ended by password change or disable";
-    case SessionCheck::kRevoked: return "ticket was logged out";
-    case SessionCheck::kUnknownGrant: return "no such token grant";
-    case SessionCheck::kUnavailable: return "session state unavailable";
+    case SessionCheck::kOk:
+      return "ok";
+    case SessionCheck::kUnknownAccount:
+      return "unknown account";
+    case SessionCheck::kDisabled:
+      return "account disabled";
+    case SessionCheck::kAccountExpired:
+      return "account expired";
+    case SessionCheck::kGrantExpired:
+      return "token grant expired";
+    case SessionCheck::kSessionEnded:
+      return "session ended by password change or disable";
+    case SessionCheck::kRevoked:
+      return "ticket was logged out";
+    case SessionCheck::kUnknownGrant:
+      return "no such token grant";
+    case SessionCheck::kUnavailable:
+      return "session state unavailable";
   }
   return "?";
 }
 
 std::string_view Describe(crypto::TicketError e) {
   switch (e) {
-    case crypto::TicketError::kTooLong: return "ticket too long";
-    case crypto::TicketError::kMalformed: return "malformed ticket";
-    case crypto::TicketError::kWrongPrefix: return "ticket prefix is not PBS";
-    case crypto::TicketError::kBadUserid: return "ticket userid invalid";
-    case crypto::TicketError::kBadSignature: return "ticket signature invalid";
-    case crypto::TicketError::kExpired: return "ticket expired";
-    case crypto::TicketError::kFromFuture: return "ticket from the future";
+    case crypto::TicketError::kTooLong:
+      return "ticket too long";
+    case crypto::TicketError::kMalformed:
+      return "malformed ticket";
+    case crypto::TicketError::kWrongPrefix:
+      return "ticket prefix is not PBS";
+    case crypto::TicketError::kBadUserid:
+      return "ticket userid invalid";
+    case crypto::TicketError::kBadSignature:
+      return "ticket signature invalid";
+    case crypto::TicketError::kExpired:
+      return "ticket expired";
+    case crypto::TicketError::kFromFuture:
+      return "ticket from the future";
   }
   return "?";
 }
@@ -67,13 +83,20 @@ AuthFailure FromStore(store::StoreError e) {
 
 TicketService::TicketService(crypto::TicketKeys keys, crypto::CsrfKey csrf, SessionCache& cache,
                              const clock::Clock& clock, TicketPolicy policy)
-    : keys_(std::move(keys)), csrf_(std::move(csrf)), cache_(cache), clock_(clock), policy_(policy) {}
+    : keys_(std::move(keys)),
+      csrf_(std::move(csrf)),
+      cache_(cache),
+      clock_(clock),
+      policy_(policy) {}
 
 const std::string& TicketService::DummyHash() const {
   std::call_once(dummy_once_, [this] {
-    auto dummy = crypto::HashPassword("tessera dummy password for unknown users", policy_.password_cost);
+    auto dummy =
+        crypto::HashPassword("tessera dummy password for unknown users", policy_.password_cost);
     // Without memory for it, fall back to a fixed hash of the same algorithm (never matches).
-    dummy_hash_ = dummy ? *dummy : "$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    dummy_hash_ = dummy ? *dummy
+                        : "$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
+                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   });
   return dummy_hash_;
 }
@@ -99,16 +122,16 @@ void TicketService::MaybePrune(store::AuthStore& store) const {
   if (!next_prune_.compare_exchange_strong(due, now + policy_.prune_interval_seconds)) return;
   auto pruned = store.Prune(policy_.retention);
   if (!pruned) {
-    log::Warning("pruning the audit log, login failures and sessions failed; retried next interval");
+    log::Warning(
+        "pruning the audit log, login failures and sessions failed; retried next interval");
   } else if (*pruned > 0) {
     log::Info("pruned " + std::to_string(*pruned) + " rows past their retention");
   }
 }
 
-std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& store, std::string_view userid,
-                                                             std::int64_t not_before,
-                                                             std::optional<std::string_view> presented,
-                                                             std::string* reason) const {
+std::expected<LoginResult, AuthFailure> TicketService::Issue(
+    store::AuthStore& store, std::string_view userid, std::int64_t not_before,
+    std::optional<std::string_view> presented, std::string* reason) const {
   std::int64_t now = clock_.Now();
   std::int64_t base = std::max(now, std::min(not_before, now + 60));
   // An identical ticket (same user, same second) is refused by session_tickets' key: stamp
@@ -143,8 +166,10 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(store::AuthStore& s
   return std::unexpected(AuthFailure::kThrottled);
 }
 
-std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& store, std::string_view username,
-                                                             std::string_view ticket, std::string* reason) const {
+std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& store,
+                                                             std::string_view username,
+                                                             std::string_view ticket,
+                                                             std::string* reason) const {
   std::int64_t now = clock_.Now();
   auto verified = keys_.Verify(ticket, now);
   if (!verified) {
@@ -155,7 +180,8 @@ std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& s
     *reason = "ticket belongs to another user";
     return std::unexpected(AuthFailure::kDenied);
   }
-  SessionCheck check = cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
+  SessionCheck check =
+      cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
   if (check == SessionCheck::kUnavailable) return std::unexpected(AuthFailure::kUnavailable);
   if (check != SessionCheck::kOk) {
     *reason = Describe(check);
@@ -193,7 +219,8 @@ std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthS
   if (crypto::NeedsRehash(rec.password_hash, policy_.password_cost)) {
     if (auto fresh = crypto::HashPassword(password, policy_.password_cost)) {
       if (store.ReplacePasswordHash(username, rec.password_hash, *fresh)) {
-        (void)store.Audit("rehash", username, client, "password hash updated to the configured cost");
+        (void)store.Audit("rehash", username, client,
+                          "password hash updated to the configured cost");
       }
     }
   }
@@ -225,10 +252,9 @@ std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthSto
   return std::move(*result);
 }
 
-std::expected<LoginResult, LoginFailure> TicketService::Login(store::AuthStore& store,
-                                                              const LoginRequest& request,
-                                                              std::optional<std::string_view> cookie_ticket,
-                                                              const http::ClientAddress& client) const {
+std::expected<LoginResult, LoginFailure> TicketService::Login(
+    store::AuthStore& store, const LoginRequest& request,
+    std::optional<std::string_view> cookie_ticket, const http::ClientAddress& client) const {
   const std::string& username = request.username;
   if (!names::IsValidUserid(username)) {  // ParseLoginRequest checked it; never trust a caller
     return std::unexpected(LoginFailure{AuthFailure::kDenied});
@@ -269,7 +295,8 @@ std::expected<LoginResult, LoginFailure> TicketService::Login(store::AuthStore& 
   return result;
 }
 
-std::expected<Identity, AuthFailure> TicketService::Authenticate(const http::Request& request) const {
+std::expected<Identity, AuthFailure> TicketService::Authenticate(
+    const http::Request& request) const {
   auto ticket = CookieTicket(request);
   if (!ticket) return std::unexpected(AuthFailure::kDenied);
   std::int64_t now = clock_.Now();
@@ -278,7 +305,8 @@ std::expected<Identity, AuthFailure> TicketService::Authenticate(const http::Req
     log::Debug(std::string("ticket refused: ") + std::string(Describe(verified.error())));
     return std::unexpected(AuthFailure::kDenied);
   }
-  SessionCheck check = cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
+  SessionCheck check =
+      cache_.CheckTicket(verified->userid(), verified->time(), verified->revocation_id(), now);
   if (check == SessionCheck::kUnavailable) return std::unexpected(AuthFailure::kUnavailable);
   if (check != SessionCheck::kOk) return std::unexpected(AuthFailure::kDenied);
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
@@ -290,14 +318,16 @@ std::expected<Identity, AuthFailure> TicketService::Authenticate(const http::Req
   return Identity{verified->userid(), "cookie", verified->revocation_id(), verified->expires_at()};
 }
 
-
-std::expected<void, AuthFailure> TicketService::Logout(store::AuthStore& store, const Identity& identity,
+std::expected<void, AuthFailure> TicketService::Logout(store::AuthStore& store,
+                                                       const Identity& identity,
                                                        std::string_view client) const {
-  auto revoked = store.EndSession({identity.revocation_id, identity.ticket_expires_at}, identity.userid);
+  auto revoked =
+      store.EndSession({identity.revocation_id, identity.ticket_expires_at}, identity.userid);
   if (!revoked) return std::unexpected(FromStore(revoked.error()));
   // This worker knows at once; the others hear it through NOTIFY.
   std::int64_t now = clock_.Now();
-  for (const auto& ticket : *revoked) cache_.AddRevocation(ticket.revocation_id, ticket.expires_at, now);
+  for (const auto& ticket : *revoked)
+    cache_.AddRevocation(ticket.revocation_id, ticket.expires_at, now);
   (void)store.Audit("logout", identity.userid, client, "");
   return {};
 }

@@ -58,8 +58,8 @@ struct TicketPolicy {
 };
 
 enum class AuthFailure {
-  kDenied,       // 401, whatever the reason
-  kThrottled,    // 429: too many failed password logins from this client (LoginFailure says how long)
+  kDenied,     // 401, whatever the reason
+  kThrottled,  // 429: too many failed password logins from this client (LoginFailure says how long)
   kUnavailable,  // 503: the database or the session cache cannot answer
   kInternal,     // 500: the database refused what we sent (a bug); logged
 };
@@ -92,7 +92,8 @@ class TicketService {
   // password and starts a session. `cookie_ticket` is the auth cookie's value, used for renewal
   // in the HttpOnly flow only. Fails with kDenied (any authentication failure), kThrottled (with
   // the seconds to wait), kUnavailable or kInternal.
-  std::expected<LoginResult, LoginFailure> Login(store::AuthStore& store, const LoginRequest& request,
+  std::expected<LoginResult, LoginFailure> Login(store::AuthStore& store,
+                                                 const LoginRequest& request,
                                                  std::optional<std::string_view> cookie_ticket,
                                                  const http::ClientAddress& client) const;
 
@@ -124,7 +125,8 @@ class TicketService {
                                                        std::string_view client,
                                                        std::string* reason) const;
   // Password login behind the throttle.
-  std::expected<LoginResult, LoginFailure> Throttled(store::AuthStore& store, std::string_view username,
+  std::expected<LoginResult, LoginFailure> Throttled(store::AuthStore& store,
+                                                     std::string_view username,
                                                      std::string_view password,
                                                      const http::ClientAddress& client,
                                                      std::string* reason) const;

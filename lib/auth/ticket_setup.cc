@@ -12,7 +12,8 @@ std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
 
   auto secret = crypto::LoadSecretKey(config.ticket_key);
   if (!secret) return std::unexpected(secret.error());
-  auto older = crypto::LoadPublicKeys({config.ticket_verify_keys.begin(), config.ticket_verify_keys.end()});
+  auto older =
+      crypto::LoadPublicKeys({config.ticket_verify_keys.begin(), config.ticket_verify_keys.end()});
   if (!older) return std::unexpected(older.error());
   auto csrf_local = crypto::LoadLocalKey(config.csrf_key);
   if (!csrf_local) return std::unexpected(csrf_local.error());
@@ -29,8 +30,8 @@ std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
   // max age + max skew (7500 s) covers it.
   policy.retention.session_seconds = crypto::kTicketMaxAge + crypto::kTicketMaxSkew;
   policy.prune_interval_seconds = config.prune_interval;
-  return std::make_unique<TicketService>(
-      crypto::TicketKeys(std::move(*secret), std::move(*older)), std::move(*csrf), cache, clock, policy);
+  return std::make_unique<TicketService>(crypto::TicketKeys(std::move(*secret), std::move(*older)),
+                                         std::move(*csrf), cache, clock, policy);
 }
 
 }  // namespace tessera::auth

@@ -10,22 +10,38 @@ namespace tessera::auth {
 
 std::string_view Describe(TokenError error) {
   switch (error) {
-    case TokenError::kTooLong: return "token is too long";
-    case TokenError::kWrongHeader: return "not a v4.public token";
-    case TokenError::kMalformed: return "token is not well-formed base64url";
-    case TokenError::kBadFooter: return "footer is missing or has no kid";
-    case TokenError::kUnknownKey: return "token was signed by a key this server does not know";
-    case TokenError::kBadSignature: return "signature does not verify";
-    case TokenError::kBadClaims: return "claims are not a valid JSON object";
-    case TokenError::kWrongIssuer: return "issuer is not this server";
-    case TokenError::kWrongAudience: return "audience is not this server";
-    case TokenError::kMissingExpiry: return "token has no expiry";
-    case TokenError::kExpired: return "token has expired";
-    case TokenError::kNotYetValid: return "token is not valid yet (nbf)";
-    case TokenError::kIssuedInFuture: return "token was issued in the future (iat)";
-    case TokenError::kMissingSubject: return "token has no subject";
-    case TokenError::kMissingJti: return "token has no grant id (jti)";
-    case TokenError::kInvalidRequest: return "invalid token request";
+    case TokenError::kTooLong:
+      return "token is too long";
+    case TokenError::kWrongHeader:
+      return "not a v4.public token";
+    case TokenError::kMalformed:
+      return "token is not well-formed base64url";
+    case TokenError::kBadFooter:
+      return "footer is missing or has no kid";
+    case TokenError::kUnknownKey:
+      return "token was signed by a key this server does not know";
+    case TokenError::kBadSignature:
+      return "signature does not verify";
+    case TokenError::kBadClaims:
+      return "claims are not a valid JSON object";
+    case TokenError::kWrongIssuer:
+      return "issuer is not this server";
+    case TokenError::kWrongAudience:
+      return "audience is not this server";
+    case TokenError::kMissingExpiry:
+      return "token has no expiry";
+    case TokenError::kExpired:
+      return "token has expired";
+    case TokenError::kNotYetValid:
+      return "token is not valid yet (nbf)";
+    case TokenError::kIssuedInFuture:
+      return "token was issued in the future (iat)";
+    case TokenError::kMissingSubject:
+      return "token has no subject";
+    case TokenError::kMissingJti:
+      return "token has no grant id (jti)";
+    case TokenError::kInvalidRequest:
+      return "invalid token request";
   }
   return "invalid token";
 }
@@ -38,7 +54,8 @@ std::optional<std::string> FooterKid(std::string_view footer) {
   constexpr std::string_view kClose = R"("})";
   if (footer.starts_with(kOpen) && footer.ends_with(kClose) &&
       footer.size() >= kOpen.size() + kClose.size()) {
-    std::string_view kid = footer.substr(kOpen.size(), footer.size() - kOpen.size() - kClose.size());
+    std::string_view kid =
+        footer.substr(kOpen.size(), footer.size() - kOpen.size() - kClose.size());
     bool plain = std::all_of(kid.begin(), kid.end(), [](char c) {
       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '.' || c == '-' || c == '_';
@@ -87,9 +104,12 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   auto token = crypto::UntrustedToken::Parse(untrusted, crypto::PublicVerifier::kHeader);
   if (!token) {
     switch (token.error()) {
-      case PasetoError::kTooLong: return std::unexpected(TokenError::kTooLong);
-      case PasetoError::kWrongHeader: return std::unexpected(TokenError::kWrongHeader);
-      default: return std::unexpected(TokenError::kMalformed);
+      case PasetoError::kTooLong:
+        return std::unexpected(TokenError::kTooLong);
+      case PasetoError::kWrongHeader:
+        return std::unexpected(TokenError::kWrongHeader);
+      default:
+        return std::unexpected(TokenError::kMalformed);
     }
   }
   // The footer is untrusted until the signature checks; it only picks the key.
@@ -112,7 +132,8 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   std::int64_t now = clock_.Now();
   if (now >= *claims->exp) return std::unexpected(TokenError::kExpired);
   if (claims->nbf && *claims->nbf > now + skew_) return std::unexpected(TokenError::kNotYetValid);
-  if (claims->iat && *claims->iat > now + skew_) return std::unexpected(TokenError::kIssuedInFuture);
+  if (claims->iat && *claims->iat > now + skew_)
+    return std::unexpected(TokenError::kIssuedInFuture);
   if (!claims->sub || claims->sub->empty()) return std::unexpected(TokenError::kMissingSubject);
   if (!claims->jti || claims->jti->empty()) return std::unexpected(TokenError::kMissingJti);
 

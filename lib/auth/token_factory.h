@@ -5,10 +5,10 @@
 // the optional repo, and the footer {"kid": "<k4.pid of the signing key>"}. Verify() checks, in
 // this order: length cap, `v4.public.` header, strict base64url, footer kid (exact match in the
 // keyring), the signature — and only then parses the claims: duplicate keys refused, iss and aud
-// exact, exp required and in the future, nbf and iat not in the future (beyond `skew`, 60 s by default), sub
-// and jti present, permissions booleans. Only Verify() makes a BearerToken, so a handler that
-// takes one cannot skip a check. Whether the grant (jti) still exists and is unrevoked is the
-// caller's next check. Thread-safe: immutable after construction.
+// exact, exp required and in the future, nbf and iat not in the future (beyond `skew`, 60 s by
+// default), sub and jti present, permissions booleans. Only Verify() makes a BearerToken, so a
+// handler that takes one cannot skip a check. Whether the grant (jti) still exists and is unrevoked
+// is the caller's next check. Thread-safe: immutable after construction.
 #pragma once
 
 #include <chrono>
@@ -31,21 +31,21 @@ struct Permissions {
 };
 
 struct TokenRequest {
-  std::string subject;              // the account, name@realm
+  std::string subject;  // the account, name@realm
   Permissions permissions;
   std::optional<std::string> repo;  // limits the token to one repository
   std::chrono::seconds lifetime{0};
-  std::string jti;                  // the grant id
+  std::string jti;  // the grant id
 };
 
 enum class TokenError {
   kTooLong,
   kWrongHeader,
-  kMalformed,       // base64url, structure
-  kBadFooter,       // footer missing, not JSON, or without a string kid
-  kUnknownKey,      // kid is not in the keyring
+  kMalformed,   // base64url, structure
+  kBadFooter,   // footer missing, not JSON, or without a string kid
+  kUnknownKey,  // kid is not in the keyring
   kBadSignature,
-  kBadClaims,       // not a JSON object, duplicate keys, wrong claim types
+  kBadClaims,  // not a JSON object, duplicate keys, wrong claim types
   kWrongIssuer,
   kWrongAudience,
   kMissingExpiry,

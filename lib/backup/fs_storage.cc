@@ -23,10 +23,16 @@ bool IsOwner(AccountId owner) { return static_cast<std::int64_t>(owner) > 0; }
 
 StorageError FromErrno(int e) {
   switch (e) {
-    case ENOENT: case ENOTDIR: return StorageError::kNotFound;
-    case EEXIST: return StorageError::kExists;
-    case ENOSPC: case EDQUOT: return StorageError::kNoSpace;
-    default: return StorageError::kIo;
+    case ENOENT:
+    case ENOTDIR:
+      return StorageError::kNotFound;
+    case EEXIST:
+      return StorageError::kExists;
+    case ENOSPC:
+    case EDQUOT:
+      return StorageError::kNoSpace;
+    default:
+      return StorageError::kIo;
   }
 }
 
@@ -53,6 +59,7 @@ class FileRange final : public http::BodySource {
     left_ -= static_cast<std::uint64_t>(n);
     return n;
   }
+
  private:
   std::shared_ptr<Fd> fd_;
   std::uint64_t offset_, left_;
@@ -65,6 +72,7 @@ class FileReader final : public ObjectReader {
   std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
     return std::make_shared<FileRange>(fd_, offset, length);
   }
+
  private:
   std::shared_ptr<Fd> fd_;
   std::uint64_t size_;
@@ -124,7 +132,10 @@ class FileWriter final : public ObjectWriter {
  public:
   FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd,
              std::optional<LockCommit> lock = std::nullopt)
-      : dir_(std::move(dir)), final_(std::move(final_path)), temp_(std::move(temp_path)), fd_(fd),
+      : dir_(std::move(dir)),
+        final_(std::move(final_path)),
+        temp_(std::move(temp_path)),
+        fd_(fd),
         lock_(std::move(lock)) {}
   ~FileWriter() override {
     if (!committed_) unlink(temp_.c_str());
@@ -156,8 +167,9 @@ class FileWriter final : public ObjectWriter {
       if (auto caps = CheckLockCaps(dir_, lock_->creator, lock_->max_locks); !caps) {
         return std::unexpected(caps.error());
       }
-      struct stat st {};
-      if (lstat(final_.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);  // keep its record
+      struct stat st{};
+      if (lstat(final_.c_str(), &st) == 0)
+        return std::unexpected(StorageError::kExists);  // keep its record
       if (auto recorded = WriteCreator(dir_, lock_->name, lock_->creator); !recorded) {
         return std::unexpected(recorded.error());
       }
@@ -172,6 +184,7 @@ class FileWriter final : public ObjectWriter {
     if (!FsyncDir(dir_)) return std::unexpected(StorageError::kIo);
     return {};
   }
+
  private:
   std::string dir_, final_, temp_;
   Fd fd_;
@@ -219,13 +232,14 @@ class DirLister final : public ObjectLister {
       }
       std::string_view name = e->d_name;
       if (!IsObjectName(name)) continue;  // ., .., temporary files, lock owner records
-      struct stat st {};
+      struct stat st{};
       if (fstatat(dirfd(dir_.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
         return std::unexpected(FromErrno(errno));
       }
       if (!S_ISREG(st.st_mode)) continue;
-      return std::optional<ObjectInfo>{ObjectInfo{std::string(name), static_cast<std::uint64_t>(st.st_size)}};
+      return std::optional<ObjectInfo>{
+          ObjectInfo{std::string(name), static_cast<std::uint64_t>(st.st_size)}};
     }
   }
 
@@ -246,58 +260,62 @@ class FilesystemStorage final : public Storage {
     if (!MakeDirs(base)) return std::unexpected(FromErrno(errno));
     for (auto type : kTypes) {
       std::string dir = base + "/" + std::string(type);
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return std::unexpected(FromErrno(errno));
+      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return std::unexpected(FromErrno(errno));
     }
     char sub[3];
     for (int i = 0; i < 256; ++i) {
       std::snprintf(sub, sizeof sub, "%02x", i);
       std::string dir = base + "/data/" + sub;
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return std::unexpected(FromErrno(errno));
+      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return std::unexpected(FromErrno(errno));
     }
     return {};
   }
 
   bool RepoExists(AccountId owner, std::string_view repo) override {
     if (!IsOwner(owner)) return false;
-    struct stat st {};
+    struct stat st{};
     return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
-  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(AccountId owner, std::string_view repo,
+  std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(AccountId owner,
+                                                                  std::string_view repo,
                                                                   std::string_view type,
                                                                   std::string_view name) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
     auto fd = std::make_shared<Fd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd->get() < 0) return std::unexpected(FromErrno(errno));
-    struct stat st {};
-    if (fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::unexpected(StorageError::kNotFound);
+    struct stat st{};
+    if (fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return std::unexpected(StorageError::kNotFound);
     return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
   }
 
-  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(AccountId owner,
-                                                                         std::string_view repo,
-                                                                         std::string_view type,
-                                                                         std::string_view name) override {
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
+      AccountId owner, std::string_view repo, std::string_view type,
+      std::string_view name) override {
     if (type == "locks") return std::unexpected(StorageError::kIo);
     return Begin(owner, repo, type, name, std::nullopt);
   }
 
-  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(AccountId owner, std::string_view repo,
-                                                                        std::string_view name,
-                                                                        std::string_view creator,
-                                                                        std::size_t max_locks) override {
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
+      AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
+      std::size_t max_locks) override {
     if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
     // Refused before the body is read when a cap is reached already; Commit checks exactly.
     if (auto caps = CheckLockCaps(RepoDir(owner, repo) + "/locks", creator, max_locks); !caps) {
       return std::unexpected(caps.error());
     }
-    return Begin(owner, repo, "locks", name, LockCommit{std::string(name), std::string(creator), max_locks});
+    return Begin(owner, repo, "locks", name,
+                 LockCommit{std::string(name), std::string(creator), max_locks});
   }
 
-  std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo, std::string_view name,
-                                               std::optional<std::string_view> only_creator) override {
+  std::expected<void, StorageError> RemoveLock(
+      AccountId owner, std::string_view repo, std::string_view name,
+      std::optional<std::string_view> only_creator) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string dir = RepoDir(owner, repo) + "/locks";
     auto mutex = LocksMutex::Acquire(dir);
@@ -306,7 +324,7 @@ class FilesystemStorage final : public Storage {
       return std::unexpected(mutex.error());
     }
     std::string path = dir + "/" + std::string(name);
-    struct stat st {};
+    struct stat st{};
     if (lstat(path.c_str(), &st) != 0) {
       if (errno != ENOENT) return std::unexpected(FromErrno(errno));
       RemoveCreator(dir, name);  // an orphaned record, if any
@@ -315,21 +333,24 @@ class FilesystemStorage final : public Storage {
     if (only_creator) {
       auto creator = ReadCreator(dir, name);
       if (!creator) return std::unexpected(creator.error());
-      if (!*creator || **creator != *only_creator) return std::unexpected(StorageError::kNotCreator);
+      if (!*creator || **creator != *only_creator)
+        return std::unexpected(StorageError::kNotCreator);
     }
     if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
     RemoveCreator(dir, name);
     return {};
   }
 
-  std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner, std::string_view repo,
-                                                                 std::string_view type) override {
+  std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner,
+                                                                  std::string_view repo,
+                                                                  std::string_view type) override {
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
-    return std::make_unique<DirLister>(RepoDir(owner, repo) + "/" + std::string(type), type == "data");
+    return std::make_unique<DirLister>(RepoDir(owner, repo) + "/" + std::string(type),
+                                       type == "data");
   }
 
-  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo, std::string_view type,
-                                           std::string_view name) override {
+  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
+                                           std::string_view type, std::string_view name) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
     std::string path = ObjectPath(owner, repo, type, name);
@@ -338,12 +359,14 @@ class FilesystemStorage final : public Storage {
   }
 
  private:
-  std::expected<std::unique_ptr<ObjectWriter>, StorageError> Begin(AccountId owner, std::string_view repo,
-                                                                   std::string_view type, std::string_view name,
+  std::expected<std::unique_ptr<ObjectWriter>, StorageError> Begin(AccountId owner,
+                                                                   std::string_view repo,
+                                                                   std::string_view type,
+                                                                   std::string_view name,
                                                                    std::optional<LockCommit> lock) {
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
-    struct stat st {};
+    struct stat st{};
     if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
     std::string dir = path.substr(0, path.rfind('/'));
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
@@ -365,7 +388,8 @@ class FilesystemStorage final : public Storage {
                          std::string_view name) const {
     std::string base = RepoDir(owner, repo);
     if (type == "config") return base + "/config";
-    if (type == "data") return base + "/data/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
+    if (type == "data")
+      return base + "/data/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
     return base + "/" + std::string(type) + "/" + std::string(name);
   }
   // mkdir -p below the root (which must exist).

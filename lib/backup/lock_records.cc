@@ -16,9 +16,14 @@ namespace {
 
 StorageError FromErrno(int e) {
   switch (e) {
-    case ENOENT: case ENOTDIR: return StorageError::kNotFound;
-    case ENOSPC: case EDQUOT: return StorageError::kNoSpace;
-    default: return StorageError::kIo;
+    case ENOENT:
+    case ENOTDIR:
+      return StorageError::kNotFound;
+    case ENOSPC:
+    case EDQUOT:
+      return StorageError::kNoSpace;
+    default:
+      return StorageError::kIo;
   }
 }
 
@@ -55,7 +60,8 @@ std::expected<LocksMutex, StorageError> LocksMutex::Acquire(const std::string& l
 bool IsCreator(std::string_view creator) {
   if (creator.empty() || creator.size() > kMaxCreatorBytes) return false;
   for (char c : creator) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;

@@ -7,7 +7,8 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kTypes = {"data", "keys", "locks", "snapshots", "index"};
 // What a repository directory holds: no repository segment may be called like it.
-constexpr std::array<std::string_view, 6> kReserved = {"config", "data", "keys", "locks", "snapshots", "index"};
+constexpr std::array<std::string_view, 6> kReserved = {"config", "data",      "keys",
+                                                       "locks",  "snapshots", "index"};
 // Longest input worth splitting: a repository path, "/", a type, "/", a name.
 constexpr std::size_t kMaxTargetBytes = kMaxRepoPathBytes + 1 + 9 + 1 + 64;
 
@@ -72,7 +73,8 @@ std::optional<Target> ParseTarget(std::string_view rest) {
   auto [repo, type] = split_last(head);
   if (!IsObjectType(type) || !IsRepoPath(repo)) return std::nullopt;
   if (last.empty()) return Target{Kind::kList, std::string(repo), std::string(type), ""};
-  if (IsObjectName(last)) return Target{Kind::kObject, std::string(repo), std::string(type), std::string(last)};
+  if (IsObjectName(last))
+    return Target{Kind::kObject, std::string(repo), std::string(type), std::string(last)};
   return std::nullopt;
 }
 

@@ -28,10 +28,14 @@ Response NotAllowed(std::string allow) {
 
 Response FromStorage(StorageError e) {
   switch (e) {
-    case StorageError::kNotFound: return Error(404, "not found");
-    case StorageError::kExists: return Error(403, "object exists and is never overwritten");
-    case StorageError::kHashMismatch: return Error(400, "content does not match its name (SHA-256)");
-    case StorageError::kNoSpace: return Error(507, "insufficient storage");
+    case StorageError::kNotFound:
+      return Error(404, "not found");
+    case StorageError::kExists:
+      return Error(403, "object exists and is never overwritten");
+    case StorageError::kHashMismatch:
+      return Error(400, "content does not match its name (SHA-256)");
+    case StorageError::kNoSpace:
+      return Error(507, "insufficient storage");
     case StorageError::kTooMany: {
       // Clears as soon as a lock is removed; restic retries.
       Response r = Error(429, "too many locks in this repository, or held by this token");
@@ -39,8 +43,10 @@ Response FromStorage(StorageError e) {
       return r;
     }
     case StorageError::kNotCreator:
-      return Error(403, "the lock was created by another token; removing it needs the delete permission");
-    case StorageError::kIo: break;
+      return Error(
+          403, "the lock was created by another token; removing it needs the delete permission");
+    case StorageError::kIo:
+      break;
   }
   return Error(500, "storage error");
 }
@@ -50,13 +56,17 @@ constexpr std::size_t kUploadChunkBytes = 256 * 1024;
 // An upload whose body did not arrive whole; `refused` is the storage's error for kSinkFailed.
 Response FromBody(http::BodyError e, std::optional<StorageError> refused) {
   switch (e) {
-    case http::BodyError::kSinkFailed: return FromStorage(refused.value_or(StorageError::kIo));
-    case http::BodyError::kInterrupted: return Error(400, "upload interrupted");
+    case http::BodyError::kSinkFailed:
+      return FromStorage(refused.value_or(StorageError::kIo));
+    case http::BodyError::kInterrupted:
+      return Error(400, "upload interrupted");
     // The cap is the Content-Length itself (checked against the size limits before), so a body
     // over it is one longer than it said.
     case http::BodyError::kTooLarge:
-    case http::BodyError::kLonger: return Error(400, "body longer than Content-Length");
-    case http::BodyError::kShorter: return Error(400, "body shorter than Content-Length");
+    case http::BodyError::kLonger:
+      return Error(400, "body longer than Content-Length");
+    case http::BodyError::kShorter:
+      return Error(400, "body shorter than Content-Length");
   }
   return Error(500, "storage error");
 }
@@ -79,19 +89,25 @@ RestHandler::RestHandler(Storage& storage, const auth::Authenticator& authentica
                          std::uint64_t max_object_bytes)
     : storage_(storage), authenticator_(authenticator), max_object_bytes_(max_object_bytes) {}
 
-Response RestHandler::Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const {
+Response RestHandler::Handle(http::Request& request, std::string_view rest,
+                             store::GrantStore& db) const {
   auto principal = authenticator_.Authenticate(request, auth::Credential::kToken, db);
-  if (!principal) return http::AuthenticationRefused(auth::HttpStatus(principal.error()), kChallenge);
+  if (!principal)
+    return http::AuthenticationRefused(auth::HttpStatus(principal.error()), kChallenge);
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
   // ParseTarget's repository satisfies the path grammar, so a scope (grant row's or token's) that
   // does not reaches nothing: Covers compares exactly.
   if (!principal->Covers(target->repo)) return Error(403, "token is not valid for this repository");
   switch (target->kind) {
-    case Kind::kRepo: return CreateRepo(request, *principal, *target);
-    case Kind::kConfig: return Config(request, *principal, *target);
-    case Kind::kList: return List(request, *principal, *target);
-    case Kind::kObject: return Object(request, *principal, *target);
+    case Kind::kRepo:
+      return CreateRepo(request, *principal, *target);
+    case Kind::kConfig:
+      return Config(request, *principal, *target);
+    case Kind::kList:
+      return List(request, *principal, *target);
+    case Kind::kObject:
+      return Object(request, *principal, *target);
   }
   return Error(404, "no such resource");
 }
@@ -104,11 +120,13 @@ Response RestHandler::CreateRepo(const http::Request& request, const auth::Princ
     return Error(400, "POST to a repository needs ?create=true");
   }
   if (!who.rights().write) return Forbidden();
-  if (auto made = storage_.CreateRepo(Owner(who), target.repo); !made) return FromStorage(made.error());
+  if (auto made = storage_.CreateRepo(Owner(who), target.repo); !made)
+    return FromStorage(made.error());
   return Ok();
 }
 
-Response RestHandler::Config(http::Request& request, const auth::Principal& who, const Target& target) const {
+Response RestHandler::Config(http::Request& request, const auth::Principal& who,
+                             const Target& target) const {
   if (IsReading(request.method)) {
     if (!who.rights().read) return Forbidden();
     return Download(request, Owner(who), target.repo, "config", "");
@@ -120,13 +138,15 @@ Response RestHandler::Config(http::Request& request, const auth::Principal& who,
   return NotAllowed("GET, HEAD, POST");
 }
 
-Response RestHandler::List(const http::Request& request, const auth::Principal& who, const Target& target) const {
+Response RestHandler::List(const http::Request& request, const auth::Principal& who,
+                           const Target& target) const {
   if (!IsReading(request.method)) return NotAllowed("GET, HEAD");
   if (!who.rights().read) return Forbidden();
   return ListObjects(request, Owner(who), target.repo, target.type);
 }
 
-Response RestHandler::Object(http::Request& request, const auth::Principal& who, const Target& target) const {
+Response RestHandler::Object(http::Request& request, const auth::Principal& who,
+                             const Target& target) const {
   const auth::Permissions& may = who.rights();
   bool lock = target.type == "locks";
   if (IsReading(request.method)) {
@@ -180,7 +200,8 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
 }
 
 Response RestHandler::Upload(http::Request& request, AccountId owner, std::string_view repo,
-                             std::string_view type, std::string_view name, std::string_view creator) const {
+                             std::string_view type, std::string_view name,
+                             std::string_view creator) const {
   if (!request.content_length) return Error(411, "Content-Length required");
   std::uint64_t length = *request.content_length;
   bool lock = type == "locks";
@@ -207,17 +228,20 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   return Ok();
 }
 
-Response RestHandler::ListObjects(const http::Request& request, AccountId owner, std::string_view repo,
-                                  std::string_view type) const {
+Response RestHandler::ListObjects(const http::Request& request, AccountId owner,
+                                  std::string_view repo, std::string_view type) const {
   auto lister = storage_.List(owner, repo, type);
   if (!lister) return FromStorage(lister.error());
   // restic 0.14 sends the v2 media type without "+json"; the written spec has it. Accept both.
   std::string_view accept = request.Header("accept").value_or("");
   bool v2 = accept.find("application/vnd.x.restic.rest.v2") != std::string_view::npos;
   Response r;
-  r.AddHeader("Content-Type", v2 ? "application/vnd.x.restic.rest.v2" : "application/vnd.x.restic.rest.v1");
-  // Streamed as it is read, without Content-Length: memory stays flat whatever the repository holds.
-  r.stream = std::make_shared<ListingSource>(std::move(*lister), v2 ? ListFormat::kV2 : ListFormat::kV1);
+  r.AddHeader("Content-Type",
+              v2 ? "application/vnd.x.restic.rest.v2" : "application/vnd.x.restic.rest.v1");
+  // Streamed as it is read, without Content-Length: memory stays flat whatever the repository
+  // holds.
+  r.stream =
+      std::make_shared<ListingSource>(std::move(*lister), v2 ? ListFormat::kV2 : ListFormat::kV1);
   return r;
 }
 

@@ -23,9 +23,9 @@
 #include "auth/authenticator.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
-#include "store/auth_store.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "store/auth_store.h"
 
 namespace tessera::backup {
 
@@ -40,7 +40,8 @@ inline constexpr std::size_t kMaxLocksPerRepo = 256;
 class RestHandler {
  public:
   // `storage` and `authenticator` must outlive the handler.
-  RestHandler(Storage& storage, const auth::Authenticator& authenticator, std::uint64_t max_object_bytes);
+  RestHandler(Storage& storage, const auth::Authenticator& authenticator,
+              std::uint64_t max_object_bytes);
 
   // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, which the
   // authenticator asks only when a signed token names a grant the cache has not heard of yet.
@@ -48,13 +49,18 @@ class RestHandler {
 
  private:
   // The routes, once the principal is known and its scope covers the target's repository.
-  http::Response CreateRepo(const http::Request& request, const auth::Principal& who, const Target& target) const;
-  http::Response Config(http::Request& request, const auth::Principal& who, const Target& target) const;
-  http::Response List(const http::Request& request, const auth::Principal& who, const Target& target) const;
-  http::Response Object(http::Request& request, const auth::Principal& who, const Target& target) const;
+  http::Response CreateRepo(const http::Request& request, const auth::Principal& who,
+                            const Target& target) const;
+  http::Response Config(http::Request& request, const auth::Principal& who,
+                        const Target& target) const;
+  http::Response List(const http::Request& request, const auth::Principal& who,
+                      const Target& target) const;
+  http::Response Object(http::Request& request, const auth::Principal& who,
+                        const Target& target) const;
   // `creator` (the token's jti) is recorded with a lock.
   http::Response Upload(http::Request& request, AccountId owner, std::string_view repo,
-                        std::string_view type, std::string_view name, std::string_view creator) const;
+                        std::string_view type, std::string_view name,
+                        std::string_view creator) const;
   http::Response Download(const http::Request& request, AccountId owner, std::string_view repo,
                           std::string_view type, std::string_view name) const;
   http::Response ListObjects(const http::Request& request, AccountId owner, std::string_view repo,

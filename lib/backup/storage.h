@@ -66,7 +66,8 @@ class ObjectWriter {
   virtual std::expected<void, StorageError> Write(const char* data, std::size_t size) = 0;
   // Verifies that the content's SHA-256 is `expected_sha256_hex` (when given), makes the data
   // durable and the object visible. kExists if it appeared meanwhile.
-  virtual std::expected<void, StorageError> Commit(std::optional<std::string_view> expected_sha256_hex) = 0;
+  virtual std::expected<void, StorageError> Commit(
+      std::optional<std::string_view> expected_sha256_hex) = 0;
 };
 
 // The objects of one type in a repository, produced one at a time so that a listing of a million
@@ -102,21 +103,22 @@ class Storage {
       std::size_t max_locks) = 0;
   // Removes lock `name` and its record. With `only_creator`, only a lock recorded as created by
   // it (kNotCreator otherwise, also for a lock without a record). Succeeds when it is gone.
-  virtual std::expected<void, StorageError> RemoveLock(AccountId owner, std::string_view repo,
-                                                       std::string_view name,
-                                                       std::optional<std::string_view> only_creator) = 0;
+  virtual std::expected<void, StorageError> RemoveLock(
+      AccountId owner, std::string_view repo, std::string_view name,
+      std::optional<std::string_view> only_creator) = 0;
   // A walk over the objects of one type (every data/xx subfolder for data), one at a time;
   // kNotFound when the repository does not exist.
-  virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(AccountId owner,
-                                                                         std::string_view repo,
-                                                                         std::string_view type) = 0;
+  virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(
+      AccountId owner, std::string_view repo, std::string_view type) = 0;
   // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
   virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
-                                                   std::string_view type, std::string_view name) = 0;
+                                                   std::string_view type,
+                                                   std::string_view name) = 0;
 };
 
-// The filesystem backend: <root>/<account id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/},
-// the account id in decimal ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound).
+// The filesystem backend: <root>/<account
+// id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}, the account id in decimal
+// ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound).
 std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
 
 }  // namespace tessera::backup

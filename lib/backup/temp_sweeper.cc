@@ -29,27 +29,32 @@ struct Sweep {
 
   // A temporary file: removed when old and nobody holds its flock.
   void Temp(int dfd, const char* name) {
-    struct stat st {};
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || !Old(st)) return;
+    struct stat st{};
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || !Old(st))
+      return;
     UniqueFd fd(openat(dfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd.valid()) {
       if (errno != ENOENT) ++stats.errors;
       return;
     }
     if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) ++stats.skipped_live;
-      else ++stats.errors;
+      if (errno == EWOULDBLOCK)
+        ++stats.skipped_live;
+      else
+        ++stats.errors;
       return;
     }
     // Still the file we locked (not replaced meanwhile by another sweeper's removal and a new
     // upload, which would be young and locked anyway)?
-    struct stat now {}, held {};
+    struct stat now{}, held{};
     if (fstat(fd.get(), &held) != 0 || fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
         now.st_ino != held.st_ino || now.st_dev != held.st_dev) {
       return;
     }
-    if (unlinkat(dfd, name, 0) == 0) ++stats.removed;
-    else if (errno != ENOENT) ++stats.errors;
+    if (unlinkat(dfd, name, 0) == 0)
+      ++stats.removed;
+    else if (errno != ENOENT)
+      ++stats.errors;
   }
 
   // A lock creator record whose lock is gone: removed when old, under the locks mutex.
@@ -57,7 +62,7 @@ struct Sweep {
     std::string_view lock = name.substr(kCreatorPrefix.size());
     if (!IsObjectName(lock)) return;
     std::string lock_name(lock);
-    struct stat st {};
+    struct stat st{};
     if (fstatat(dfd, name.data(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !Old(st)) return;
     if (fstatat(dfd, lock_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return;  // its lock lives
     auto mutex = LocksMutex::Acquire(dir);
@@ -66,8 +71,10 @@ struct Sweep {
       return;
     }
     if (fstatat(dfd, lock_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return;  // made meanwhile
-    if (unlinkat(dfd, name.data(), 0) == 0) ++stats.removed;
-    else if (errno != ENOENT) ++stats.errors;
+    if (unlinkat(dfd, name.data(), 0) == 0)
+      ++stats.removed;
+    else if (errno != ENOENT)
+      ++stats.errors;
   }
 
   void Walk(int dfd, const std::string& path, int depth) {
@@ -99,7 +106,7 @@ struct Sweep {
       if (name.front() == '.') continue;  // .mutex and whatever else is not ours to judge
       bool is_dir = e->d_type == DT_DIR;
       if (e->d_type == DT_UNKNOWN) {
-        struct stat st {};
+        struct stat st{};
         is_dir = fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
       }
       if (!is_dir || depth >= kMaxDepth) continue;
@@ -115,8 +122,8 @@ struct Sweep {
 
 }  // namespace
 
-SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock,
-                               const std::atomic<bool>* stop) {
+SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age,
+                               const clock::Clock& clock, const std::atomic<bool>* stop) {
   Sweep sweep{clock.Now() - max_age.count(), stop, {}};
   int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -158,9 +165,9 @@ void TempSweeper::Run() {
     SweepStats stats =
         SweepTemporaryFiles(root_, pass < 2 ? startup_age : max_age_, clock_, &stopping_);
     if (stats.removed > 0 || stats.errors > 0) {
-      log::Info("storage sweep: removed " + std::to_string(stats.removed) + " stale temporary files, " +
-                std::to_string(stats.skipped_live) + " still being written, " + std::to_string(stats.errors) +
-                " errors");
+      log::Info("storage sweep: removed " + std::to_string(stats.removed) +
+                " stale temporary files, " + std::to_string(stats.skipped_live) +
+                " still being written, " + std::to_string(stats.errors) + " errors");
     }
     lock.lock();
     std::chrono::seconds wait = pass == 0 ? startup_age + std::chrono::seconds(1) : interval_;

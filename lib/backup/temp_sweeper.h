@@ -40,7 +40,7 @@ namespace tessera::backup {
 inline constexpr std::chrono::seconds kStartupGrace{60};
 
 struct SweepStats {
-  std::uint64_t removed = 0;  // temporary files and orphaned lock records removed
+  std::uint64_t removed = 0;       // temporary files and orphaned lock records removed
   std::uint64_t skipped_live = 0;  // old enough, but a live writer holds them
   std::uint64_t errors = 0;        // directories or files that could not be read or removed
 };
@@ -48,8 +48,8 @@ struct SweepStats {
 // One pass over `root` (the storage_dir). Never throws; errors are counted and the walk goes on.
 // It ends early once `*stop` is true (checked at every directory entry). Thread-safe (it touches
 // only the filesystem), and safe to run in several processes at once.
-SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age, const clock::Clock& clock,
-                               const std::atomic<bool>* stop = nullptr);
+SweepStats SweepTemporaryFiles(const std::string& root, std::chrono::seconds max_age,
+                               const clock::Clock& clock, const std::atomic<bool>* stop = nullptr);
 
 // Runs SweepTemporaryFiles on a thread of its own. First the start-up sweep, with the age
 // min(startup_grace, max_age): at once, and again once that age has passed, so that the debris of

@@ -13,7 +13,8 @@ namespace {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -43,12 +44,21 @@ using Setter = std::function<bool(Config&, std::string_view)>;
 
 const std::map<std::string, Setter, std::less<>>& Setters() {
   static const std::map<std::string, Setter, std::less<>> setters = {
-      {"listen", [](Config& c, std::string_view v) { c.listen = v; return !v.empty(); }},
+      {"listen",
+       [](Config& c, std::string_view v) {
+         c.listen = v;
+         return !v.empty();
+       }},
       {"socket_mode",
        [](Config& c, std::string_view v) { return ParseNumber(v, &c.socket_mode, 0u, 0777u, 8); }},
       {"threads", [](Config& c, std::string_view v) { return ParseNumber(v, &c.threads, 1, 256); }},
-      {"backlog", [](Config& c, std::string_view v) { return ParseNumber(v, &c.backlog, 1, 65535); }},
-      {"database", [](Config& c, std::string_view v) { c.database = v; return true; }},
+      {"backlog",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.backlog, 1, 65535); }},
+      {"database",
+       [](Config& c, std::string_view v) {
+         c.database = v;
+         return true;
+       }},
       {"database_connect_timeout",
        [](Config& c, std::string_view v) {
          int s = 0;
@@ -67,31 +77,60 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
        [](Config& c, std::string_view v) {
          return ParseNumber<std::size_t>(v, &c.max_body_bytes, 1024, 16 * 1024 * 1024);
        }},
-      {"site_migrations", [](Config& c, std::string_view v) { c.site_migrations = v; return true; }},
+      {"site_migrations",
+       [](Config& c, std::string_view v) {
+         c.site_migrations = v;
+         return true;
+       }},
       {"schema_migrations",
-       [](Config& c, std::string_view v) { c.schema_migrations = v; return !v.empty(); }},
+       [](Config& c, std::string_view v) {
+         c.schema_migrations = v;
+         return !v.empty();
+       }},
       {"log_level",
        [](Config& c, std::string_view v) {
          c.log_level = v;
          return v == "debug" || v == "info" || v == "warning" || v == "error";
        }},
-      {"token_key", [](Config& c, std::string_view v) { c.token_key = v; return true; }},
-      {"token_verify_keys", [](Config& c, std::string_view v) { return ParseList(v, &c.token_verify_keys); }},
-      {"ticket_key", [](Config& c, std::string_view v) { c.ticket_key = v; return true; }},
-      {"ticket_verify_keys", [](Config& c, std::string_view v) { return ParseList(v, &c.ticket_verify_keys); }},
-      {"csrf_key", [](Config& c, std::string_view v) { c.csrf_key = v; return true; }},
+      {"token_key",
+       [](Config& c, std::string_view v) {
+         c.token_key = v;
+         return true;
+       }},
+      {"token_verify_keys",
+       [](Config& c, std::string_view v) { return ParseList(v, &c.token_verify_keys); }},
+      {"ticket_key",
+       [](Config& c, std::string_view v) {
+         c.ticket_key = v;
+         return true;
+       }},
+      {"ticket_verify_keys",
+       [](Config& c, std::string_view v) { return ParseList(v, &c.ticket_verify_keys); }},
+      {"csrf_key",
+       [](Config& c, std::string_view v) {
+         c.csrf_key = v;
+         return true;
+       }},
       {"password_opslimit",
-       [](Config& c, std::string_view v) { return ParseNumber(v, &c.password_opslimit, 1ull, 64ull); }},
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.password_opslimit, 1ull, 64ull);
+       }},
       {"password_memlimit_kib",
        [](Config& c, std::string_view v) {
          return ParseNumber<std::size_t>(v, &c.password_memlimit_kib, 8, 4 * 1024 * 1024);
        }},
       {"login_max_user_failures",
-       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_max_user_failures, 1, 1000); }},
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.login_max_user_failures, 1, 1000);
+       }},
       {"login_max_addr_failures",
-       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_max_addr_failures, 1, 100000); }},
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.login_max_addr_failures, 1, 100000);
+       }},
       {"login_failure_window",
-       [](Config& c, std::string_view v) { return ParseNumber(v, &c.login_failure_window, 1, 86400); }},
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.login_failure_window, 1, 86400);
+       }},
       {"auth_max_staleness_ms",
        [](Config& c, std::string_view v) {
          int ms = 0;
@@ -106,7 +145,11 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.token_clock_skew = std::chrono::seconds(s);
          return true;
        }},
-      {"storage_dir", [](Config& c, std::string_view v) { c.storage_dir = v; return true; }},
+      {"storage_dir",
+       [](Config& c, std::string_view v) {
+         c.storage_dir = v;
+         return true;
+       }},
       {"max_object_bytes",
        [](Config& c, std::string_view v) {
          return ParseNumber<std::uint64_t>(v, &c.max_object_bytes, 1024, 1ull << 34);
@@ -117,7 +160,9 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          return !v.empty() && v.size() <= 255;
        }},
       {"audit_retention_days",
-       [](Config& c, std::string_view v) { return ParseNumber(v, &c.audit_retention_days, 1, 36500); }},
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.audit_retention_days, 1, 36500);
+       }},
       {"prune_interval",
        [](Config& c, std::string_view v) { return ParseNumber(v, &c.prune_interval, 1, 86400); }},
       {"upload_temp_max_age",
@@ -127,7 +172,8 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.upload_temp_max_age = std::chrono::seconds(s);
          return true;
        }},
-      {"max_threads", [](Config& c, std::string_view v) { return ParseNumber(v, &c.max_threads, 1, 4096); }},
+      {"max_threads",
+       [](Config& c, std::string_view v) { return ParseNumber(v, &c.max_threads, 1, 4096); }},
       {"database_connections",
        [](Config& c, std::string_view v) {
          if (v.empty()) {
@@ -204,8 +250,7 @@ std::expected<Config, ConfigError> Parse(std::string_view text) {
       return std::unexpected(ConfigError{line_no, "`" + std::string(key) + "` is set twice"});
     }
     if (!it->second(config, value)) {
-      return std::unexpected(
-          ConfigError{line_no, "invalid value for `" + std::string(key) + "`"});
+      return std::unexpected(ConfigError{line_no, "invalid value for `" + std::string(key) + "`"});
     }
   }
   return config;

@@ -19,8 +19,8 @@ std::string Base64Encode(std::span<const std::uint8_t> data, Base64Alphabet alph
 }
 
 std::expected<std::vector<std::uint8_t>, Base64Error> Base64Decode(std::string_view text,
-                                                                  std::size_t max_text,
-                                                                  Base64Alphabet alphabet) {
+                                                                   std::size_t max_text,
+                                                                   Base64Alphabet alphabet) {
   if (text.size() > max_text) return std::unexpected(Base64Error::kTooLong);
   // Four characters carry three bytes; one character left over can carry none.
   if (text.size() % 4 == 1) return std::unexpected(Base64Error::kMalformed);

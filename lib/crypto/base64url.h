@@ -22,8 +22,8 @@ std::string Base64Encode(std::span<const std::uint8_t> data,
                          Base64Alphabet alphabet = Base64Alphabet::kUrlSafe);
 inline std::string Base64Encode(std::string_view data,
                                 Base64Alphabet alphabet = Base64Alphabet::kUrlSafe) {
-  return Base64Encode(
-      std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), alphabet);
+  return Base64Encode(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()),
+                      alphabet);
 }
 
 // Decodes unpadded base64. Refuses input longer than `max_text` characters (kTooLong) before

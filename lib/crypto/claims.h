@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <expected>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace tessera::crypto {
 
@@ -24,7 +23,7 @@ enum class ClaimsError {
 
 struct Claims {
   std::optional<std::string> iss, sub, aud, jti;
-  std::optional<std::int64_t> exp, nbf, iat;  // Unix seconds
+  std::optional<std::int64_t> exp, nbf, iat;         // Unix seconds
   nlohmann::json custom = nlohmann::json::object();  // every other claim
 };
 

@@ -36,7 +36,7 @@ std::expected<SecretBytes, std::string> ReadKeyFile(const std::filesystem::path&
                                                     bool secret) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return std::unexpected("cannot open key file " + path.string());
-  struct stat st {};
+  struct stat st{};
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return std::unexpected("key file " + path.string() + " is not a regular file");
   }

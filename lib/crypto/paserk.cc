@@ -36,8 +36,12 @@ std::expected<SecretBytes, PaserkError> Body(std::string_view text, std::string_
 }
 }  // namespace
 
-std::string ToPaserk(const LocalKey& key) { return std::string(kLocal) + Base64Encode(key.bytes()); }
-std::string ToPaserk(const PublicKey& key) { return std::string(kPublic) + Base64Encode(key.bytes()); }
+std::string ToPaserk(const LocalKey& key) {
+  return std::string(kLocal) + Base64Encode(key.bytes());
+}
+std::string ToPaserk(const PublicKey& key) {
+  return std::string(kPublic) + Base64Encode(key.bytes());
+}
 
 SecretBytes ToPaserk(const SecretKey& key) {
   std::string text = std::string(kSecret) + Base64Encode(key.bytes());
@@ -77,7 +81,8 @@ std::string Pid(const PublicKey& key) { return Id("k4.pid.", ToPaserk(key)); }
 
 std::string Sid(const SecretKey& key) {
   SecretBytes paserk = ToPaserk(key);
-  return Id("k4.sid.", std::string_view(reinterpret_cast<const char*>(paserk.data()), paserk.size()));
+  return Id("k4.sid.",
+            std::string_view(reinterpret_cast<const char*>(paserk.data()), paserk.size()));
 }
 
 }  // namespace tessera::crypto

@@ -44,7 +44,8 @@ LocalKeys DeriveLocalKeys(std::span<const std::uint8_t> key, std::span<const std
   std::copy_n(tmp.data() + 32, 24, out.n2.data());
   msg = "paseto-auth-key-for-aead";
   msg.append(AsText(nonce));
-  crypto_generichash(out.ak.data(), out.ak.size(), AsBytes(msg), msg.size(), key.data(), key.size());
+  crypto_generichash(out.ak.data(), out.ak.size(), AsBytes(msg), msg.size(), key.data(),
+                     key.size());
   return out;
 }
 

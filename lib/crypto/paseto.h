@@ -1,10 +1,12 @@
 // PASETO version 4 (paseto-spec, docs/01-Protocol-Versions/Version4.md): `v4.public` (Ed25519
 // signatures) and `v4.local` (XChaCha20 + keyed BLAKE2b), with footer and implicit assertion.
 //
-//   v4.public: h = "v4.public."; sig = Ed25519(PAE(h, m, f, i)); token = h || b64(m || sig) [. b64(f)]
-//   v4.local:  h = "v4.local.";  n random (32); Ek || n2 = BLAKE2b-448(key=k, "paseto-encryption-key" || n)
+//   v4.public: h = "v4.public."; sig = Ed25519(PAE(h, m, f, i)); token = h || b64(m || sig) [.
+//   b64(f)] v4.local:  h = "v4.local.";  n random (32); Ek || n2 = BLAKE2b-448(key=k,
+//   "paseto-encryption-key" || n)
 //              Ak = BLAKE2b-256(key=k, "paseto-auth-key-for-aead" || n); c = XChaCha20(m, Ek, n2)
-//              t = BLAKE2b-256(key=Ak, PAE(h, n, c, f, i)); token = h || b64(n || c || t) [. b64(f)]
+//              t = BLAKE2b-256(key=Ak, PAE(h, n, c, f, i)); token = h || b64(n || c || t) [.
+//              b64(f)]
 //
 // An UntrustedToken is a token split into its parts with nothing believed; only a verifier (one
 // object per version and purpose, holding its key) makes a TrustedToken, after the signature or

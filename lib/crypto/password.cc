@@ -4,7 +4,8 @@
 
 namespace tessera::crypto {
 
-std::expected<std::string, PasswordError> HashPassword(std::string_view password, PasswordCost cost) {
+std::expected<std::string, PasswordError> HashPassword(std::string_view password,
+                                                       PasswordCost cost) {
   if (cost.opslimit < crypto_pwhash_OPSLIMIT_MIN || cost.memlimit < crypto_pwhash_MEMLIMIT_MIN) {
     return std::unexpected(PasswordError::kBadCost);
   }

@@ -14,14 +14,15 @@
 namespace tessera::crypto {
 
 struct PasswordCost {
-  unsigned long long opslimit = 2;                  // crypto_pwhash_OPSLIMIT_INTERACTIVE
-  std::size_t memlimit = 64ull * 1024 * 1024;       // crypto_pwhash_MEMLIMIT_INTERACTIVE
+  unsigned long long opslimit = 2;             // crypto_pwhash_OPSLIMIT_INTERACTIVE
+  std::size_t memlimit = 64ull * 1024 * 1024;  // crypto_pwhash_MEMLIMIT_INTERACTIVE
 };
 
 enum class PasswordError { kOutOfMemory, kBadCost };
 
 // A new `$argon2id$...` string. Fails when libsodium cannot allocate the memory.
-std::expected<std::string, PasswordError> HashPassword(std::string_view password, PasswordCost cost);
+std::expected<std::string, PasswordError> HashPassword(std::string_view password,
+                                                       PasswordCost cost);
 // Whether `password` matches `hash` (constant time in the password).
 bool VerifyPassword(std::string_view hash, std::string_view password);
 // Whether `hash` was made with another cost (or algorithm) than `cost`.

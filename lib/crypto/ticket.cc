@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "names/userid.h"
 #include "crypto/base64url.h"
+#include "names/userid.h"
 
 namespace tessera::crypto {
 namespace {
@@ -40,7 +40,8 @@ TicketKeys::TicketKeys(SecretKey signing, std::vector<PublicKey> older)
 }
 
 std::string TicketKeys::Issue(std::string_view userid, std::int64_t now) const {
-  std::string text = std::string(kTicketPrefix) + ":" + std::string(userid) + ":" + FormatTicketTime(now);
+  std::string text =
+      std::string(kTicketPrefix) + ":" + std::string(userid) + ":" + FormatTicketTime(now);
   std::uint8_t sig[kSigBytes];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const std::uint8_t*>(text.data()),
                        text.size(), key_.bytes().data());
@@ -62,7 +63,8 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   if (text.substr(0, first) != kTicketPrefix) return std::unexpected(TicketError::kWrongPrefix);
   std::string_view userid = text.substr(first + 1, last - first - 1);
   std::int64_t time = 0;
-  if (!ParseTicketTime(text.substr(last + 1), &time)) return std::unexpected(TicketError::kMalformed);
+  if (!ParseTicketTime(text.substr(last + 1), &time))
+    return std::unexpected(TicketError::kMalformed);
   if (!names::IsValidUserid(userid)) return std::unexpected(TicketError::kBadUserid);
   VerifiedTicket out;
   out.userid_ = userid;

@@ -18,9 +18,9 @@
 #include <expected>
 #include <memory>
 #include <shared_mutex>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "crypto/keys.h"
@@ -28,18 +28,18 @@
 namespace tessera::crypto {
 
 inline constexpr std::string_view kTicketPrefix = "PBS";
-inline constexpr std::int64_t kTicketMaxAge = 7200;   // seconds after TIME
-inline constexpr std::int64_t kTicketMaxSkew = 300;   // seconds before TIME
+inline constexpr std::int64_t kTicketMaxAge = 7200;  // seconds after TIME
+inline constexpr std::int64_t kTicketMaxSkew = 300;  // seconds before TIME
 inline constexpr std::size_t kMaxTicketBytes = 512;
 
 enum class TicketError {
   kTooLong,
-  kMalformed,     // structure, TIME digits, base64 (padding included), signature length
+  kMalformed,  // structure, TIME digits, base64 (padding included), signature length
   kWrongPrefix,
   kBadUserid,
   kBadSignature,
-  kExpired,       // older than 7200 s
-  kFromFuture,    // more than 300 s ahead
+  kExpired,     // older than 7200 s
+  kFromFuture,  // more than 300 s ahead
 };
 
 class VerifiedTicket {
@@ -65,7 +65,8 @@ class TicketKeys {
   // A ticket for `userid` (which the caller has validated) stamped `now`.
   std::string Issue(std::string_view userid, std::int64_t now) const;
   // Checks structure, signature (any known key) and the time window at `now`.
-  std::expected<VerifiedTicket, TicketError> Verify(std::string_view ticket, std::int64_t now) const;
+  std::expected<VerifiedTicket, TicketError> Verify(std::string_view ticket,
+                                                    std::int64_t now) const;
 
  private:
   bool CheckSignature(std::string_view text, const std::vector<std::uint8_t>& sig) const;

@@ -9,8 +9,9 @@
 // (browsers send one per matching path) and the first one wins in FindCookie.
 //
 // Our values (the ticket) are written with EncodeCookieValue and read with DecodeCookieValue,
-// the same percent-encoding both ways, so any byte a userid may hold (';', '%', '"', ',', non-ASCII)
-// survives the round trip; Proxmox clients percent-encode the cookie they send the same way.
+// the same percent-encoding both ways, so any byte a userid may hold (';', '%', '"', ',',
+// non-ASCII) survives the round trip; Proxmox clients percent-encode the cookie they send the same
+// way.
 #pragma once
 
 #include <cstddef>

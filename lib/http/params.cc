@@ -61,8 +61,8 @@ std::expected<Params, Problem> ParseForm(std::string_view text) {
     std::string_view raw_value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
     auto value = PercentDecode(raw_value, true);
     if (!value) {
-      return std::unexpected(BadRequest("malformed form encoding in parameter '" +
-                                        Printable(*key) + "'"));
+      return std::unexpected(
+          BadRequest("malformed form encoding in parameter '" + Printable(*key) + "'"));
     }
     if (auto ok = Insert(params, std::move(*key), std::move(*value)); !ok) {
       return std::unexpected(ok.error());
@@ -97,7 +97,8 @@ std::expected<Params, Problem> ParseJsonParams(std::string_view text) {
       return std::unexpected(
           BadRequest("parameter '" + Printable(key) + "' must be a string, number or boolean"));
     }
-    if (auto ok = Insert(params, key, std::move(text_value)); !ok) return std::unexpected(ok.error());
+    if (auto ok = Insert(params, key, std::move(text_value)); !ok)
+      return std::unexpected(ok.error());
   }
   return params;
 }
@@ -107,8 +108,8 @@ std::expected<Params, Problem> ReadBodyParams(Request& request, std::size_t cap)
   bool no_body = request.content_length.value_or(0) == 0;
   if (type.empty() && no_body) return Params{};
   if (type != "application/x-www-form-urlencoded" && type != "application/json") {
-    return std::unexpected(Problem{
-        415, "Content-Type must be application/x-www-form-urlencoded or application/json"});
+    return std::unexpected(
+        Problem{415, "Content-Type must be application/x-www-form-urlencoded or application/json"});
   }
   auto body = ReadBody(request, cap);
   if (!body) {

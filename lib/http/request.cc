@@ -1,9 +1,8 @@
 #include "http/request.h"
 
-#include <vector>
-
 #include <algorithm>
 #include <array>
+#include <vector>
 
 namespace tessera::http {
 namespace {
@@ -39,8 +38,8 @@ std::optional<std::string_view> Request::Header(std::string_view lower_name) con
   return std::nullopt;
 }
 
-std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap, const BodySink& sink,
-                                                   std::size_t chunk_bytes) {
+std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap,
+                                                   const BodySink& sink, std::size_t chunk_bytes) {
   const std::optional<std::uint64_t>& length = request.content_length;
   if (length && *length > cap) return std::unexpected(BodyError::kTooLarge);
   std::uint64_t received = 0;
@@ -64,7 +63,8 @@ std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64
 
 std::expected<std::string, BodyError> ReadBody(Request& request, std::size_t cap) {
   std::string body;
-  if (request.content_length) body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*request.content_length, cap)));
+  if (request.content_length)
+    body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*request.content_length, cap)));
   auto read = StreamBody(request, cap, [&body](std::span<const char> chunk) {
     body.append(chunk.data(), chunk.size());
     return true;

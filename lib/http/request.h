@@ -66,7 +66,8 @@ using BodySink = std::function<bool(std::span<const char> chunk)>;
 // (kSinkFailed); a stream that ends
 // before Content-Length fails with kShorter. Without Content-Length, the body is whatever the
 // stream holds. Returns the number of bytes read. Not thread-safe on one request.
-std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap, const BodySink& sink,
+std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64_t cap,
+                                                   const BodySink& sink,
                                                    std::size_t chunk_bytes = 16 * 1024);
 
 // StreamBody into memory: the whole body, at most `cap` bytes.

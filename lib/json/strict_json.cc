@@ -14,13 +14,16 @@ using Json = nlohmann::json;
 // by sorting its key list; short keys live in the strings' inline buffers) and nesting depth.
 class StrictSax {
  public:
-  StrictSax(Json& result, int max_depth) : dom_(result, /*allow_exceptions=*/false), max_depth_(max_depth) {}
+  StrictSax(Json& result, int max_depth)
+      : dom_(result, /*allow_exceptions=*/false), max_depth_(max_depth) {}
 
   bool null() { return dom_.null(); }
   bool boolean(bool v) { return dom_.boolean(v); }
   bool number_integer(Json::number_integer_t v) { return dom_.number_integer(v); }
   bool number_unsigned(Json::number_unsigned_t v) { return dom_.number_unsigned(v); }
-  bool number_float(Json::number_float_t v, const std::string& s) { return dom_.number_float(v, s); }
+  bool number_float(Json::number_float_t v, const std::string& s) {
+    return dom_.number_float(v, s);
+  }
   bool string(std::string& v) { return dom_.string(v); }
   bool binary(Json::binary_t& v) { return dom_.binary(v); }
   bool start_object(std::size_t n) {
@@ -35,7 +38,8 @@ class StrictSax {
   bool end_object() {
     auto& list = keys_.back();
     std::sort(list.begin(), list.end());
-    if (std::adjacent_find(list.begin(), list.end()) != list.end()) return Fail(JsonError::kDuplicateKey);
+    if (std::adjacent_find(list.begin(), list.end()) != list.end())
+      return Fail(JsonError::kDuplicateKey);
     keys_.pop_back();
     --depth_;
     return dom_.end_object();

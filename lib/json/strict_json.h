@@ -6,9 +6,8 @@
 #pragma once
 
 #include <expected>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace tessera::json {
 

@@ -37,14 +37,14 @@ struct GrantRecord {
   bool del = false;                 // the `delete` column
   std::optional<std::string> repo;  // limits the grant to one repository
   bool revoked = false;
-  std::int64_t expires_at = 0;      // Unix seconds
+  std::int64_t expires_at = 0;  // Unix seconds
 };
 
 // Failed-login throttling. Attempts are counted per (account, client network) and per client
 // network — never per account alone, so nobody can lock the owner out from elsewhere.
 struct ThrottlePolicy {
-  int max_user_failures = 5;    // per (account, client network) within the window
-  int max_addr_failures = 20;   // per client network within the window
+  int max_user_failures = 5;   // per (account, client network) within the window
+  int max_addr_failures = 20;  // per client network within the window
   std::int64_t window_seconds = 300;
 };
 
@@ -60,7 +60,8 @@ class AccountStore {
  public:
   virtual ~AccountStore() = default;
   // The account, or nullopt when there is none. kUnavailable when PostgreSQL is down.
-  virtual std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) = 0;
+  virtual std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
+      std::string_view userid) = 0;
   // Replaces the hash only if it is still `old_hash` (a concurrent password change wins).
   virtual std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
                                                               std::string_view old_hash,
@@ -86,17 +87,19 @@ class SessionStore {
   // Starts a session of `userid` with its first ticket. Returns false when the account does not
   // exist (any more); kConflict when the ticket is already recorded (an identical ticket: same
   // user, same second), so the caller stamps another.
-  virtual std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) = 0;
+  virtual std::expected<bool, StoreError> StartSession(std::string_view userid,
+                                                       const SessionTicket& first) = 0;
   // Records `next` in the session that issued `presented`, if that session belongs to `userid`
   // and has not ended; the session's row lock orders it against EndSession. Returns false when
   // there is no such live session (unknown ticket, ended, other account); kConflict as above.
-  virtual std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+  virtual std::expected<bool, StoreError> ContinueSession(std::string_view presented,
+                                                          std::string_view userid,
                                                           const SessionTicket& next) = 0;
   // Ends the session that issued `presented` and revokes every unexpired ticket of it, and
   // `presented` itself even without a session; every worker hears of it through NOTIFY.
   // Returns the revoked tickets.
-  virtual std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
-                                                                           std::string_view userid) = 0;
+  virtual std::expected<std::vector<SessionTicket>, StoreError> EndSession(
+      const SessionTicket& presented, std::string_view userid) = 0;
 };
 
 // The failed-login throttle, counted atomically in PostgreSQL so every worker shares it and
@@ -109,9 +112,8 @@ class LoginThrottle {
   // from one network adds no pair rows once the network is over its limit). Returns whether the
   // attempt may go ahead and, if not, the seconds until the fullest window ends (the attempt
   // still counts) and whether it is the window's first refusal (worth one audit row).
-  virtual std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
-                                                                    std::string_view network,
-                                                                    const ThrottlePolicy& policy) = 0;
+  virtual std::expected<ThrottleVerdict, StoreError> ReserveAttempt(
+      std::string_view account_key, std::string_view network, const ThrottlePolicy& policy) = 0;
   // After a successful login: forgets the pair's failures and gives the network its attempt back.
   virtual std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
                                                          std::string_view network) = 0;
@@ -121,7 +123,8 @@ class AuditLog {
  public:
   virtual ~AuditLog() = default;
   virtual std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
-                                                std::string_view client, std::string_view reason) = 0;
+                                                std::string_view client,
+                                                std::string_view reason) = 0;
   // Deletes at most `policy.batch` rows per table of what has outlived its retention: audit
   // rows, ended throttle windows, dead sessions and their tickets, expired revocations.
   // Returns the number of rows deleted.
@@ -138,7 +141,10 @@ class GrantStore {
 };
 
 // Everything the worker asks of the database, as one object per connection.
-class AuthStore : public AccountStore, public SessionStore, public LoginThrottle, public AuditLog,
+class AuthStore : public AccountStore,
+                  public SessionStore,
+                  public LoginThrottle,
+                  public AuditLog,
                   public GrantStore {};
 
 }  // namespace tessera::store

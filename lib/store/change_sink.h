@@ -33,7 +33,8 @@ class ChangeSink {
   // Sets or (with nullopt) removes one grant.
   virtual void SetGrant(const std::string& jti, std::optional<GrantRecord> grant) = 0;
   // Records a revoked ticket until `expires_at`; `now` lets the sink forget expired ones.
-  virtual void AddRevocation(const std::string& ticket_hash, std::int64_t expires_at, std::int64_t now) = 0;
+  virtual void AddRevocation(const std::string& ticket_hash, std::int64_t expires_at,
+                             std::int64_t now) = 0;
   // The listener heard from PostgreSQL now / lost it.
   virtual void MarkFresh() = 0;
   virtual void MarkLost() = 0;

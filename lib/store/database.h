@@ -15,7 +15,7 @@ enum class StoreError {
   kUnavailable,  // PostgreSQL cannot be reached or the schema is behind: answer 503
   kConflict,     // a unique constraint refused the write (SQLSTATE 23505)
   kNotFound,
-  kInvalid,      // the database refused the data (constraint, type): a bug or bad input
+  kInvalid,  // the database refused the data (constraint, type): a bug or bad input
 };
 
 // The per-thread database handle: every store interface of the core, plus a health check.

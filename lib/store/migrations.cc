@@ -26,8 +26,8 @@ bool IsMigrationName(std::string_view name) {
   std::string_view stem = name.substr(5, name.size() - 9);
   if (stem.empty()) return false;
   return std::all_of(stem.begin(), stem.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 

@@ -17,7 +17,7 @@
 namespace tessera::store {
 
 struct Migration {
-  std::string name;      // file name, e.g. "0001_accounts.sql"
+  std::string name;  // file name, e.g. "0001_accounts.sql"
   std::string sql;
   std::string checksum;  // lower-case hex SHA-256 of the file's bytes
 };

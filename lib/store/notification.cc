@@ -33,8 +33,8 @@ std::expected<Notification, NotifyError> ParseRevocation(std::string_view payloa
 bool IsValidJti(std::string_view jti) {
   if (jti.empty() || jti.size() > kMaxJti) return false;
   for (char c : jti) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -61,14 +61,22 @@ std::expected<Notification, NotifyError> ParseNotification(std::string_view chan
 
 std::string_view Describe(NotifyError error) {
   switch (error) {
-    case NotifyError::kUnknownChannel: return "unknown channel";
-    case NotifyError::kEmpty: return "empty payload";
-    case NotifyError::kTooLong: return "payload too long";
-    case NotifyError::kBadUserid: return "payload is not a userid";
-    case NotifyError::kBadJti: return "payload is not a grant id";
-    case NotifyError::kBadShape: return "payload is not '<ticket hash> <expiry>'";
-    case NotifyError::kBadTicketHash: return "payload's ticket hash is not 64 lower-case hex digits";
-    case NotifyError::kBadTime: return "payload's expiry is not Unix seconds";
+    case NotifyError::kUnknownChannel:
+      return "unknown channel";
+    case NotifyError::kEmpty:
+      return "empty payload";
+    case NotifyError::kTooLong:
+      return "payload too long";
+    case NotifyError::kBadUserid:
+      return "payload is not a userid";
+    case NotifyError::kBadJti:
+      return "payload is not a grant id";
+    case NotifyError::kBadShape:
+      return "payload is not '<ticket hash> <expiry>'";
+    case NotifyError::kBadTicketHash:
+      return "payload's ticket hash is not 64 lower-case hex digits";
+    case NotifyError::kBadTime:
+      return "payload's expiry is not Unix seconds";
   }
   return "malformed payload";
 }
@@ -76,8 +84,8 @@ std::string_view Describe(NotifyError error) {
 std::string LogSafePrefix(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, kLogPrefix)) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '@' ||
-              c == '.' || c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '@' || c == '.' || c == '_' || c == '-';
     out.push_back(ok ? c : '?');
   }
   if (text.size() > kLogPrefix) out += "...";

@@ -50,7 +50,7 @@ enum class NotifyError {
   kTooLong,
   kBadUserid,
   kBadJti,
-  kBadShape,       // a revocation without exactly "<hash> <expiry>"
+  kBadShape,  // a revocation without exactly "<hash> <expiry>"
   kBadTicketHash,
   kBadTime,
 };

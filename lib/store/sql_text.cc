@@ -21,7 +21,8 @@ std::expected<std::int64_t, TextError> ParseSqlInt64(std::string_view text) {
   // from_chars takes a '-' but no '+' and no space; the digits must be all of it.
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::unexpected(TextError::kNotInteger);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return std::unexpected(TextError::kNotInteger);
   return value;
 }
 

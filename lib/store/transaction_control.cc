@@ -48,7 +48,8 @@ class Lexer {
       while (i_ < s_.size() && IsIdentChar(static_cast<unsigned char>(s_[i_]))) ++i_;
       std::string word = Upper(s_.substr(start, i_ - start));
       // Prefixed string constants: E'..' (backslash escapes), B'..', X'..', N'..', U&'..'.
-      if (i_ < s_.size() && s_[i_] == '\'' && (word == "E" || word == "B" || word == "X" || word == "N")) {
+      if (i_ < s_.size() && s_[i_] == '\'' &&
+          (word == "E" || word == "B" || word == "X" || word == "N")) {
         return Quoted(start, '\'', word == "E");
       }
       if (word == "U" && s_.substr(i_).starts_with("&'")) {
@@ -146,8 +147,8 @@ class Lexer {
   std::size_t i_ = 0;
 };
 
-constexpr std::array<std::string_view, 7> kControl = {"BEGIN",     "COMMIT",    "END",    "ROLLBACK",
-                                                      "ABORT",     "SAVEPOINT", "RELEASE"};
+constexpr std::array<std::string_view, 7> kControl = {"BEGIN", "COMMIT",    "END",    "ROLLBACK",
+                                                      "ABORT", "SAVEPOINT", "RELEASE"};
 
 std::size_t LineOf(std::string_view sql, std::size_t pos) {
   return 1 + static_cast<std::size_t>(
@@ -219,13 +220,15 @@ std::optional<TransactionControl> TransactionControlOf(const SqlStatement& state
   if (std::find(kControl.begin(), kControl.end(), words[0]) != kControl.end()) {
     return TransactionControl{statement.line, words[0]};
   }
-  if (words.size() > 1 && words[1] == "TRANSACTION" && (words[0] == "START" || words[0] == "PREPARE")) {
+  if (words.size() > 1 && words[1] == "TRANSACTION" &&
+      (words[0] == "START" || words[0] == "PREPARE")) {
     return TransactionControl{statement.line, words[0] + " TRANSACTION"};
   }
   return std::nullopt;
 }
 
-std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(std::string_view sql) {
+std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(
+    std::string_view sql) {
   auto statements = SplitStatements(sql);
   if (!statements) return std::unexpected(statements.error());
   for (const SqlStatement& statement : *statements) {

@@ -60,6 +60,7 @@ std::optional<TransactionControl> TransactionControlOf(const SqlStatement& state
 
 // The first statement of `sql` that is transaction control, or nullopt when there is none. Fails
 // when the text cannot be scanned (it would not run either). Thread-safe.
-std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(std::string_view sql);
+std::expected<std::optional<TransactionControl>, SqlScanError> FindTransactionControl(
+    std::string_view sql);
 
 }  // namespace tessera::store

@@ -65,11 +65,14 @@ int main(int argc, char** argv) {
   std::vector<char> buffer(256 * 1024);
   std::uint64_t bytes = 0;
   std::ptrdiff_t got;
-  while ((got = source.Read(buffer.data(), buffer.size())) > 0) bytes += static_cast<std::uint64_t>(got);
+  while ((got = source.Read(buffer.data(), buffer.size())) > 0)
+    bytes += static_cast<std::uint64_t>(got);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   long after = PeakRssKib();
-  std::printf("objects %ld, listing %llu bytes in %.2f s, peak RSS %ld KiB before, %ld KiB after (+%ld KiB)\n", n,
-              static_cast<unsigned long long>(bytes), seconds, before, after, after - before);
+  std::printf(
+      "objects %ld, listing %llu bytes in %.2f s, peak RSS %ld KiB before, %ld KiB after (+%ld "
+      "KiB)\n",
+      n, static_cast<unsigned long long>(bytes), seconds, before, after, after - before);
   std::filesystem::remove_all(root);
   return got < 0 ? 1 : 0;
 }

@@ -25,16 +25,20 @@ int main(int argc, char** argv) {
   crypto::PublicKey pub = key.Public();
   auto ring = std::make_shared<crypto::Keyring>(std::move(key));
   auth::TokenFactory factory("backup.example.org", ring, clock);
-  std::string token = *factory.Create({"alice@pbs", {true, true, false}, "alice/laptop",
-                                       std::chrono::hours(24 * 30), "3f2a9c0e5b7d4e18a6c1b2d3e4f50617"});
+  std::string token = *factory.Create({"alice@pbs",
+                                       {true, true, false},
+                                       "alice/laptop",
+                                       std::chrono::hours(24 * 30),
+                                       "3f2a9c0e5b7d4e18a6c1b2d3e4f50617"});
 
   // The exact bytes Verify hands to Ed25519: PAE(header, message, footer, "") and the signature.
   std::size_t dot = token.rfind('.');
   auto body = *crypto::Base64Decode(std::string_view(token).substr(10, dot - 10), 8192);
   auto footer = *crypto::Base64Decode(std::string_view(token).substr(dot + 1), 8192);
   std::string_view message(reinterpret_cast<const char*>(body.data()), body.size() - 64);
-  std::string m2 = crypto::Pae({"v4.public.", message,
-                                std::string_view(reinterpret_cast<const char*>(footer.data()), footer.size()), ""});
+  std::string m2 = crypto::Pae(
+      {"v4.public.", message,
+       std::string_view(reinterpret_cast<const char*>(footer.data()), footer.size()), ""});
   const unsigned char* sig = body.data() + body.size() - 64;
 
   double best_verify = 1e30, best_bare = 1e30;
@@ -62,6 +66,7 @@ int main(int argc, char** argv) {
               1e6 / verify_rate);
   std::printf("  crypto_sign_verify_detached     %10.0f checks/s  (%.2f us each)\n", bare_rate,
               1e6 / bare_rate);
-  std::printf("  cost ratio Verify / bare        %10.3f  (goal <= 1.15)\n", best_verify / best_bare);
+  std::printf("  cost ratio Verify / bare        %10.3f  (goal <= 1.15)\n",
+              best_verify / best_bare);
   return 0;
 }

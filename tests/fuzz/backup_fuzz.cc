@@ -25,9 +25,15 @@ void CheckTarget(std::string_view input) {
     Require(IsRepoPath(t->repo));
     std::string back = t->repo + "/";
     switch (t->kind) {
-      case Kind::kRepo: break;
-      case Kind::kConfig: back += "config"; break;
-      case Kind::kList: Require(IsObjectType(t->type)); back += t->type + "/"; break;
+      case Kind::kRepo:
+        break;
+      case Kind::kConfig:
+        back += "config";
+        break;
+      case Kind::kList:
+        Require(IsObjectType(t->type));
+        back += t->type + "/";
+        break;
       case Kind::kObject:
         Require(IsObjectType(t->type) && IsObjectName(t->name));
         back += t->type + "/" + t->name;

@@ -38,7 +38,8 @@ void Cookies(std::string_view input) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
     }
   }
-  if (auto ours = http::FindCookie(*cookies, "__Host-PBSAuthCookie")) (void)http::DecodeCookieValue(*ours);
+  if (auto ours = http::FindCookie(*cookies, "__Host-PBSAuthCookie"))
+    (void)http::DecodeCookieValue(*ours);
   std::string encoded = http::EncodeCookieValue(input);
   auto decoded = http::DecodeCookieValue(encoded);
   if (input.find('\0') == std::string_view::npos && (!decoded || *decoded != input)) std::abort();
@@ -49,7 +50,8 @@ void Origin(std::string_view input) {
   std::size_t nl = input.find('\n');
   http::Request request;
   request.headers.emplace_back("origin", std::string(input.substr(0, nl)));
-  if (nl != std::string_view::npos) request.headers.emplace_back("host", std::string(input.substr(nl + 1)));
+  if (nl != std::string_view::npos)
+    request.headers.emplace_back("host", std::string(input.substr(nl + 1)));
   (void)auth::CheckLoginOrigin(request);
   request.headers.emplace_back("sec-fetch-site", std::string(input));
   (void)auth::CheckLoginOrigin(request);
@@ -99,7 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // A canonical address parses to itself.
       if (address) {
         auto again = http::ParseClientAddress(address->address);
-        if (!again || again->address != address->address || again->network != address->network) std::abort();
+        if (!again || again->address != address->address || again->network != address->network)
+          std::abort();
       }
       break;
     }

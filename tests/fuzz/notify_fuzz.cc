@@ -13,13 +13,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 5) {
-    case 0: (void)ParseNotification(kAccountsChannel, input); break;
-    case 1: (void)ParseNotification(kTokensChannel, input); break;
-    case 2: (void)ParseNotification(kRevocationsChannel, input); break;
+    case 0:
+      (void)ParseNotification(kAccountsChannel, input);
+      break;
+    case 1:
+      (void)ParseNotification(kTokensChannel, input);
+      break;
+    case 2:
+      (void)ParseNotification(kRevocationsChannel, input);
+      break;
     case 3: {
       std::size_t cut = input.find('\n');
       std::string_view channel = input.substr(0, cut);
-      std::string_view payload = cut == std::string_view::npos ? std::string_view() : input.substr(cut + 1);
+      std::string_view payload =
+          cut == std::string_view::npos ? std::string_view() : input.substr(cut + 1);
       (void)ParseNotification(channel, payload);
       break;
     }

@@ -1,5 +1,5 @@
-// Fuzz target for request routing: a method and a raw path (as REQUEST_URI delivers it) go through a
-// router holding the worker's own route shapes, and a captured backup path through the restic
+// Fuzz target for request routing: a method and a raw path (as REQUEST_URI delivers it) go through
+// a router holding the worker's own route shapes, and a captured backup path through the restic
 // target parser. Beyond crashes and sanitizer reports it checks the router's promises: only 200,
 // 400, 404 or 405 come back, a 405 names the allowed methods, and a handler only ever sees a
 // request whose decoded segments hold no '/' or NUL.
@@ -38,7 +38,8 @@ const http::Router& TheRouter() {
     r.Add(http::Method::kDelete, "/api2/json/access/ticket", ok);
     r.Add(http::Method::kGet, "/api2/json/access/whoami", ok);
     r.Add(http::Method::kDelete, "/api2/json/access/tokens/{name}", ok);
-    for (auto m : {http::Method::kGet, http::Method::kHead, http::Method::kPost, http::Method::kDelete}) {
+    for (auto m :
+         {http::Method::kGet, http::Method::kHead, http::Method::kPost, http::Method::kDelete}) {
       r.Add(m, "/backup/{rest*}", ok);
     }
     return r;
@@ -49,22 +50,27 @@ const http::Router& TheRouter() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  constexpr http::Method kMethods[] = {http::Method::kGet,    http::Method::kHead,    http::Method::kPost,
-                                       http::Method::kPut,    http::Method::kDelete,  http::Method::kOptions,
-                                       http::Method::kPatch,  http::Method::kOther};
+  constexpr http::Method kMethods[] = {
+      http::Method::kGet,    http::Method::kHead,    http::Method::kPost,  http::Method::kPut,
+      http::Method::kDelete, http::Method::kOptions, http::Method::kPatch, http::Method::kOther};
   http::Request request;
   request.method = kMethods[data[0] % 8];
   request.path.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
   http::Response response = TheRouter().Dispatch(request);
   switch (response.status) {
-    case 200: case 400: case 404: break;
+    case 200:
+    case 400:
+    case 404:
+      break;
     case 405: {
       bool allow = false;
-      for (const auto& [name, value] : response.headers) allow = allow || (name == "Allow" && !value.empty());
+      for (const auto& [name, value] : response.headers)
+        allow = allow || (name == "Allow" && !value.empty());
       if (!allow) std::abort();
       break;
     }
-    default: std::abort();
+    default:
+      std::abort();
   }
   return 0;
 }

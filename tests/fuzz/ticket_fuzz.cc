@@ -5,10 +5,10 @@
 #include <string_view>
 #include <vector>
 
-#include "names/userid.h"
 #include "crypto/csrf.h"
 #include "crypto/ticket.h"
 #include "http/cookies.h"
+#include "names/userid.h"
 
 namespace {
 using namespace tessera;

@@ -10,16 +10,18 @@ using namespace tessera::testing;
 namespace fs = std::filesystem;
 
 namespace {
-RunResult Admin(const std::string& config, std::vector<std::string> args, const std::string& stdin_text = "") {
-  std::vector<std::string> argv = {"sh", "-c", "printf '%s' \"$0\" | \"$@\"", stdin_text,
-                                   TESSERA_ADMIN_BIN, "--config", config};
+RunResult Admin(const std::string& config, std::vector<std::string> args,
+                const std::string& stdin_text = "") {
+  std::vector<std::string> argv = {
+      "sh", "-c", "printf '%s' \"$0\" | \"$@\"", stdin_text, TESSERA_ADMIN_BIN, "--config", config};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
 }
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 }  // namespace
 
-TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never overwrites", "[admin]") {
+TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never overwrites",
+          "[admin]") {
   std::string dir = MakeTempDir("tessera-admin");
   std::string config = dir + "/tessera.conf";
   PgCluster pg;
@@ -32,7 +34,7 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
   REQUIRE(made.status == 0);
   CHECK(made.output.rfind("k4.public.", 0) == 0);
   CHECK(made.output.find("\nk4.pid.") != std::string::npos);
-  struct stat st {};
+  struct stat st{};
   REQUIRE(stat((dir + "/token.k4.secret").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(ReadFile(dir + "/token.k4.secret").rfind("k4.secret.", 0) == 0);
@@ -42,8 +44,8 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
   CHECK(again.output.find("refusing to overwrite") != std::string::npos);
 
   SECTION("a password the login page would refuse is refused when an account is made") {
-    for (std::string bad : {std::string("tab\tinside"), std::string("bell\x07"), std::string("\xff\xfe"),
-                            std::string(4097, 'x')}) {
+    for (std::string bad : {std::string("tab\tinside"), std::string("bell\x07"),
+                            std::string("\xff\xfe"), std::string(4097, 'x')}) {
       RunResult refused = Admin(config, {"account", "add", "carol@pbs"}, bad + "\n");
       CHECK(refused.status == 1);
       CHECK(refused.output.find("tessera-admin: password") != std::string::npos);
@@ -60,13 +62,17 @@ TEST_CASE("keygen writes a 0600 k4.secret, prints its public key and id, never o
     REQUIRE(minted.status == 0);
     std::string token = FirstLine(minted.output);
     std::string jti = pg.Sql("SELECT jti FROM api_tokens");
-    CHECK(pg.Sql("SELECT read AND NOT write AND NOT delete AND repo = 'alice/laptop' "
-                 "AND expires_at BETWEEN now() + interval '119 minutes' AND now() + interval '2 hours' "
-                 "FROM api_tokens") == "t");
-    CHECK(Admin(config, {"token", "mint", "--user", "ghost@pbs", "--read"}).status == 1);  // no such account
+    CHECK(
+        pg.Sql(
+            "SELECT read AND NOT write AND NOT delete AND repo = 'alice/laptop' "
+            "AND expires_at BETWEEN now() + interval '119 minutes' AND now() + interval '2 hours' "
+            "FROM api_tokens") == "t");
+    CHECK(Admin(config, {"token", "mint", "--user", "ghost@pbs", "--read"}).status ==
+          1);  // no such account
     // A repository path the backup endpoints could never serve is refused by the schema.
     for (const char* repo : {"r1/keys/0123", "../etc", "a/b/c/d/e", "laptop/", ".hidden"}) {
-      RunResult refused = Admin(config, {"token", "mint", "--user", "alice@pbs", "--read", "--repo", repo});
+      RunResult refused =
+          Admin(config, {"token", "mint", "--user", "alice@pbs", "--read", "--repo", repo});
       INFO(repo << ": " << refused.output);
       CHECK(refused.status == 1);
       CHECK(refused.output.find("api_tokens_repo_path") != std::string::npos);

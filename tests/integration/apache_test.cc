@@ -21,7 +21,8 @@ TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]"
   CheckedClient a("127.0.0.1", apache.port());
   CheckedClient n = stack.Client();
 
-  for (const char* path : {"/api2/json/version", "/api2/json/health", "/api2/json/nothing", "/api2/json/a%20b"}) {
+  for (const char* path :
+       {"/api2/json/version", "/api2/json/health", "/api2/json/nothing", "/api2/json/a%20b"}) {
     INFO(path);
     auto via_apache = a.Get(path);
     auto via_nginx = n.Get(path);
@@ -38,14 +39,17 @@ TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]"
   CHECK(refused->status == 404);
   FcgiClient worker(stack.worker().socket());
   worker.SetReadTimeout(5000);
-  CHECK(worker.Status({{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", encoded}, {"REMOTE_ADDR", "127.0.0.1"}}) == 400);
+  CHECK(worker.Status(
+            {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", encoded}, {"REMOTE_ADDR", "127.0.0.1"}}) ==
+        400);
 
   auto login = a.Post("/api2/json/access/ticket", "username=alice%40pbs&password=pw&http-only=1",
                       "application/x-www-form-urlencoded");
   REQUIRE(login->status == 200);
   std::string cookie = login->get_header_value("Set-Cookie");
-  std::string ticket = cookie.substr(std::string("__Host-PBSAuthCookie=").size(),
-                                     cookie.find(';') - std::string("__Host-PBSAuthCookie=").size());
+  std::string ticket =
+      cookie.substr(std::string("__Host-PBSAuthCookie=").size(),
+                    cookie.find(';') - std::string("__Host-PBSAuthCookie=").size());
   auto who = a.Get("/api2/json/access/whoami", {{"Cookie", "__Host-PBSAuthCookie=" + ticket}});
   CHECK(who->status == 200);
   CHECK(json::parse(who->body)["data"]["userid"] == "alice@pbs");

@@ -1,11 +1,11 @@
 // The backup endpoints: the restic REST protocol through real nginx and the worker, with bearer
 // tokens, exercised by cpp-httplib for every route and edge case and by the real restic client.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -72,12 +72,14 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   CHECK(c.Get(repo + "/keys/")->status == 404);
   CHECK(c.Post(repo + "/", "", "application/octet-stream")->status == 400);  // no ?create=true
   REQUIRE(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);
-  CHECK(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);  // again: fine
+  CHECK(c.Post(repo + "/?create=true", "", "application/octet-stream")->status ==
+        200);  // again: fine
   CHECK(fs::is_directory(AccountDir(b, "alice@pbs") + "/laptop/data/ff"));
 
   CHECK(c.Head(repo + "/config")->status == 404);
   REQUIRE(c.Post(repo + "/config", "config-bytes", "application/octet-stream")->status == 200);
-  CHECK(c.Post(repo + "/config", "other", "application/octet-stream")->status == 403);  // never overwritten
+  CHECK(c.Post(repo + "/config", "other", "application/octet-stream")->status ==
+        403);  // never overwritten
   auto head = c.Head(repo + "/config");
   CHECK(head->status == 200);
   CHECK(head->get_header_value("Content-Length") == "12");
@@ -98,7 +100,8 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
     CHECK(c.Post(wrong, other, "application/octet-stream")->status == 400);
     CHECK(c.Head(wrong)->status == 404);
     std::string lock = repo + "/locks/" + Sha256Hex("not this");
-    CHECK(c.Post(lock, "lock body", "application/octet-stream")->status == 400);  // locks are hashed too
+    CHECK(c.Post(lock, "lock body", "application/octet-stream")->status ==
+          400);  // locks are hashed too
     CHECK(c.Get(repo + "/locks/")->body == "[]");
   }
 
@@ -110,7 +113,8 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
     json names = json::parse(v1->body);
     CHECK(names.size() == 2);
     CHECK(std::find(names.begin(), names.end(), name) != names.end());
-    for (const char* accept : {"application/vnd.x.restic.rest.v2", "application/vnd.x.restic.rest.v2+json"}) {
+    for (const char* accept :
+         {"application/vnd.x.restic.rest.v2", "application/vnd.x.restic.rest.v2+json"}) {
       auto v2 = c.Get(repo + "/data/", {{"Accept", accept}});
       CHECK(v2->get_header_value("Content-Type") == "application/vnd.x.restic.rest.v2");
       json entries = json::parse(v2->body);
@@ -195,7 +199,8 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CheckedClient admin = TokenClient(b, all);
   REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
   std::string blob = "object", name = Sha256Hex(blob);
-  REQUIRE(admin.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
+  REQUIRE(admin.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status ==
+          200);
 
   CheckedClient anonymous = b.stack->Client();
   auto none = anonymous.Get("/backup/laptop/keys/");
@@ -211,15 +216,18 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   std::string read_only = b.Mint("alice@pbs", {"--read"});
   CheckedClient ro = TokenClient(b, read_only);
   CHECK(ro.Get("/backup/laptop/keys/" + name)->status == 200);
-  CHECK(ro.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 403);
+  CHECK(ro.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")
+            ->status == 403);
   CHECK(ro.Delete("/backup/laptop/keys/" + name)->status == 403);
   std::string lock = "lock", lock_name = Sha256Hex(lock);
-  CHECK(ro.Post("/backup/laptop/locks/" + lock_name, lock, "application/octet-stream")->status == 200);
+  CHECK(ro.Post("/backup/laptop/locks/" + lock_name, lock, "application/octet-stream")->status ==
+        200);
   CHECK(ro.Delete("/backup/laptop/locks/" + lock_name)->status == 200);  // its own lock
 
   std::string append = b.Mint("alice@pbs", {"--read", "--write"});
   CheckedClient ao = TokenClient(b, append);
-  CHECK(ao.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")->status == 200);
+  CHECK(ao.Post("/backup/laptop/data/" + Sha256Hex("new"), "new", "application/octet-stream")
+            ->status == 200);
   CHECK(ao.Delete("/backup/laptop/data/" + Sha256Hex("new"))->status == 403);
   CHECK(ao.Head("/backup/laptop/data/" + Sha256Hex("new"))->status == 200);
 
@@ -238,12 +246,16 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   // A token whose grant is revoked stops working on every worker within a second; its grant can
   // be re-minted from the row only while it is live.
   std::string revocable = b.Mint("alice@pbs", {"--read"});
-  std::string jti = b.stack->pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC, jti LIMIT 1");
+  std::string jti =
+      b.stack->pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC, jti LIMIT 1");
   CheckedClient rc = TokenClient(b, revocable);
   REQUIRE(rc.Get("/backup/laptop/keys/")->status == 200);
-  RunResult again = Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti});
+  RunResult again =
+      Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti});
   REQUIRE(again.status == 0);
-  CHECK(TokenClient(b, again.output.substr(0, again.output.find('\n'))).Get("/backup/laptop/keys/")->status == 200);
+  CHECK(TokenClient(b, again.output.substr(0, again.output.find('\n')))
+            .Get("/backup/laptop/keys/")
+            ->status == 200);
   REQUIRE(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "revoke", jti}).status == 0);
   bool dead = false;
   for (int i = 0; i < 50 && !dead; ++i) {
@@ -251,10 +263,13 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
     if (!dead) std::this_thread::sleep_for(20ms);
   }
   CHECK(dead);
-  CHECK(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti}).status == 1);
+  CHECK(Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "token", "mint", "--jti", jti}).status ==
+        1);
   // A correctly signed token without a grant row is refused.
   std::string rowless = b.Mint("alice@pbs", {"--read"});
-  b.stack->pg().Sql("DELETE FROM api_tokens WHERE jti = (SELECT jti FROM api_tokens ORDER BY created_at DESC LIMIT 1)");
+  b.stack->pg().Sql(
+      "DELETE FROM api_tokens WHERE jti = (SELECT jti FROM api_tokens ORDER BY created_at DESC "
+      "LIMIT 1)");
   bool gone = false;
   for (int i = 0; i < 50 && !gone; ++i) {
     gone = TokenClient(b, rowless).Get("/backup/laptop/keys/")->status == 401;
@@ -263,7 +278,9 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(gone);
 
   // A disabled account.
-  REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", b.stack->pg().Conninfo(), "account", "disable", "alice@pbs"}).status == 0);
+  REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", b.stack->pg().Conninfo(), "account", "disable",
+               "alice@pbs"})
+              .status == 0);
   bool refused = false;
   for (int i = 0; i < 50 && !refused; ++i) {
     refused = admin.Get("/backup/laptop/keys/")->status == 401;
@@ -272,7 +289,8 @@ TEST_CASE("tokens: missing, invalid, scoped, and each permission", "[backup]") {
   CHECK(refused);
 }
 
-TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves nothing visible", "[backup]") {
+TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves nothing visible",
+          "[backup]") {
   BackupStack b;
   std::string all = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
   CheckedClient c = TokenClient(b, all);
@@ -289,8 +307,8 @@ TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves not
     addr.sin_port = htons(static_cast<uint16_t>(b.stack->port()));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + all +
-                       "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+    std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                       all + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                        std::to_string(blob.size()) + "\r\n\r\n";
     REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
     REQUIRE(write(fd, blob.data(), blob.size() / 2) == static_cast<ssize_t>(blob.size() / 2));
@@ -303,14 +321,18 @@ TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves not
   send_half(false);
   CHECK(c.Head(path)->status == 404);
   std::size_t leftovers = 0;
-  for (const auto& e : fs::directory_iterator(dir)) { (void)e; ++leftovers; }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++leftovers;
+  }
   CHECK(leftovers == 0);  // the temporary file went with the request
 
   send_half(true);
   CHECK(b.stack->worker().process().Wait(5s).has_value());
   b.stack->worker().Start();
   CHECK(c.Head(path)->status == 404);
-  CHECK(c.Get("/backup/laptop/data/")->body == "[]");  // a temp file may remain, but is never listed
+  CHECK(c.Get("/backup/laptop/data/")->body ==
+        "[]");  // a temp file may remain, but is never listed
   REQUIRE(c.Post(path, blob, "application/octet-stream")->status == 200);
   CHECK(c.Get(path)->body == blob);
 }
@@ -321,8 +343,10 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   std::string blob = "alice's key", name = Sha256Hex(blob);
   {
     CheckedClient alice = TokenClient(b, b.Mint("alice@pbs", {"--read", "--write"}));
-    REQUIRE(alice.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
-    REQUIRE(alice.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status == 200);
+    REQUIRE(alice.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status ==
+            200);
+    REQUIRE(alice.Post("/backup/laptop/keys/" + name, blob, "application/octet-stream")->status ==
+            200);
   }
   std::string alice_dir = AccountDir(b, "alice@pbs");
 
@@ -341,8 +365,10 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   std::string bob_blob = "old bob's key", bob_name = Sha256Hex(bob_blob);
   {
     CheckedClient old_bob = TokenClient(b, b.Mint("bob@pbs", {"--read", "--write", "--delete"}));
-    REQUIRE(old_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
-    REQUIRE(old_bob.Post("/backup/laptop/keys/" + bob_name, bob_blob, "application/octet-stream")->status == 200);
+    REQUIRE(old_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status ==
+            200);
+    REQUIRE(old_bob.Post("/backup/laptop/keys/" + bob_name, bob_blob, "application/octet-stream")
+                ->status == 200);
   }
   std::string old_bob_dir = AccountDir(b, "bob@pbs");
   b.stack->pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
@@ -354,14 +380,16 @@ TEST_CASE("storage follows the account id: a rename keeps the data, a re-created
   CHECK(config->status == 404);
   CHECK(new_bob.Get("/backup/laptop/keys/")->status == 404);
   CHECK(new_bob.Get("/backup/laptop/keys/" + bob_name)->status == 404);
-  REQUIRE(new_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  REQUIRE(new_bob.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status ==
+          200);
   CHECK(new_bob.Get("/backup/laptop/keys/")->body == "[]");
   CHECK(new_bob.Get("/backup/laptop/keys/" + bob_name)->status == 404);
   CHECK(fs::exists(old_bob_dir + "/laptop/keys/" + bob_name));
 }
 
-TEST_CASE("locks: any token removes its own, another's only with delete, within size and count caps",
-          "[backup]") {
+TEST_CASE(
+    "locks: any token removes its own, another's only with delete, within size and count caps",
+    "[backup]") {
   BackupStack b;
   CheckedClient admin = TokenClient(b, b.Mint("alice@pbs", {"--read", "--write", "--delete"}));
   REQUIRE(admin.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <sys/time.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -43,9 +42,11 @@ class FcgiClient {
 
   // With `keep_connection`, asks the worker to keep the connection for another request
   // (FCGI_KEEP_CONN, as nginx's fastcgi_keep_conn does).
-  void Begin(const std::vector<std::pair<std::string, std::string>>& params, bool keep_connection = false) {
+  void Begin(const std::vector<std::pair<std::string, std::string>>& params,
+             bool keep_connection = false) {
     // BEGIN_REQUEST: role RESPONDER, flags
-    Record(1, std::string("\0\1", 2) + static_cast<char>(keep_connection ? 1 : 0) + std::string(5, '\0'));
+    Record(1, std::string("\0\1", 2) + static_cast<char>(keep_connection ? 1 : 0) +
+                  std::string(5, '\0'));
     std::string body;
     for (const auto& [k, v] : params) {
       Length(body, k.size());
@@ -53,7 +54,8 @@ class FcgiClient {
       body += k + v;
     }
     // A record carries at most 65535 bytes; the PARAMS stream may span several (section 3.3).
-    for (std::size_t at = 0; at < body.size(); at += kMaxContent) Record(4, body.substr(at, kMaxContent));
+    for (std::size_t at = 0; at < body.size(); at += kMaxContent)
+      Record(4, body.substr(at, kMaxContent));
     Record(4, "");
   }
   void Stdin(const std::string& data) { Record(5, data); }
@@ -76,7 +78,8 @@ class FcgiClient {
     for (;;) {
       std::string header = ReadN(8);
       auto type = static_cast<unsigned char>(header[1]);
-      std::size_t len = (static_cast<unsigned char>(header[4]) << 8) | static_cast<unsigned char>(header[5]);
+      std::size_t len =
+          (static_cast<unsigned char>(header[4]) << 8) | static_cast<unsigned char>(header[5]);
       std::string content = ReadN(len + static_cast<unsigned char>(header[6]));
       if (type == 6) out += content.substr(0, len);
       if (type == 3) return out;
@@ -97,8 +100,14 @@ class FcgiClient {
     }
   }
   void Record(int type, const std::string& content) {
-    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
-                     static_cast<char>(content.size() & 0xff), 0, 0};
+    std::string r = {1,
+                     static_cast<char>(type),
+                     0,
+                     1,
+                     static_cast<char>(content.size() >> 8),
+                     static_cast<char>(content.size() & 0xff),
+                     0,
+                     0};
     r += content;
     if (write(fd_, r.data(), r.size()) != static_cast<ssize_t>(r.size())) {
       throw std::runtime_error("write failed");

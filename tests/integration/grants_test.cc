@@ -73,7 +73,8 @@ struct Tickets {
 };
 
 Tickets Login(CheckedClient& c, const std::string& userid, const std::string& password) {
-  auto r = c.Post(kTicket, "username=" + FormEncode(userid) + "&password=" + FormEncode(password), kForm);
+  auto r = c.Post(kTicket, "username=" + FormEncode(userid) + "&password=" + FormEncode(password),
+                  kForm);
   REQUIRE(r);
   Tickets t{r->status, "", ""};
   if (r->status == 200) {
@@ -101,7 +102,8 @@ struct Grants {
   PgCluster& pg() { return b.stack->pg(); }
 
   // Mints a token for `user`; returns {token, jti}.
-  std::pair<std::string, std::string> Mint(const std::string& user, const std::vector<std::string>& flags) {
+  std::pair<std::string, std::string> Mint(const std::string& user,
+                                           const std::vector<std::string>& flags) {
     std::string token = b.Mint(user, flags);
     std::string jti = pg().Sql("SELECT jti FROM api_tokens ORDER BY created_at DESC LIMIT 1");
     return {token, jti};
@@ -154,7 +156,8 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
     for (std::string change : changes) {
       auto [token, jti] = g.Mint("alice@pbs", {"--read"});
       REQUIRE(g.Read(token) == 200);
-      for (std::size_t at; (at = change.find('$')) != std::string::npos;) change.replace(at, 1, jti);
+      for (std::size_t at; (at = change.find('$')) != std::string::npos;)
+        change.replace(at, 1, jti);
       INFO(change);
       g.pg().Sql(change);
       CHECK(Within1s([&] { return g.Read(token) == 401; }));
@@ -169,12 +172,14 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
     auto [token, jti] = g.Mint("alice@pbs", {"--read", "--write"});
     g.pg().Sql("UPDATE api_tokens SET write = false WHERE jti = '" + jti + "'");
     REQUIRE(Within1s([&] { return g.Write(token) == 403; }));
-    g.pg().Sql("UPDATE api_tokens SET write = true, expires_at = 'infinity' WHERE jti = '" + jti + "'");
+    g.pg().Sql("UPDATE api_tokens SET write = true, expires_at = 'infinity' WHERE jti = '" + jti +
+               "'");
     CHECK(Within1s([&] { return g.Write(token) == 200; }));
   }
 }
 
-TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never a crash", "[grants]") {
+TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never a crash",
+          "[grants]") {
   Grants g;
   auto [stale, stale_jti] = g.Mint("alice@pbs", {"--read"});
   auto [later, later_jti] = g.Mint("bob@pbs", {"--read"});
@@ -183,9 +188,12 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
 
   // A revocation the worker never hears of (its trigger is off for the moment): only a reload
   // can bring it in.
-  g.pg().Sql("ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_notify; "
-             "UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + stale_jti + "'; "
-             "ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_notify");
+  g.pg().Sql(
+      "ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_notify; "
+      "UPDATE api_tokens SET revoked_at = now() WHERE jti = '" +
+      stale_jti +
+      "'; "
+      "ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_notify");
   std::this_thread::sleep_for(300ms);
   REQUIRE(g.Read(stale) == 404);  // still believed: nothing told the worker
 
@@ -267,7 +275,8 @@ TEST_CASE("a renamed or deleted account's old name loses every ticket and token"
     g.pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
     CHECK(Within1s([&] { return Whoami(c, bob.ticket) == 401; }));
     CHECK(Within1s([&] { return g.Read(token) == 401; }));
-    CHECK(g.pg().Sql("SELECT count(*) FROM api_tokens WHERE userid = 'bob@pbs'") == "0");  // cascaded
+    CHECK(g.pg().Sql("SELECT count(*) FROM api_tokens WHERE userid = 'bob@pbs'") ==
+          "0");  // cascaded
 
     AddAccount(g.pg().Conninfo(), "bob@pbs", "new");
     REQUIRE(Within1s([&] { return Login(c, "bob@pbs", "new").status == 200; }));
@@ -315,7 +324,8 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
   for (Grant& grant : grants) {
     auto [token, jti] = g.Mint("alice@pbs", {"--read"});
     grant.token = token;
-    g.pg().Sql("UPDATE api_tokens SET expires_at = " + grant.expires + " WHERE jti = '" + jti + "'");
+    g.pg().Sql("UPDATE api_tokens SET expires_at = " + grant.expires + " WHERE jti = '" + jti +
+               "'");
   }
   // Revocations: bob logs out one of two sessions; the revocation's expiry then takes odd values.
   // (A ticket is the user and the second it was issued, signed: two logins in one second give one
@@ -328,12 +338,16 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
   REQUIRE(bob_in.status == 200);
   REQUIRE(Status(c.Delete(kTicket, {{"Cookie", "PBSAuthCookie=" + bob_out.ticket},
                                     {"CSRFPreventionToken", bob_out.csrf}})) == 200);
-  for (const std::string& odd : {std::string("'infinity'"), std::string("'-infinity'"), far_past, far_future}) {
-    g.pg().Sql("INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES (encode(sha256(convert_to(" + odd +
-               "::text, 'UTF8')), 'hex'), 'nobody@pbs', " + odd + ")");
+  for (const std::string& odd :
+       {std::string("'infinity'"), std::string("'-infinity'"), far_past, far_future}) {
+    g.pg().Sql(
+        "INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES "
+        "(encode(sha256(convert_to(" +
+        odd + "::text, 'UTF8')), 'hex'), 'nobody@pbs', " + odd + ")");
   }
   for (Person& p : people) {
-    g.pg().Sql("UPDATE accounts SET expires_at = " + p.expires + " WHERE userid = '" + p.userid + "'");
+    g.pg().Sql("UPDATE accounts SET expires_at = " + p.expires + " WHERE userid = '" + p.userid +
+               "'");
   }
 
   auto expect_all = [&](const char* when) {
@@ -365,28 +379,35 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
 
   // A row written before sql/0004's constraints that the loader cannot read (a userid of more
   // than 64 bytes): refused alone, and logged; the reload goes on.
-  g.pg().Sql("ALTER TABLE accounts DROP CONSTRAINT accounts_userid_bytes; "
-             "INSERT INTO accounts (userid, password_hash) "
-             "SELECT repeat('ü', 40) || '@pbs', password_hash FROM accounts WHERE userid = 'alice@pbs'; "
-             "ALTER TABLE accounts ADD CONSTRAINT accounts_userid_bytes "
-             "CHECK (octet_length(userid) BETWEEN 3 AND 64) NOT VALID");
+  g.pg().Sql(
+      "ALTER TABLE accounts DROP CONSTRAINT accounts_userid_bytes; "
+      "INSERT INTO accounts (userid, password_hash) "
+      "SELECT repeat('ü', 40) || '@pbs', password_hash FROM accounts WHERE userid = 'alice@pbs'; "
+      "ALTER TABLE accounts ADD CONSTRAINT accounts_userid_bytes "
+      "CHECK (octet_length(userid) BETWEEN 3 AND 64) NOT VALID");
   g.pg().Sql("NOTIFY tessera_accounts, 'junk'");
-  CHECK(Within1s([&] { return g.b.stack->worker().Log().find("refused: not a userid") != std::string::npos; }));
+  CHECK(Within1s([&] {
+    return g.b.stack->worker().Log().find("refused: not a userid") != std::string::npos;
+  }));
   expect_all("after a reload with an unreadable row");
   // And the constraint refuses such a row now.
-  CHECK_THROWS(g.pg().Sql("INSERT INTO accounts (userid, password_hash) "
-                          "SELECT repeat('ü', 40) || '@pbs2', password_hash FROM accounts LIMIT 1"));
+  CHECK_THROWS(
+      g.pg().Sql("INSERT INTO accounts (userid, password_hash) "
+                 "SELECT repeat('ü', 40) || '@pbs2', password_hash FROM accounts LIMIT 1"));
   CHECK(Status(c.Get("/api2/json/health")) == 200);
 }
 
-TEST_CASE("a flood of well-formed NOTIFYs neither delays a revocation nor causes a 503", "[grants]") {
+TEST_CASE("a flood of well-formed NOTIFYs neither delays a revocation nor causes a 503",
+          "[grants]") {
   Grants g;
   auto [token, jti] = g.Mint("alice@pbs", {"--read"});
   REQUIRE(g.Read(token) == 404);  // honoured (no repository yet)
   // Any role may NOTIFY. 60000 account changes, then the revocation behind them: the worker must
   // not work through the flood one query at a time while the revocation waits and its state
   // goes stale (503).
-  g.pg().Sql("SELECT count(pg_notify('tessera_accounts', 'u' || n || '@pbs')) FROM generate_series(1, 60000) n");
+  g.pg().Sql(
+      "SELECT count(pg_notify('tessera_accounts', 'u' || n || '@pbs')) FROM generate_series(1, "
+      "60000) n");
   g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + jti + "'");
   std::vector<int> seen;
   auto deadline = std::chrono::steady_clock::now() + 1s;

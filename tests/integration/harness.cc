@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,8 +13,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -195,8 +194,8 @@ bool Process::Running() { return pid_ > 0 && !Wait(0ms); }
 PgCluster::PgCluster() : dir_(MakeTempDir("tessera-pg")), port_(FreePort()) {
   ChownTo(dir_, PgUser());
   std::string data = dir_ + "/data";
-  std::vector<std::string> initdb = {PgBin("initdb"), "-D", data, "-A", "trust", "-U", "postgres",
-                                     "--no-sync", "-E", "UTF8", "--locale=C"};
+  std::vector<std::string> initdb = {PgBin("initdb"), "-D",        data, "-A",   "trust",     "-U",
+                                     "postgres",      "--no-sync", "-E", "UTF8", "--locale=C"};
   if (!PgUser().empty()) initdb.insert(initdb.begin(), {"runuser", "-u", PgUser(), "--"});
   RunResult r = Run(initdb);
   if (r.status != 0) throw std::runtime_error("initdb failed: " + Tail(r.output));
@@ -225,7 +224,8 @@ void PgCluster::Start() {
     }
     std::this_thread::sleep_for(50ms);
   }
-  throw std::runtime_error("postgres did not become ready: " + Tail(ReadFile(dir_ + "/postgres.log")));
+  throw std::runtime_error("postgres did not become ready: " +
+                           Tail(ReadFile(dir_ + "/postgres.log")));
 }
 
 void PgCluster::Stop() {
@@ -244,8 +244,8 @@ void PgCluster::CreateDatabase(const std::string& name) {
 }
 
 std::string PgCluster::Sql(const std::string& sql, const std::string& dbname) {
-  RunResult r = Run({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
-                     Conninfo(dbname), "-c", sql});
+  RunResult r = Run(
+      {"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", Conninfo(dbname), "-c", sql});
   if (r.status != 0) throw std::runtime_error("psql failed: " + r.output + " for: " + sql);
   while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
   return r.output;
@@ -257,7 +257,8 @@ void MigrateOrThrow(const std::string& conninfo) {
   if (r.status != 0) throw std::runtime_error("tessera-admin migrate failed: " + r.output);
 }
 
-void AddAccount(const std::string& conninfo, const std::string& userid, const std::string& password) {
+void AddAccount(const std::string& conninfo, const std::string& userid,
+                const std::string& password) {
   RunResult r = RunWithInput({TESSERA_ADMIN_BIN, "--database", conninfo, "account", "add", userid},
                              password + "\n");
   if (r.status != 0) throw std::runtime_error("account add failed: " + r.output);
@@ -268,24 +269,28 @@ std::string MakeKeys(const std::string& dir) {
   if (!fs::exists(ticket)) {
     RunResult a = Run({TESSERA_ADMIN_BIN, "keygen", "--out", ticket});
     RunResult b = Run({TESSERA_ADMIN_BIN, "keygen", "--type", "local", "--out", csrf});
-    if (a.status != 0 || b.status != 0) throw std::runtime_error("keygen failed: " + a.output + b.output);
+    if (a.status != 0 || b.status != 0)
+      throw std::runtime_error("keygen failed: " + a.output + b.output);
   }
   return "ticket_key = " + ticket + "\ncsrf_key = " + csrf + "\n";
 }
 
 Worker::Worker(const std::string& dir, const std::string& conninfo, const std::string& extra)
-    : dir_(dir), socket_(dir + "/fcgi.sock"), config_(dir + "/tessera.conf"), log_(dir + "/worker.log") {
+    : dir_(dir),
+      socket_(dir + "/fcgi.sock"),
+      config_(dir + "/tessera.conf"),
+      log_(dir + "/worker.log") {
   // Cheap Argon2id for tests (the benchmark measures the real cost). A key that `extra` sets
   // replaces the base line (the config format refuses repeated keys).
-  std::vector<std::pair<std::string, std::string>> base = {
-      {"listen", socket_},
-      {"socket_mode", "0666"},
-      {"threads", "4"},
-      {"database", "'" + conninfo + "'"},
-      {"database_retry_max_ms", "500"}};
+  std::vector<std::pair<std::string, std::string>> base = {{"listen", socket_},
+                                                           {"socket_mode", "0666"},
+                                                           {"threads", "4"},
+                                                           {"database", "'" + conninfo + "'"},
+                                                           {"database_retry_max_ms", "500"}};
   std::string text;
   for (const auto& [key, value] : base) {
-    bool overridden = extra.starts_with(key + " ") || extra.find("\n" + key + " ") != std::string::npos;
+    bool overridden =
+        extra.starts_with(key + " ") || extra.find("\n" + key + " ") != std::string::npos;
     if (!overridden) text += key + " = " + value + "\n";
   }
   WriteFile(config_, text + MakeKeys(dir) + extra);
@@ -302,8 +307,8 @@ void Worker::Start() {
   std::error_code ec;
   fs::remove(socket_, ec);
   std::size_t log_start = Log().size();  // a restart appends to the same log
-  process_ = std::make_unique<Process>(std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_},
-                                       log_);
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_}, log_);
   for (int i = 0; i < 500; ++i) {
     if (!process_->Running()) throw std::runtime_error("tessera-fcgi exited: " + Tail(Log()));
     if (Log().find("listening on", log_start) != std::string::npos) return;
@@ -312,30 +317,51 @@ void Worker::Start() {
   throw std::runtime_error("tessera-fcgi did not start: " + Tail(Log()));
 }
 
-Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket) : dir_(dir), port_(FreePort()) {
+Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket)
+    : dir_(dir), port_(FreePort()) {
   fs::create_directories(dir_ + "/nginx/logs");
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/nginx/fastcgi_params",
                 fs::copy_options::overwrite_existing);
-  std::string conf =
-      std::string(geteuid() == 0 ? "user root;\n" : "") +
-      "worker_processes 1;\n"
-      "pid " + dir_ + "/nginx/nginx.pid;\n"
-      "error_log " + dir_ + "/nginx/logs/error.log warn;\n"
-      "events { worker_connections 1024; }\n"
-      "http {\n"
-      "  access_log off;\n"
-      "  client_body_temp_path " + dir_ + "/nginx/body;\n"
-      "  fastcgi_temp_path " + dir_ + "/nginx/fastcgi;\n"
-      "  proxy_temp_path " + dir_ + "/nginx/proxy;\n"
-      "  uwsgi_temp_path " + dir_ + "/nginx/uwsgi;\n"
-      "  scgi_temp_path " + dir_ + "/nginx/scgi;\n"
-      "  upstream tessera_fcgi { server unix:" + fcgi_socket + "; }\n"
-      "  server {\n"
-      "    listen 127.0.0.1:" + std::to_string(port_) + ";\n"
-      "    location = /static.txt { root " + dir_ + "/nginx; }\n"
-      "    include " TESSERA_SOURCE_DIR "/conf/nginx/tessera.conf;\n"
-      "  }\n"
-      "}\n";
+  std::string conf = std::string(geteuid() == 0 ? "user root;\n" : "") +
+                     "worker_processes 1;\n"
+                     "pid " +
+                     dir_ +
+                     "/nginx/nginx.pid;\n"
+                     "error_log " +
+                     dir_ +
+                     "/nginx/logs/error.log warn;\n"
+                     "events { worker_connections 1024; }\n"
+                     "http {\n"
+                     "  access_log off;\n"
+                     "  client_body_temp_path " +
+                     dir_ +
+                     "/nginx/body;\n"
+                     "  fastcgi_temp_path " +
+                     dir_ +
+                     "/nginx/fastcgi;\n"
+                     "  proxy_temp_path " +
+                     dir_ +
+                     "/nginx/proxy;\n"
+                     "  uwsgi_temp_path " +
+                     dir_ +
+                     "/nginx/uwsgi;\n"
+                     "  scgi_temp_path " +
+                     dir_ +
+                     "/nginx/scgi;\n"
+                     "  upstream tessera_fcgi { server unix:" +
+                     fcgi_socket +
+                     "; }\n"
+                     "  server {\n"
+                     "    listen 127.0.0.1:" +
+                     std::to_string(port_) +
+                     ";\n"
+                     "    location = /static.txt { root " +
+                     dir_ +
+                     "/nginx; }\n"
+                     "    include " TESSERA_SOURCE_DIR
+                     "/conf/nginx/tessera.conf;\n"
+                     "  }\n"
+                     "}\n";
   WriteFile(dir_ + "/nginx/nginx.conf", conf);
   WriteFile(dir_ + "/nginx/static.txt", "{}");
   process_ = std::make_unique<Process>(
@@ -361,28 +387,53 @@ Nginx::~Nginx() {
   }
 }
 
-Apache::Apache(const std::string& dir, const std::string& fcgi_socket) : dir_(dir + "/apache"), port_(FreePort()) {
+Apache::Apache(const std::string& dir, const std::string& fcgi_socket)
+    : dir_(dir + "/apache"), port_(FreePort()) {
   fs::create_directories(dir_ + "/logs");
   const std::string mods = "/usr/lib/apache2/modules/";
   std::string conf =
-      "ServerRoot " + dir_ + "\n"
-      "LoadModule mpm_event_module " + mods + "mod_mpm_event.so\n"
-      "LoadModule authz_core_module " + mods + "mod_authz_core.so\n"
-      "LoadModule proxy_module " + mods + "mod_proxy.so\n"
-      "LoadModule proxy_fcgi_module " + mods + "mod_proxy_fcgi.so\n"
-      "LoadModule reqtimeout_module " + mods + "mod_reqtimeout.so\n"
-      "PidFile " + dir_ + "/apache.pid\n"
-      "ErrorLog " + dir_ + "/logs/error.log\n"
-      "DefaultRuntimeDir " + dir_ + "\n"
-      "Mutex file:" + dir_ + " default\n"
+      "ServerRoot " + dir_ +
+      "\n"
+      "LoadModule mpm_event_module " +
+      mods +
+      "mod_mpm_event.so\n"
+      "LoadModule authz_core_module " +
+      mods +
+      "mod_authz_core.so\n"
+      "LoadModule proxy_module " +
+      mods +
+      "mod_proxy.so\n"
+      "LoadModule proxy_fcgi_module " +
+      mods +
+      "mod_proxy_fcgi.so\n"
+      "LoadModule reqtimeout_module " +
+      mods +
+      "mod_reqtimeout.so\n"
+      "PidFile " +
+      dir_ +
+      "/apache.pid\n"
+      "ErrorLog " +
+      dir_ +
+      "/logs/error.log\n"
+      "DefaultRuntimeDir " +
+      dir_ +
+      "\n"
+      "Mutex file:" +
+      dir_ +
+      " default\n"
       "ServerName 127.0.0.1\n"
-      "Listen 127.0.0.1:" + std::to_string(port_) + "\n" +
-      (geteuid() == 0 ? "User www-data\nGroup www-data\n" : "") +
+      "Listen 127.0.0.1:" +
+      std::to_string(port_) + "\n" + (geteuid() == 0 ? "User www-data\nGroup www-data\n" : "") +
       // Debian's default capacity (150 request threads), in one process.
       "StartServers 1\nServerLimit 1\nThreadLimit 150\nThreadsPerChild 150\nMaxRequestWorkers 150\n"
-      "<VirtualHost 127.0.0.1:" + std::to_string(port_) + ">\n"
-      "  Define TESSERA_SOCKET " + fcgi_socket + "\n"
-      "  Include " TESSERA_SOURCE_DIR "/conf/apache/tessera.conf\n"
+      "<VirtualHost 127.0.0.1:" +
+      std::to_string(port_) +
+      ">\n"
+      "  Define TESSERA_SOCKET " +
+      fcgi_socket +
+      "\n"
+      "  Include " TESSERA_SOURCE_DIR
+      "/conf/apache/tessera.conf\n"
       "</VirtualHost>\n";
   WriteFile(dir_ + "/apache2.conf", conf);
   // As root, Apache serves as www-data (it refuses root); -DFOREGROUND keeps it our child.
@@ -428,13 +479,15 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
-BackupStack::BackupStack(const std::string& extra_config) : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
+BackupStack::BackupStack(const std::string& extra_config)
+    : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
   fs::create_directories(keys + "/repos");
   RunResult key = Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"});
   if (key.status != 0) throw std::runtime_error("keygen failed: " + key.output);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
   stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
-                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n" + extra_config);
+                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+                                  extra_config);
   WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
@@ -447,7 +500,8 @@ BackupStack::~BackupStack() {
 }
 
 std::string BackupStack::Mint(const std::string& user, const std::vector<std::string>& flags) {
-  std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", admin_conf, "token", "mint", "--user", user};
+  std::vector<std::string> argv = {TESSERA_ADMIN_BIN, "--config", admin_conf, "token", "mint",
+                                   "--user",          user};
   argv.insert(argv.end(), flags.begin(), flags.end());
   RunResult r = Run(argv);
   if (r.status != 0) throw std::runtime_error("token mint failed: " + r.output);

@@ -157,7 +157,8 @@ class BackupStack {
 // Applies the project's migrations with tessera-admin. Throws on failure.
 void MigrateOrThrow(const std::string& conninfo);
 // Adds an account with tessera-admin (password on stdin). Throws on failure.
-void AddAccount(const std::string& conninfo, const std::string& userid, const std::string& password);
+void AddAccount(const std::string& conninfo, const std::string& userid,
+                const std::string& password);
 // Writes a ticket key and a CSRF key into `dir` with tessera-admin keygen; returns config lines.
 std::string MakeKeys(const std::string& dir);
 

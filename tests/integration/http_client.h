@@ -39,7 +39,8 @@ class CheckedResult {
 // base class's); settings (timeouts, auth) are the base class's own.
 class CheckedClient : public httplib::Client {
  public:
-  CheckedClient(httplib::Client&& client) : httplib::Client(std::move(client)) {}  // NOLINT: implicit
+  CheckedClient(httplib::Client&& client)
+      : httplib::Client(std::move(client)) {}  // NOLINT: implicit
   CheckedClient(const std::string& host, int port) : httplib::Client(host, port) {}
 
   template <typename... Args>

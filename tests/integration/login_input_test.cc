@@ -40,7 +40,9 @@ std::string FormEncode(const std::string& v) {
 }
 
 // The cookie a browser stores from a Set-Cookie header: `name=value`, attributes dropped.
-std::string CookieOf(const std::string& set_cookie) { return set_cookie.substr(0, set_cookie.find(';')); }
+std::string CookieOf(const std::string& set_cookie) {
+  return set_cookie.substr(0, set_cookie.find(';'));
+}
 
 // The Set-Cookie header of a form POST, read off the wire: cpp-httplib 0.11 percent-decodes the
 // header values it parses, which would hide the very encoding under test.
@@ -52,13 +54,15 @@ std::string RawSetCookie(int port, const std::string& path, const std::string& b
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string request = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+  std::string request = "POST " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\n\r\n" + body;
   REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
   std::string response;
   char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    response.append(buf, static_cast<std::size_t>(n));
   close(fd);
   std::size_t at = response.find("\r\nSet-Cookie: ");
   if (at == std::string::npos) return "";
@@ -67,20 +71,23 @@ std::string RawSetCookie(int port, const std::string& path, const std::string& b
 }
 }  // namespace
 
-TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pairs are ignored", "[login_input]") {
+TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pairs are ignored",
+          "[login_input]") {
   Stack stack(kConfig);
   const std::string odd = "a%;b@pbs";
   AddAccount(stack.pg().Conninfo(), odd, "pw");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
 
-  std::string set_cookie = RawSetCookie(stack.port(), kTicket, "username=" + FormEncode(odd) + "&password=pw&http-only=1");
+  std::string set_cookie = RawSetCookie(stack.port(), kTicket,
+                                        "username=" + FormEncode(odd) + "&password=pw&http-only=1");
   std::string cookie = CookieOf(set_cookie);
   INFO(set_cookie);
   // The value is percent-encoded where a cookie needs it, and nowhere else.
   REQUIRE(cookie.rfind("__Host-PBSAuthCookie=PBS:a%25%3Bb@pbs:", 0) == 0);
   CHECK(set_cookie.ends_with("; Secure; SameSite=Lax; HttpOnly; Path=/"));
-  auto r = c.Post(kTicket, {{"Cookie", cookie}}, "username=" + FormEncode(odd) + "&password=x&http-only=1", kForm);
+  auto r = c.Post(kTicket, {{"Cookie", cookie}},
+                  "username=" + FormEncode(odd) + "&password=x&http-only=1", kForm);
   REQUIRE(r);
   REQUIRE(r->status == 200);  // renewed by the cookie
   std::string csrf = json::parse(r->body)["data"]["CSRFPreventionToken"];
@@ -91,8 +98,9 @@ TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pair
   CHECK(json::parse(who->body)["data"]["userid"] == odd);
 
   // Malformed pairs of other applications around ours do not cost us ours.
-  for (const std::string& header : {"novalue; " + cookie, "a b=1; " + cookie + "; =x", "x=\"unterminated; " + cookie,
-                                    cookie + "; tracker=%zz; (odd)=1"}) {
+  for (const std::string& header :
+       {"novalue; " + cookie, "a b=1; " + cookie + "; =x", "x=\"unterminated; " + cookie,
+        cookie + "; tracker=%zz; (odd)=1"}) {
     INFO(header);
     auto ok = c.Get(kWhoami, {{"Cookie", header}});
     REQUIRE(ok);
@@ -115,7 +123,8 @@ TEST_CASE("a userid with '%' and ';' logs in by cookie; unrelated malformed pair
   CHECK(c.Get(kWhoami, {{"Cookie", cookie}})->status == 401);
 }
 
-TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503", "[login_input]") {
+TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503",
+          "[login_input]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
@@ -125,22 +134,31 @@ TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503
   };
   const std::vector<Case> form = {
       {"username=al%FFice%40pbs&password=pw", "parameter 'username' is not valid UTF-8"},
-      {"username=al%C0%AFice%40pbs&password=pw", "parameter 'username' is not valid UTF-8"},   // overlong '/'
-      {"username=%ED%A0%80%40pbs&password=pw", "parameter 'username' is not valid UTF-8"},     // surrogate
+      {"username=al%C0%AFice%40pbs&password=pw",
+       "parameter 'username' is not valid UTF-8"},  // overlong '/'
+      {"username=%ED%A0%80%40pbs&password=pw",
+       "parameter 'username' is not valid UTF-8"},  // surrogate
       {"username=al%01ice%40pbs&password=pw", "parameter 'username' contains a control character"},
-      {"username=al%C2%85ice%40pbs&password=pw", "parameter 'username' contains a control character"},
-      {"username=" + std::string(70, 'a') + "%40pbs&password=pw", "parameter 'username' is too long"},
+      {"username=al%C2%85ice%40pbs&password=pw",
+       "parameter 'username' contains a control character"},
+      {"username=" + std::string(70, 'a') + "%40pbs&password=pw",
+       "parameter 'username' is too long"},
       {"username=alice&password=pw", "parameter 'username' is not a valid userid (name@realm)"},
       {"username=alice%40pbs&password=p%FFw", "parameter 'password' is not valid UTF-8"},
       {"username=alice%40pbs&password=p%E0%80%AFw", "parameter 'password' is not valid UTF-8"},
       {"username=alice%40pbs&password=p%0Aw", "parameter 'password' contains a control character"},
-      {"username=alice%40pbs&password=" + std::string(5000, 'p'), "parameter 'password' is too long"},
+      {"username=alice%40pbs&password=" + std::string(5000, 'p'),
+       "parameter 'password' is too long"},
       {"username=alice%40pbs&password=pw&realm=p%FF", "parameter 'realm' is not valid UTF-8"},
-      {"username=alice%40pbs&password=pw&path=%1B%5B", "parameter 'path' contains a control character"},
-      {"username=alice%40pbs&password=pw&privs=" + std::string(300, 'x'), "parameter 'privs' is too long"},
+      {"username=alice%40pbs&password=pw&path=%1B%5B",
+       "parameter 'path' contains a control character"},
+      {"username=alice%40pbs&password=pw&privs=" + std::string(300, 'x'),
+       "parameter 'privs' is too long"},
       {"username=alice%40pbs&password=pw&port=8%FF", "parameter 'port' is not valid UTF-8"},
-      {"username=alice%40pbs&password=pw&tfa-challenge=%F4%90%80%80", "parameter 'tfa-challenge' is not valid UTF-8"},
-      {"username=alice%40pbs&password=pw&http-only=%FF", "parameter 'http-only' is not valid UTF-8"},
+      {"username=alice%40pbs&password=pw&tfa-challenge=%F4%90%80%80",
+       "parameter 'tfa-challenge' is not valid UTF-8"},
+      {"username=alice%40pbs&password=pw&http-only=%FF",
+       "parameter 'http-only' is not valid UTF-8"},
       {"username=alice%40pbs&password=pw&%FF=1", "malformed parameter name"},
   };
   for (const auto& t : form) {
@@ -151,10 +169,14 @@ TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503
     CHECK(json::parse(r->body)["message"] == t.message);
   }
   const std::vector<Case> json_bodies = {
-      {"{\"username\":\"al\xff" "ice@pbs\",\"password\":\"pw\"}", "malformed JSON body"},
+      {"{\"username\":\"al\xff"
+       "ice@pbs\",\"password\":\"pw\"}",
+       "malformed JSON body"},
       {R"({"username":"\ud800@pbs","password":"pw"})", "malformed JSON body"},
-      {R"({"username":"al\u0001ice@pbs","password":"pw"})", "parameter 'username' contains a control character"},
-      {R"({"username":"alice@pbs","password":"p\u0085w"})", "parameter 'password' contains a control character"},
+      {R"({"username":"al\u0001ice@pbs","password":"pw"})",
+       "parameter 'username' contains a control character"},
+      {R"({"username":"alice@pbs","password":"p\u0085w"})",
+       "parameter 'password' contains a control character"},
   };
   for (const auto& t : json_bodies) {
     INFO(t.body);
@@ -168,7 +190,8 @@ TEST_CASE("malformed text in any login parameter is a 400 naming it, never a 503
   CHECK(c.Post(kTicket, "username=alice%40pbs&password=pw", kForm)->status == 200);
 }
 
-TEST_CASE("a login from another site is refused; same-origin and header-less logins work", "[login_input]") {
+TEST_CASE("a login from another site is refused; same-origin and header-less logins work",
+          "[login_input]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();

@@ -20,7 +20,8 @@ namespace {
 // A few thousand files, over 100 MB, half random and half compressible, in nested folders.
 void MakeTree(const std::string& root, int files, std::size_t file_bytes) {
   std::string text;
-  while (text.size() < file_bytes) text += "the quick brown fox jumps over the lazy dog 0123456789\n";
+  while (text.size() < file_bytes)
+    text += "the quick brown fox jumps over the lazy dog 0123456789\n";
   std::string random(file_bytes, '\0');
   for (int i = 0; i < files; ++i) {
     std::string dir = root + "/d" + std::to_string(i % 20) + "/e" + std::to_string(i % 7);
@@ -28,10 +29,12 @@ void MakeTree(const std::string& root, int files, std::size_t file_bytes) {
     std::ofstream out(dir + "/f" + std::to_string(i), std::ios::binary);
     if (i % 2 == 0) {
       randombytes_buf(random.data(), random.size());
-      out.write(random.data(), static_cast<std::streamsize>(file_bytes - static_cast<std::size_t>(i % 97)));
+      out.write(random.data(),
+                static_cast<std::streamsize>(file_bytes - static_cast<std::size_t>(i % 97)));
     } else {
       out << i << "\n";
-      out.write(text.data(), static_cast<std::streamsize>(file_bytes - static_cast<std::size_t>(i % 89)));
+      out.write(text.data(),
+                static_cast<std::streamsize>(file_bytes - static_cast<std::size_t>(i % 89)));
     }
   }
 }
@@ -48,9 +51,20 @@ struct Restic {
   // success and 1 on a fatal error.
   ResticRun operator()(std::vector<std::string> args, int timeout_s = 300) const {
     const std::string err_path = cache + ".stderr";
-    std::vector<std::string> argv = {"sh", "-c", "exec \"$@\" 2>\"$0\"", err_path,
-                                     "timeout", std::to_string(timeout_s), "restic", "-r", url,
-                                     "--password-file", password_file, "--cache-dir", cache, "-q"};
+    std::vector<std::string> argv = {"sh",
+                                     "-c",
+                                     "exec \"$@\" 2>\"$0\"",
+                                     err_path,
+                                     "timeout",
+                                     std::to_string(timeout_s),
+                                     "restic",
+                                     "-r",
+                                     url,
+                                     "--password-file",
+                                     password_file,
+                                     "--cache-dir",
+                                     cache,
+                                     "-q"};
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = Run(argv);
     return {r.status, r.output, ReadFile(err_path)};
@@ -86,7 +100,8 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   };
   WriteFile(keys + "/restic-password", "repository password\n");
   auto restic = [&](const std::string& token) {
-    return Restic{"rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(b.stack->port()) + "/backup/laptop/",
+    return Restic{"rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(b.stack->port()) +
+                      "/backup/laptop/",
                   keys + "/restic-password", keys + "/cache"};
   };
   Restic full = restic(mint({"--read", "--write", "--delete"}));
@@ -132,8 +147,9 @@ TEST_CASE("restic backs up, restores, checks and prunes through Tessera", "[rest
   INFO(refused.out);
   INFO(refused.err);
   CHECK(refused.status == 1);
-  CHECK(refused.err.find("unable to remove <snapshot/" + snapshots.front().substr(0, 10) +
-                         "> from the repository\nblob not removed, server response: 403 Forbidden (403)") !=
+  CHECK(refused.err.find(
+            "unable to remove <snapshot/" + snapshots.front().substr(0, 10) +
+            "> from the repository\nblob not removed, server response: 403 Forbidden (403)") !=
         std::string::npos);
   CHECK(full.Snapshots(src) == snapshots);
   ResticRun check1 = full({"check", "--read-data"});

@@ -92,8 +92,8 @@ TEST_CASE("bad requests get JSON errors with meaningful codes", "[service]") {
   CHECK(big->status == 413);
   CHECK(Body(big)["status"] == 413);
   // Over nginx's cap: nginx answers, still in JSON.
-  auto huge = client.Post(ticket, std::string(2 * 1024 * 1024, 'a'),
-                          "application/x-www-form-urlencoded");
+  auto huge =
+      client.Post(ticket, std::string(2 * 1024 * 1024, 'a'), "application/x-www-form-urlencoded");
   REQUIRE(huge);
   CHECK(huge->status == 413);
   CHECK(Body(huge)["success"] == false);
@@ -143,7 +143,7 @@ TEST_CASE("SIGTERM finishes the request in flight, then exits 0", "[service]") {
 
   worker.process().Signal(SIGTERM);
   std::this_thread::sleep_for(500ms);
-  REQUIRE(worker.process().Running());  // still serving the request in flight
+  REQUIRE(worker.process().Running());                       // still serving the request in flight
   CHECK_THROWS(FcgiClient(worker.socket()).ReadResponse());  // no new requests
 
   inflight.Stdin(body.substr(10));
@@ -156,7 +156,8 @@ TEST_CASE("SIGTERM finishes the request in flight, then exits 0", "[service]") {
 
 // Issue 8, item 13: FastCGI has no authentication, so the worker listens beyond this machine
 // only when the config says so explicitly, and then warns.
-TEST_CASE("the worker refuses a non-loopback FastCGI address unless told, then warns", "[service]") {
+TEST_CASE("the worker refuses a non-loopback FastCGI address unless told, then warns",
+          "[service]") {
   PgCluster pg;
   MigrateOrThrow(pg.Conninfo());
   std::string dir = MakeTempDir("tessera-listen");
@@ -180,8 +181,8 @@ TEST_CASE("the worker refuses a non-loopback FastCGI address unless told, then w
     allowed.Start();
     CHECK(allowed.process().Running());
     std::string log = allowed.Log();
-    CHECK(log.find(std::string("warning: listen = 0.0.0.0:") + std::to_string(port) + " " + kWarning) !=
-          std::string::npos);
+    CHECK(log.find(std::string("warning: listen = 0.0.0.0:") + std::to_string(port) + " " +
+                   kWarning) != std::string::npos);
   }
   {
     std::size_t before = ReadFile(dir + "/worker.log").size();
@@ -201,7 +202,9 @@ TEST_CASE("a kept FastCGI connection serves several requests in turn", "[service
   client.SetReadTimeout(5000);
   for (int i = 0; i < 3; ++i) {
     INFO("request " << i);
-    client.Begin({{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api2/json/version"}, {"REMOTE_ADDR", "127.0.0.1"}},
+    client.Begin({{"REQUEST_METHOD", "GET"},
+                  {"REQUEST_URI", "/api2/json/version"},
+                  {"REMOTE_ADDR", "127.0.0.1"}},
                  /*keep_connection=*/true);
     client.Stdin("");
     std::string response = client.ReadResponse();

@@ -5,8 +5,8 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <ctime>
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -53,7 +53,8 @@ struct Login {
 };
 
 Login DoLogin(CheckedClient& c, const std::string& user, const std::string& password) {
-  auto r = c.Post(kTicket, "username=" + FormEncode(user) + "&password=" + FormEncode(password), kForm);
+  auto r =
+      c.Post(kTicket, "username=" + FormEncode(user) + "&password=" + FormEncode(password), kForm);
   REQUIRE(r);
   Login out{r->status, "", "", r->get_header_value("Retry-After")};
   if (r->status == 200) {
@@ -92,11 +93,13 @@ bool Within1s(F check) {
 const std::string kCheapHash = "password_opslimit = 1\npassword_memlimit_kib = 8192\n";
 }  // namespace
 
-TEST_CASE("logout ends every ticket of the session on every worker; other sessions live on", "[session]") {
+TEST_CASE("logout ends every ticket of the session on every worker; other sessions live on",
+          "[session]") {
   Stack stack(kCheapHash);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   std::string dir2 = MakeTempDir("tessera-worker2");
-  for (const char* f : {"/ticket.k4.secret", "/csrf.k4.local"}) fs::copy_file(stack.dir() + f, dir2 + f);
+  for (const char* f : {"/ticket.k4.secret", "/csrf.k4.local"})
+    fs::copy_file(stack.dir() + f, dir2 + f);
   Worker worker2(dir2, stack.pg().Conninfo(), kCheapHash);
   worker2.Start();
   Nginx nginx2(dir2, worker2.socket());
@@ -182,9 +185,11 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   CHECK(DoLogin(c, "alice@pbs", issued.back()).status == 401);
 }
 
-TEST_CASE("failed logins are throttled per (account, address) and per address, atomically", "[session]") {
-  Stack stack(kCheapHash +
-              "login_max_user_failures = 5\nlogin_max_addr_failures = 8\nlogin_failure_window = 60\n");
+TEST_CASE("failed logins are throttled per (account, address) and per address, atomically",
+          "[session]") {
+  Stack stack(
+      kCheapHash +
+      "login_max_user_failures = 5\nlogin_max_addr_failures = 8\nlogin_failure_window = 60\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient local = From("127.0.0.1", stack.port());
   Login before = DoLogin(local, "alice@pbs", "pw");  // a ticket from this address, for renewal
@@ -226,11 +231,13 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
 
   // Per address: 8 attempts from 127.0.0.3 spread over other names exhaust the address...
   CheckedClient spray = From("127.0.0.3", stack.port());
-  for (int i = 0; i < 8; ++i) CHECK(DoLogin(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
+  for (int i = 0; i < 8; ++i)
+    CHECK(DoLogin(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
   CHECK(DoLogin(spray, "alice@pbs", "pw").status == 429);
   // ...and nobody else.
   CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
-  CHECK(stack.pg().Sql("SELECT client FROM auth_audit WHERE event = 'login' ORDER BY id DESC LIMIT 1") ==
+  CHECK(stack.pg().Sql(
+            "SELECT client FROM auth_audit WHERE event = 'login' ORDER BY id DESC LIMIT 1") ==
         "127.0.0.2");
 }
 
@@ -247,24 +254,32 @@ TEST_CASE("a successful login forgives its address's failures for the account", 
   CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE 'pair:%'") == "0");
 }
 
-TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by retention", "[session]") {
-  Stack stack(kCheapHash + "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n");
+TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by retention",
+          "[session]") {
+  Stack stack(kCheapHash +
+              "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n");
   auto& pg = stack.pg();
   AddAccount(pg.Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
   REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);  // the first pass of this worker
 
-  pg.Sql("INSERT INTO auth_audit (at, event, reason) VALUES "
-         "(now() - interval '2 days', 'old', 'a'), (now() - interval '25 hours', 'old', 'b'), "
-         "(now() - interval '23 hours', 'recent', 'c')");
-  pg.Sql("INSERT INTO login_failures (subject, failures, window_start) VALUES "
-         "('addr:192.0.2.1', 3, now() - interval '61 seconds'), ('addr:192.0.2.2', 3, now())");
-  pg.Sql("INSERT INTO sessions (account_id, renewed_at) SELECT id, now() - interval '3 hours' FROM accounts");
-  pg.Sql("INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
-         "SELECT repeat('a', 64), max(id), now() - interval '1 hour' FROM sessions");
-  pg.Sql("INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES "
-         "(repeat('b', 64), 'alice@pbs', now() - interval '1 minute'), "
-         "(repeat('c', 64), 'alice@pbs', now() + interval '1 hour')");
+  pg.Sql(
+      "INSERT INTO auth_audit (at, event, reason) VALUES "
+      "(now() - interval '2 days', 'old', 'a'), (now() - interval '25 hours', 'old', 'b'), "
+      "(now() - interval '23 hours', 'recent', 'c')");
+  pg.Sql(
+      "INSERT INTO login_failures (subject, failures, window_start) VALUES "
+      "('addr:192.0.2.1', 3, now() - interval '61 seconds'), ('addr:192.0.2.2', 3, now())");
+  pg.Sql(
+      "INSERT INTO sessions (account_id, renewed_at) SELECT id, now() - interval '3 hours' FROM "
+      "accounts");
+  pg.Sql(
+      "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
+      "SELECT repeat('a', 64), max(id), now() - interval '1 hour' FROM sessions");
+  pg.Sql(
+      "INSERT INTO revoked_tickets (ticket_hash, userid, expires_at) VALUES "
+      "(repeat('b', 64), 'alice@pbs', now() - interval '1 minute'), "
+      "(repeat('c', 64), 'alice@pbs', now() + interval '1 hour')");
 
   // Within the interval nothing is pruned...
   REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);
@@ -275,8 +290,10 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "0");
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'recent'") == "1");
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'login'") == "3");
-  CHECK(pg.Sql("SELECT subject FROM login_failures WHERE subject LIKE 'addr:192.0.2.%'") == "addr:192.0.2.2");
-  CHECK(pg.Sql("SELECT count(*) FROM sessions WHERE renewed_at < now() - interval '1 hour'") == "0");
+  CHECK(pg.Sql("SELECT subject FROM login_failures WHERE subject LIKE 'addr:192.0.2.%'") ==
+        "addr:192.0.2.2");
+  CHECK(pg.Sql("SELECT count(*) FROM sessions WHERE renewed_at < now() - interval '1 hour'") ==
+        "0");
   CHECK(pg.Sql("SELECT count(*) FROM sessions") == "3");  // the three logins'
   CHECK(pg.Sql("SELECT count(*) FROM session_tickets WHERE ticket_hash = repeat('a', 64)") == "0");
   CHECK(pg.Sql("SELECT ticket_hash FROM revoked_tickets") == std::string(64, 'c'));
@@ -335,12 +352,13 @@ TEST_CASE("an account change ends every session, whatever its tickets' stamps", 
   CHECK(DoLogin(c, "alice@pbs", "pw").status == 200);  // a new login works at once
 
   // Deleted and made again for someone else: the old holder's ticket is revoked, not merely old.
-  std::string hash = stack.pg().Sql(
-      "SELECT encode(sha256(decode(split_part('" + d.ticket + "', '::', 2) || '==', 'base64')), 'hex')");
+  std::string hash = stack.pg().Sql("SELECT encode(sha256(decode(split_part('" + d.ticket +
+                                    "', '::', 2) || '==', 'base64')), 'hex')");
   stack.pg().Sql("DELETE FROM accounts WHERE userid = 'dave@pbs'");
   AddAccount(stack.pg().Conninfo(), "dave@pbs", "another");
   CHECK(Within1s([&] { return Whoami(c, d.ticket) == 401; }));
-  CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash = '" + hash + "'") == "1");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash = '" + hash + "'") ==
+        "1");
 }
 
 TEST_CASE("a spray of user names from one address stops adding rows once the address is throttled",
@@ -356,7 +374,8 @@ TEST_CASE("a spray of user names from one address stops adding rows once the add
   CHECK(refused == 100);  // the default allows 20 attempts per address and window
   // One row for the address and one per name tried while it was within its limit — not one per
   // request; and one audit row for the throttled window, not one per refusal.
-  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE '%127.0.0.4%'") == "21");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE '%127.0.0.4%'") ==
+        "21");
   CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "1");
   // The owner, elsewhere, is untouched.
   CheckedClient owner = From("127.0.0.5", stack.port());

@@ -49,7 +49,8 @@ std::vector<std::string> Temps(const std::string& dir) {
 // Waits up to `limit` for `done`; returns whether it came true.
 template <typename F>
 bool Eventually(F done, std::chrono::milliseconds limit) {
-  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+  for (auto end = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < end;) {
     if (done()) return true;
     std::this_thread::sleep_for(50ms);
   }
@@ -69,8 +70,8 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
               "upload_temp_max_age = 3600\n");
   WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint", "--user",
-                          "alice@pbs", "--read", "--write"});
+  RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint",
+                          "--user", "alice@pbs", "--read", "--write"});
   REQUIRE(minted.status == 0);
   std::string token = minted.output.substr(0, minted.output.find('\n'));
   CheckedClient c = stack.Client();
@@ -91,8 +92,8 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
   addr.sin_port = htons(static_cast<uint16_t>(stack.port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
-                     "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+  std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                     token + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                      std::to_string(blob.size()) + "\r\n\r\n";
   REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
   REQUIRE(write(fd, blob.data(), blob.size() / 2) == static_cast<ssize_t>(blob.size() / 2));

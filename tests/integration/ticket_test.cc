@@ -1,5 +1,7 @@
 // The ticket API through real nginx and the worker: both login flows, renewal, cookies, CSRF,
 // forged and stale tickets, account state, logout seen by a second worker, throttling, rehash.
+#include "crypto/ticket.h"
+
 #include <httplib.h>
 #include <sodium.h>
 
@@ -12,7 +14,6 @@
 #include "crypto/csrf.h"
 #include "crypto/keyring.h"
 #include "crypto/paserk.h"
-#include "crypto/ticket.h"
 #include "harness.h"
 #include "http_client.h"
 
@@ -59,7 +60,8 @@ httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csr
 struct Keys {
   explicit Keys(const std::string& dir)
       : ticket(*crypto::ParseSecretPaserk(Text(dir + "/ticket.k4.secret")), {}),
-        csrf(*crypto::CsrfKey::FromBytes(crypto::ParseLocalPaserk(Text(dir + "/csrf.k4.local"))->bytes())) {}
+        csrf(*crypto::CsrfKey::FromBytes(
+            crypto::ParseLocalPaserk(Text(dir + "/csrf.k4.local"))->bytes())) {}
   static std::string Text(const std::string& path) {
     std::string s = ReadFile(path);
     while (!s.empty() && s.back() == '\n') s.pop_back();
@@ -102,7 +104,8 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
   Keys keys(stack.dir());
 
   SECTION("legacy flow returns the ticket in the body and sets no cookie") {
-    for (std::string flag : {"", "&http-only=0", "&http-only=false", "&http-only=no", "&http-only=off"}) {
+    for (std::string flag :
+         {"", "&http-only=0", "&http-only=false", "&http-only=no", "&http-only=off"}) {
       INFO(flag);
       Login l = DoLogin(c, "username=alice%40pbs&password=correct+horse" + flag);
       REQUIRE(l.status == 200);
@@ -164,15 +167,18 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
     CHECK(DoLogin(c, "username=bob%40pbs&password=" + FormEncode(ticket)).status == 401);
 
     // HttpOnly renewal reads the cookie; the body's password is then irrelevant.
-    Login by_cookie = DoLogin(c, "username=alice%40pbs&password=wrong&http-only=1", kForm, CookieHeaders(ticket));
+    Login by_cookie =
+        DoLogin(c, "username=alice%40pbs&password=wrong&http-only=1", kForm, CookieHeaders(ticket));
     CHECK(by_cookie.status == 200);
     // A stale cookie does not block a password login...
     std::string stale = keys.ticket.Issue("alice@pbs", Now() - 8000);
-    Login fallback = DoLogin(c, "username=alice%40pbs&password=correct+horse&http-only=1", kForm, CookieHeaders(stale));
+    Login fallback = DoLogin(c, "username=alice%40pbs&password=correct+horse&http-only=1", kForm,
+                             CookieHeaders(stale));
     CHECK(fallback.status == 200);
     // ...but in that retry a ticket in the body is never accepted.
-    Login body_ticket = DoLogin(c, "username=alice%40pbs&http-only=1&password=" + FormEncode(ticket),
-                                kForm, CookieHeaders(stale));
+    Login body_ticket =
+        DoLogin(c, "username=alice%40pbs&http-only=1&password=" + FormEncode(ticket), kForm,
+                CookieHeaders(stale));
     CHECK(body_ticket.status == 401);
     CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE reason LIKE "
                          "'%the body''s ticket is not accepted in the HttpOnly flow'") == "1");
@@ -194,8 +200,9 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
       const char* what;
       std::string token;
     };
-    for (const Case& bad : {Case{"missing", ""}, Case{"malformed", "0000:abc"}, Case{"wrong MAC", wrong_mac},
-                            Case{"expired", expired}, Case{"another user's", bobs}}) {
+    for (const Case& bad :
+         {Case{"missing", ""}, Case{"malformed", "0000:abc"}, Case{"wrong MAC", wrong_mac},
+          Case{"expired", expired}, Case{"another user's", bobs}}) {
       INFO(bad.what << ": " << bad.token);
       auto out = c.Delete(kTicket, CookieHeaders(ticket, bad.token));
       REQUIRE(out);
@@ -225,7 +232,8 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
     CHECK(c.Get(kWhoami, CookieHeaders(skewed))->status == 200);
     std::string tampered = ticket;
     tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
-    std::string other_key = crypto::TicketKeys(crypto::SecretKey::Generate(), {}).Issue("alice@pbs", Now());
+    std::string other_key =
+        crypto::TicketKeys(crypto::SecretKey::Generate(), {}).Issue("alice@pbs", Now());
     std::string text = ticket.substr(0, ticket.find("::"));
     std::string prefix_swapped = "PMX" + ticket.substr(3);
     for (const std::string& bad : {future, old, tampered, other_key, ticket + "==", prefix_swapped,
@@ -240,11 +248,13 @@ TEST_CASE("login flows, cookies, renewal, CSRF and forged tickets", "[ticket]") 
     REQUIRE(out->status == 200);
     CHECK(Body(out)["data"] == json::object());
     CHECK(out->get_header_value("Set-Cookie") ==
-          "__Host-PBSAuthCookie=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; HttpOnly; Path=/");
+          "__Host-PBSAuthCookie=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; "
+          "HttpOnly; Path=/");
     CHECK(c.Get(kWhoami, CookieHeaders(ticket))->status == 401);
     CHECK(DoLogin(c, "username=alice%40pbs&password=" + FormEncode(ticket)).status == 401);
     CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets") == "1");
-    CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash LIKE 'PBS%'") == "0");
+    CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash LIKE 'PBS%'") ==
+          "0");
   }
 }
 
@@ -270,7 +280,8 @@ TEST_CASE("a logout on one worker is seen by another worker process", "[ticket]"
   fs::remove_all(dir2);
 }
 
-TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; failures are audited", "[ticket]") {
+TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; failures are audited",
+          "[ticket]") {
   Stack stack(kConfig);
   std::string db = stack.pg().Conninfo();
   AddAccount(db, "alice@pbs", "pw");
@@ -279,33 +290,42 @@ TEST_CASE("disabled, expired and re-passworded accounts lose their tickets; fail
   std::string alice = DoLogin(c, "username=alice%40pbs&password=pw").data["ticket"];
   std::string carol = DoLogin(c, "username=carol%40pbs&password=pw").data["ticket"];
 
-  REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", db, "account", "disable", "alice@pbs"}).status == 0);
+  REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", db, "account", "disable", "alice@pbs"}).status ==
+          0);
   CHECK(Within1s([&] { return c.Get(kWhoami, CookieHeaders(alice))->status == 401; }));
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 401);
   REQUIRE(Run({TESSERA_ADMIN_BIN, "--database", db, "account", "enable", "alice@pbs"}).status == 0);
   CHECK(Within1s([&] { return DoLogin(c, "username=alice%40pbs&password=pw").status == 200; }));
   CHECK(c.Get(kWhoami, CookieHeaders(alice))->status == 401);  // the old ticket stays dead
 
-  REQUIRE(RunWithInput({TESSERA_ADMIN_BIN, "--database", db, "account", "passwd", "carol@pbs"}, "new\n").status == 0);
+  REQUIRE(
+      RunWithInput({TESSERA_ADMIN_BIN, "--database", db, "account", "passwd", "carol@pbs"}, "new\n")
+          .status == 0);
   CHECK(Within1s([&] { return c.Get(kWhoami, CookieHeaders(carol))->status == 401; }));
   CHECK(DoLogin(c, "username=carol%40pbs&password=pw").status == 401);
   CHECK(DoLogin(c, "username=carol%40pbs&password=new").status == 200);
 
-  stack.pg().Sql("UPDATE accounts SET expires_at = now() - interval '1 minute' WHERE userid = 'carol@pbs'");
+  stack.pg().Sql(
+      "UPDATE accounts SET expires_at = now() - interval '1 minute' WHERE userid = 'carol@pbs'");
   CHECK(DoLogin(c, "username=carol%40pbs&password=new").status == 401);
 
   Login unknown = DoLogin(c, "username=nobody%40pbs&password=x");
   CHECK(unknown.status == 401);
-  CHECK(stack.pg().Sql("SELECT reason FROM auth_audit WHERE userid = 'nobody@pbs'") == "unknown user");
-  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'alice@pbs' AND reason = 'account disabled'") == "1");
-  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'carol@pbs' AND reason = 'account expired'") == "1");
-  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'carol@pbs' AND reason = 'wrong password'") == "1");
+  CHECK(stack.pg().Sql("SELECT reason FROM auth_audit WHERE userid = 'nobody@pbs'") ==
+        "unknown user");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'alice@pbs' AND reason = "
+                       "'account disabled'") == "1");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'carol@pbs' AND reason = "
+                       "'account expired'") == "1");
+  CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE userid = 'carol@pbs' AND reason = "
+                       "'wrong password'") == "1");
   // Every failure answered the same.
   auto r = c.Post(kTicket, "username=nobody%40pbs&password=x", kForm);
   CHECK(Body(r)["message"] == "authentication failure");
 }
 
-TEST_CASE("failed logins are throttled per account and address, and the throttle expires", "[ticket]") {
+TEST_CASE("failed logins are throttled per account and address, and the throttle expires",
+          "[ticket]") {
   Stack stack(kConfig);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
@@ -324,15 +344,20 @@ TEST_CASE("failed logins are throttled per account and address, and the throttle
   CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "1");
   std::this_thread::sleep_for(3200ms);  // the 3 s window passes
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
-  CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject = 'pair:127.0.0.1 alice@pbs'") == "0");
+  CHECK(stack.pg().Sql(
+            "SELECT count(*) FROM login_failures WHERE subject = 'pair:127.0.0.1 alice@pbs'") ==
+        "0");
 }
 
 TEST_CASE("a hash made with another cost is upgraded at login", "[ticket]") {
-  Stack stack(kConfig);  // the worker hashes at t=1, m=8 MiB; tessera-admin's default is t=2, m=64 MiB
+  Stack stack(
+      kConfig);  // the worker hashes at t=1, m=8 MiB; tessera-admin's default is t=2, m=64 MiB
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
-  CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=65536,t=2,%' FROM accounts") == "t");
+  CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=65536,t=2,%' FROM accounts") ==
+        "t");
   CheckedClient c = stack.Client();
   REQUIRE(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
-  CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=8192,t=1,%' FROM accounts") == "t");
+  CHECK(stack.pg().Sql("SELECT password_hash LIKE '$argon2id$v=19$m=8192,t=1,%' FROM accounts") ==
+        "t");
   CHECK(DoLogin(c, "username=alice%40pbs&password=pw").status == 200);
 }

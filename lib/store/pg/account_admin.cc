@@ -6,21 +6,25 @@ namespace tessera::store::pg {
 namespace {
 using Params = std::vector<std::optional<std::string>>;
 
-std::expected<Result, std::string> Exec(const std::string& conninfo, const char* sql, const Params& params) {
+std::expected<Result, std::string> Exec(const std::string& conninfo, const char* sql,
+                                        const Params& params) {
   auto conn = Connection::Open(conninfo, std::chrono::seconds(10), "tessera-admin");
   if (!conn) return std::unexpected("cannot connect to PostgreSQL: " + conn.error().message);
   auto result = conn->Exec(sql, params);
   if (!result) {
-    if (result.error().kind == StoreError::kConflict) return std::unexpected("the account exists already");
+    if (result.error().kind == StoreError::kConflict)
+      return std::unexpected("the account exists already");
     return std::unexpected(result.error().message);
   }
   return std::move(*result);
 }
 
-std::expected<void, std::string> ExecOne(const std::string& conninfo, const char* sql, const Params& params) {
+std::expected<void, std::string> ExecOne(const std::string& conninfo, const char* sql,
+                                         const Params& params) {
   auto result = Exec(conninfo, sql, params);
   if (!result) return std::unexpected(result.error());
-  if (std::string_view(PQcmdTuples(result->get())) == "0") return std::unexpected("no such account");
+  if (std::string_view(PQcmdTuples(result->get())) == "0")
+    return std::unexpected("no such account");
   return {};
 }
 }  // namespace
@@ -28,9 +32,10 @@ std::expected<void, std::string> ExecOne(const std::string& conninfo, const char
 std::expected<void, std::string> AddAccount(const std::string& conninfo, const std::string& userid,
                                             const std::string& hash,
                                             const std::optional<std::string>& expires_at) {
-  return ExecOne(conninfo,
-                 "INSERT INTO accounts (userid, password_hash, expires_at) VALUES ($1, $2, $3::timestamptz)",
-                 {userid, hash, expires_at});
+  return ExecOne(
+      conninfo,
+      "INSERT INTO accounts (userid, password_hash, expires_at) VALUES ($1, $2, $3::timestamptz)",
+      {userid, hash, expires_at});
 }
 
 std::expected<void, std::string> SetPassword(const std::string& conninfo, const std::string& userid,
@@ -44,22 +49,24 @@ std::expected<void, std::string> SetPassword(const std::string& conninfo, const 
 std::expected<void, std::string> SetEnabled(const std::string& conninfo, const std::string& userid,
                                             bool enabled) {
   return ExecOne(conninfo,
-                 enabled ? "UPDATE accounts SET enabled = true WHERE userid = $1"
-                         : "UPDATE accounts SET enabled = false, "
-                           "session_epoch = extract(epoch FROM now())::bigint + 1 WHERE userid = $1",
+                 enabled
+                     ? "UPDATE accounts SET enabled = true WHERE userid = $1"
+                     : "UPDATE accounts SET enabled = false, "
+                       "session_epoch = extract(epoch FROM now())::bigint + 1 WHERE userid = $1",
                  {userid});
 }
 
 std::expected<std::vector<AccountRow>, std::string> ListAccounts(const std::string& conninfo) {
-  auto result = Exec(conninfo,
-                     "SELECT userid, enabled, expires_at, created_at FROM accounts ORDER BY userid", {});
+  auto result = Exec(
+      conninfo, "SELECT userid, enabled, expires_at, created_at FROM accounts ORDER BY userid", {});
   if (!result) return std::unexpected(result.error());
   std::vector<AccountRow> rows;
   PGresult* r = result->get();
   for (int i = 0; i < PQntuples(r); ++i) {
-    rows.push_back({PQgetvalue(r, i, 0), std::string_view(PQgetvalue(r, i, 1)) == "t",
-                    PQgetisnull(r, i, 2) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, 2)),
-                    PQgetvalue(r, i, 3)});
+    rows.push_back(
+        {PQgetvalue(r, i, 0), std::string_view(PQgetvalue(r, i, 1)) == "t",
+         PQgetisnull(r, i, 2) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, 2)),
+         PQgetvalue(r, i, 3)});
   }
   return rows;
 }

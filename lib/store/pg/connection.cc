@@ -44,7 +44,8 @@ std::expected<Result, DbError> Connection::Check(PGresult* raw) {
   ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    return std::unexpected(DbError{StoreError::kUnavailable, FirstLine(PQerrorMessage(conn_.get()))});
+    return std::unexpected(
+        DbError{StoreError::kUnavailable, FirstLine(PQerrorMessage(conn_.get()))});
   }
   const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
   return std::unexpected(DbError{MapSqlState(state), FirstLine(PQerrorMessage(conn_.get()))});
@@ -69,11 +70,16 @@ bool Connection::Healthy() const { return conn_ && PQstatus(conn_.get()) == CONN
 
 std::string_view Describe(RowError error) {
   switch (error) {
-    case RowError::kNull: return "NULL in a NOT NULL column";
-    case RowError::kBadBool: return "not a boolean";
-    case RowError::kBadInteger: return "not a bigint";
-    case RowError::kBadTime: return "not a time";
-    case RowError::kBadUserid: return "not a userid";
+    case RowError::kNull:
+      return "NULL in a NOT NULL column";
+    case RowError::kBadBool:
+      return "not a boolean";
+    case RowError::kBadInteger:
+      return "not a bigint";
+    case RowError::kBadTime:
+      return "not a time";
+    case RowError::kBadUserid:
+      return "not a userid";
   }
   return "unreadable";
 }

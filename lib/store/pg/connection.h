@@ -60,24 +60,24 @@ class Connection {
 // A timestamptz column as text for ParseEpochSeconds (store/sql_text.h): whole Unix seconds
 // (floored), 'infinity' or '-infinity', NULL stays NULL. extract(epoch ...)::bigint would fail on
 // the infinities, and one such row would fail the whole query.
-#define TESSERA_EPOCH_SQL(c)                                                                      \
-  "CASE WHEN " c " IS NULL THEN NULL WHEN " c " = 'infinity' THEN 'infinity' WHEN " c              \
+#define TESSERA_EPOCH_SQL(c)                                                          \
+  "CASE WHEN " c " IS NULL THEN NULL WHEN " c " = 'infinity' THEN 'infinity' WHEN " c \
   " = '-infinity' THEN '-infinity' ELSE floor(extract(epoch FROM " c "))::bigint::text END"
 
 // Why a row could not be read; the row then denies only itself.
 enum class RowError {
-  kNull,        // NULL where the schema says NOT NULL
+  kNull,  // NULL where the schema says NOT NULL
   kBadBool,
   kBadInteger,
   kBadTime,
-  kBadUserid,   // not names/userid.h
+  kBadUserid,  // not names/userid.h
 };
 std::string_view Describe(RowError error);
 
 // The columns of a grant row as GrantFromRow reads them, and the FROM clause they need.
 inline constexpr const char* kGrantColumns =
-    "t.userid, a.id, t.read, t.write, t.delete, t.repo, t.revoked_at IS NOT NULL, "
-    TESSERA_EPOCH_SQL("t.expires_at");
+    "t.userid, a.id, t.read, t.write, t.delete, t.repo, t.revoked_at IS NOT "
+    "NULL, " TESSERA_EPOCH_SQL("t.expires_at");
 inline constexpr const char* kGrantFrom = "api_tokens t JOIN accounts a ON a.userid = t.userid";
 std::expected<GrantRecord, RowError> GrantFromRow(PGresult* result, int row, int first_column);
 

@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <set>
-
 #include <variant>
 
 #include "log/log.h"
@@ -23,7 +22,8 @@ class RowLog {
  public:
   void Refused(std::string_view table, std::string_view key, std::string_view why) {
     if (++count_ <= kMaxRowLogs) {
-      log::Error(std::string(table) + " row " + LogSafePrefix(key) + " refused: " + std::string(why));
+      log::Error(std::string(table) + " row " + LogSafePrefix(key) +
+                 " refused: " + std::string(why));
     }
   }
   ~RowLog() {
@@ -38,10 +38,12 @@ class RowLog {
 
 // Loads everything; LISTEN comes first so no change between the load and the LISTEN is lost.
 bool Load(Connection& conn, ChangeSink& sink) {
-  if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens")) return false;
+  if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens"))
+    return false;
   auto accounts = conn.Exec(std::string("SELECT userid, ") + kStateColumns + " FROM accounts");
-  auto revoked = conn.Exec("SELECT ticket_hash, " TESSERA_EPOCH_SQL("expires_at") " FROM revoked_tickets "
-                           "WHERE expires_at > now()");
+  auto revoked = conn.Exec("SELECT ticket_hash, " TESSERA_EPOCH_SQL(
+      "expires_at") " FROM revoked_tickets "
+                    "WHERE expires_at > now()");
   auto grants = conn.Exec(std::string("SELECT t.jti, ") + kGrantColumns + " FROM " + kGrantFrom +
                           " WHERE t.expires_at > now()");
   if (!accounts || !revoked || !grants) return false;
@@ -63,7 +65,8 @@ bool Load(Connection& conn, ChangeSink& sink) {
     auto expires_at = EpochFromRow(revoked->get(), i, 1);
     if (!expires_at) {
       // Fail closed: a revocation whose expiry cannot be read is kept for good.
-      bad.Refused("revoked_tickets", hash, std::string(Describe(expires_at.error())) + ", kept for good");
+      bad.Refused("revoked_tickets", hash,
+                  std::string(Describe(expires_at.error())) + ", kept for good");
     }
     snapshot.revoked.emplace(std::move(hash), expires_at.value_or(kEndOfTime));
   }
@@ -81,10 +84,12 @@ bool Load(Connection& conn, ChangeSink& sink) {
 }
 
 // Applies one well-formed change. False when PostgreSQL failed (reconnect).
-bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock, const Notification& change) {
+bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock,
+           const Notification& change) {
   if (const auto* account = std::get_if<AccountChanged>(&change)) {
-    auto row = conn.Exec(std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1",
-                         {account->userid});
+    auto row =
+        conn.Exec(std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1",
+                  {account->userid});
     if (!row) return false;
     if (PQntuples(row->get()) == 0) {
       sink.SetAccount(account->userid, std::nullopt);
@@ -94,8 +99,9 @@ bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock, const 
     if (!state) RowLog().Refused("accounts", account->userid, Describe(state.error()));
     sink.SetAccount(account->userid, state ? std::optional(*state) : std::nullopt);
   } else if (const auto* grant = std::get_if<GrantChanged>(&change)) {
-    auto row = conn.Exec(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
-                         {grant->jti});
+    auto row = conn.Exec(
+        std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
+        {grant->jti});
     if (!row) return false;
     if (PQntuples(row->get()) == 0) {
       sink.SetGrant(grant->jti, std::nullopt);
@@ -137,8 +143,8 @@ bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, Pendin
     auto change = ParseNotification(channel, payload);
     if (!change) {
       if (pending.junk++ == 0) {
-        pending.first_junk = LogSafePrefix(channel) + ": " + std::string(Describe(change.error())) + " '" +
-                             LogSafePrefix(payload) + "'";
+        pending.first_junk = LogSafePrefix(channel) + ": " + std::string(Describe(change.error())) +
+                             " '" + LogSafePrefix(payload) + "'";
       }
       pending.due = true;
     } else if (std::holds_alternative<ReloadAll>(*change)) {
@@ -174,8 +180,9 @@ bool ReloadIfDue(Connection& conn, ChangeSink& sink, PendingReload& pending) {
   auto now = std::chrono::steady_clock::now();
   if (!pending.due || now - pending.last_load < kMinReloadInterval) return true;
   if (pending.junk > 0) {
-    log::Warning("change listener: " + std::to_string(pending.junk) + " malformed notification(s), first on " +
-                 pending.first_junk + "; reloading everything");
+    log::Warning("change listener: " + std::to_string(pending.junk) +
+                 " malformed notification(s), first on " + pending.first_junk +
+                 "; reloading everything");
   }
   if (pending.coalesced > kMaxSingleFetches) {
     log::Info("change listener: " + std::to_string(pending.coalesced) +
@@ -191,7 +198,9 @@ ChangeListener::ChangeListener(std::string conninfo, ChangeSink& sink, const clo
 
 ChangeListener::~ChangeListener() { Stop(); }
 
-void ChangeListener::Start() { thread_ = std::thread([this] { Run(); }); }
+void ChangeListener::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void ChangeListener::Stop() {
   stop_.store(true);
@@ -206,7 +215,8 @@ void ChangeListener::Run() {
     if (!conn || !Load(*conn, sink_)) {
       sink_.MarkLost();
       if (was_connected) {
-        log::Warning("change listener cannot reach PostgreSQL; authentication answers 503 until it can");
+        log::Warning(
+            "change listener cannot reach PostgreSQL; authentication answers 503 until it can");
       }
       was_connected = false;
       std::this_thread::sleep_for(backoff);

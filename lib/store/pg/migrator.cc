@@ -48,14 +48,16 @@ std::expected<void, std::string> CheckPending(Pending& pending) {
     std::string where = std::string(pending.source) + "/" + p.file->name;
     auto statements = SplitStatements(p.file->sql);
     if (!statements) {
-      return std::unexpected(where + ": " +
-                             (statements.error() == SqlScanError::kTooLarge
-                                  ? "larger than 16 MiB"
-                                  : "unterminated string, quoted identifier, comment or dollar quote"));
+      return std::unexpected(
+          where + ": " +
+          (statements.error() == SqlScanError::kTooLarge
+               ? "larger than 16 MiB"
+               : "unterminated string, quoted identifier, comment or dollar quote"));
     }
     for (const SqlStatement& statement : *statements) {
       if (auto control = TransactionControlOf(statement)) {
-        return std::unexpected(where + " line " + std::to_string(control->line) + ": " + control->statement +
+        return std::unexpected(where + " line " + std::to_string(control->line) + ": " +
+                               control->statement +
                                " is not allowed in a migration: each migration runs in its own "
                                "transaction, which the migrator begins and commits");
       }
@@ -70,7 +72,8 @@ std::expected<void, std::string> CheckPending(Pending& pending) {
 // PostgreSQL could disagree about a statement's end, the file fails instead of half-committing.
 std::expected<void, std::string> RunFile(Connection& conn, const PendingFile& p) {
   // A file before may have turned this off for the session; the scan assumes it on.
-  if (auto r = conn.Exec("SET standard_conforming_strings = on", {}); !r) return std::unexpected(r.error().message);
+  if (auto r = conn.Exec("SET standard_conforming_strings = on", {}); !r)
+    return std::unexpected(r.error().message);
   for (const SqlStatement& statement : p.statements) {
     if (auto r = conn.Exec(statement.text, {}); !r) {
       return std::unexpected("line " + std::to_string(statement.line) + ": " + r.error().message);
@@ -83,7 +86,8 @@ std::expected<void, std::string> RunFile(Connection& conn, const PendingFile& p)
   return {};
 }
 
-std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pending, MigrateReport& report) {
+std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pending,
+                                          MigrateReport& report) {
   for (const PendingFile& p : pending.files) {
     const Migration* m = p.file;
     auto fail = [&](const std::string& why) {
@@ -92,9 +96,9 @@ std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pendi
     };
     if (auto r = conn.Exec("BEGIN"); !r) return fail(r.error().message);
     if (auto ran = RunFile(conn, p); !ran) return fail(ran.error());
-    if (auto r = conn.Exec(
-            "INSERT INTO schema_migrations (source, name, checksum) VALUES ($1, $2, $3)",
-            {std::string(pending.source), m->name, m->checksum});
+    if (auto r =
+            conn.Exec("INSERT INTO schema_migrations (source, name, checksum) VALUES ($1, $2, $3)",
+                      {std::string(pending.source), m->name, m->checksum});
         !r) {
       return fail(r.error().message);
     }
@@ -113,8 +117,9 @@ std::expected<std::vector<AppliedMigration>, std::string> ReadApplied(Connection
   if (std::string_view(PQgetvalue(exists->get(), 0, 0)) != "t") {
     return std::vector<AppliedMigration>{};
   }
-  auto rows = conn.Exec("SELECT name, checksum FROM schema_migrations WHERE source = $1 ORDER BY name",
-                        {std::string(source)});
+  auto rows =
+      conn.Exec("SELECT name, checksum FROM schema_migrations WHERE source = $1 ORDER BY name",
+                {std::string(source)});
   if (!rows) return std::unexpected(rows.error().message);
   std::vector<AppliedMigration> out;
   for (int i = 0; i < PQntuples(rows->get()); ++i) {

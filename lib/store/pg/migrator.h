@@ -19,9 +19,8 @@ class Connection;
 
 // The migrations recorded for "schema" (the project's) in schema_migrations; empty when the table
 // does not exist yet. Fails with libpq's message.
-std::expected<std::vector<AppliedMigration>, std::string> ReadApplied(Connection& conn,
-                                                                      std::string_view source =
-                                                                          "schema");
+std::expected<std::vector<AppliedMigration>, std::string> ReadApplied(
+    Connection& conn, std::string_view source = "schema");
 
 struct MigrateReport {
   std::vector<std::string> applied;  // "schema/0001_x.sql", "site/0001_y.sql" in order

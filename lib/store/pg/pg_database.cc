@@ -37,20 +37,21 @@ class PgDatabase final : public Database {
  public:
   explicit PgDatabase(PgOptions options) : options_(std::move(options)) {}
 
-  std::expected<void, StoreError> Ping() override {
-    return Run("SELECT 1", {});
-  }
+  std::expected<void, StoreError> Ping() override { return Run("SELECT 1", {}); }
 
-  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(std::string_view userid) override {
-    auto result = Query(std::string("SELECT password_hash, ") + kStateColumns + " FROM accounts WHERE userid = $1",
-                        {std::string(userid)});
+  std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
+      std::string_view userid) override {
+    auto result = Query(
+        std::string("SELECT password_hash, ") + kStateColumns + " FROM accounts WHERE userid = $1",
+        {std::string(userid)});
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
     auto state = StateFromRow(r, 0, 1);
     if (!state) {
       // One odd row denies only its own account, as if it were not there.
-      log::Error("accounts row " + LogSafePrefix(userid) + " refused: " + std::string(Describe(state.error())));
+      log::Error("accounts row " + LogSafePrefix(userid) +
+                 " refused: " + std::string(Describe(state.error())));
       return std::optional<AccountRecord>{};
     }
     AccountRecord rec;
@@ -60,7 +61,8 @@ class PgDatabase final : public Database {
     return rec;
   }
 
-  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid, std::string_view old_hash,
+  std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
+                                                      std::string_view old_hash,
                                                       std::string_view new_hash) override {
     return Run("UPDATE accounts SET password_hash = $3 WHERE userid = $1 AND password_hash = $2",
                {std::string(userid), std::string(old_hash), std::string(new_hash)});
@@ -79,27 +81,29 @@ class PgDatabase final : public Database {
         "  ON CONFLICT (subject) DO UPDATE SET "
         "    failures = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN 1 "
         "                    ELSE f.failures + 1 END, "
-        "    window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN now() "
+        "    window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $5) THEN "
+        "now() "
         "                        ELSE f.window_start END "
         "  RETURNING failures, window_start";
-    auto result = Query(
-        std::string("WITH addr AS ("
-                    "  INSERT INTO login_failures AS f (subject, failures, window_start) VALUES ($2, 1, now()) ") +
-            kCount +
-            "), pair AS ("
-            "  INSERT INTO login_failures AS f (subject, failures, window_start) "
-            "  SELECT $1, 1, now() FROM addr WHERE addr.failures <= $4::int " +
-            kCount +
-            "), hit AS (SELECT failures, window_start, $4::int AS lim FROM addr "
-            "           UNION ALL SELECT failures, window_start, $3::int FROM pair) "
-            "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
-            "                  window_start + make_interval(secs => $5) - now())))) "
-            "         FILTER (WHERE failures > lim), 0)::bigint, "
-            "       COALESCE(bool_or(failures = lim + 1), false) "
-            "FROM hit",
-        {PairSubject(account_key, network), "addr:" + std::string(network),
-         std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
-         std::to_string(p.window_seconds)});
+    auto result =
+        Query(std::string("WITH addr AS ("
+                          "  INSERT INTO login_failures AS f (subject, failures, window_start) "
+                          "VALUES ($2, 1, now()) ") +
+                  kCount +
+                  "), pair AS ("
+                  "  INSERT INTO login_failures AS f (subject, failures, window_start) "
+                  "  SELECT $1, 1, now() FROM addr WHERE addr.failures <= $4::int " +
+                  kCount +
+                  "), hit AS (SELECT failures, window_start, $4::int AS lim FROM addr "
+                  "           UNION ALL SELECT failures, window_start, $3::int FROM pair) "
+                  "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
+                  "                  window_start + make_interval(secs => $5) - now())))) "
+                  "         FILTER (WHERE failures > lim), 0)::bigint, "
+                  "       COALESCE(bool_or(failures = lim + 1), false) "
+                  "FROM hit",
+              {PairSubject(account_key, network), "addr:" + std::string(network),
+               std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
+               std::to_string(p.window_seconds)});
     if (!result) return std::unexpected(result.error());
     auto seconds = Integer(result->get(), 0, 0);
     if (!seconds) return std::unexpected(StoreError::kInvalid);
@@ -114,8 +118,9 @@ class PgDatabase final : public Database {
         !forgiven) {
       return forgiven;
     }
-    return Run("UPDATE login_failures SET failures = failures - 1 WHERE subject = $1 AND failures > 0",
-               {"addr:" + std::string(network)});
+    return Run(
+        "UPDATE login_failures SET failures = failures - 1 WHERE subject = $1 AND failures > 0",
+        {"addr:" + std::string(network)});
   }
 
   std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
@@ -128,21 +133,24 @@ class PgDatabase final : public Database {
   }
 
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
-    auto result = Query(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
-                        {std::string(jti)});
+    auto result =
+        Query(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
+              {std::string(jti)});
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<GrantRecord>{};
     auto grant = GrantFromRow(r, 0, 0);
     if (!grant) {
       // One odd row denies only its own token, as if it were not there.
-      log::Error("api_tokens row " + LogSafePrefix(jti) + " refused: " + std::string(Describe(grant.error())));
+      log::Error("api_tokens row " + LogSafePrefix(jti) +
+                 " refused: " + std::string(Describe(grant.error())));
       return std::optional<GrantRecord>{};
     }
     return std::optional<GrantRecord>(std::move(*grant));
   }
 
-  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) override {
+  std::expected<bool, StoreError> StartSession(std::string_view userid,
+                                               const SessionTicket& first) override {
     auto result = Query(
         "WITH s AS (INSERT INTO sessions (account_id) SELECT id FROM accounts WHERE userid = $1 "
         "           RETURNING id) "
@@ -153,7 +161,8 @@ class PgDatabase final : public Database {
     return PQntuples(result->get()) == 1;
   }
 
-  std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+  std::expected<bool, StoreError> ContinueSession(std::string_view presented,
+                                                  std::string_view userid,
                                                   const SessionTicket& next) override {
     // The UPDATE locks the session row and re-checks `ended_at` after any wait, so a logout
     // committed meanwhile is seen (see tessera_end_session in sql/0005_sessions.sql).
@@ -166,13 +175,14 @@ class PgDatabase final : public Database {
         "  RETURNING s.id) "
         "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
         "SELECT $3, id, to_timestamp($4) FROM s RETURNING session_id",
-        {std::string(presented), std::string(userid), next.revocation_id, std::to_string(next.expires_at)});
+        {std::string(presented), std::string(userid), next.revocation_id,
+         std::to_string(next.expires_at)});
     if (!result) return std::unexpected(result.error());
     return PQntuples(result->get()) == 1;
   }
 
-  std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
-                                                                   std::string_view userid) override {
+  std::expected<std::vector<SessionTicket>, StoreError> EndSession(
+      const SessionTicket& presented, std::string_view userid) override {
     auto result = Query(
         "SELECT revoked_hash, extract(epoch FROM revoked_expires_at)::bigint "
         "FROM tessera_end_session($1, $2, to_timestamp($3))",
@@ -198,7 +208,8 @@ class PgDatabase final : public Database {
       std::int64_t seconds;
     } passes[] = {
         {"DELETE FROM auth_audit WHERE id IN (SELECT id FROM auth_audit "
-         "WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         "WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP "
+         "LOCKED)",
          p.audit_seconds},
         {"DELETE FROM login_failures WHERE subject IN (SELECT subject FROM login_failures "
          "WHERE window_start < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
@@ -208,10 +219,12 @@ class PgDatabase final : public Database {
          "WHERE renewed_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          p.session_seconds},
         // Expired tickets of live sessions: they can neither be used nor renewed.
-        {"DELETE FROM session_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM session_tickets "
+        {"DELETE FROM session_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM "
+         "session_tickets "
          "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          0},
-        {"DELETE FROM revoked_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM revoked_tickets "
+        {"DELETE FROM revoked_tickets WHERE ticket_hash IN (SELECT ticket_hash FROM "
+         "revoked_tickets "
          "WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)",
          0},
     };

@@ -30,22 +30,26 @@ class DatabasePool final : public Database {
                                                       std::string_view new_hash) override {
     return With([&](Database& db) { return db.ReplacePasswordHash(userid, old_hash, new_hash); });
   }
-  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first) override {
+  std::expected<bool, StoreError> StartSession(std::string_view userid,
+                                               const SessionTicket& first) override {
     return With([&](Database& db) { return db.StartSession(userid, first); });
   }
-  std::expected<bool, StoreError> ContinueSession(std::string_view presented, std::string_view userid,
+  std::expected<bool, StoreError> ContinueSession(std::string_view presented,
+                                                  std::string_view userid,
                                                   const SessionTicket& next) override {
     return With([&](Database& db) { return db.ContinueSession(presented, userid, next); });
   }
-  std::expected<std::vector<SessionTicket>, StoreError> EndSession(const SessionTicket& presented,
-                                                                   std::string_view userid) override {
+  std::expected<std::vector<SessionTicket>, StoreError> EndSession(
+      const SessionTicket& presented, std::string_view userid) override {
     return With([&](Database& db) { return db.EndSession(presented, userid); });
   }
-  std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key, std::string_view network,
-                                                         const ThrottlePolicy& policy) override {
+  std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
+                                                            std::string_view network,
+                                                            const ThrottlePolicy& policy) override {
     return With([&](Database& db) { return db.ReserveAttempt(account_key, network, policy); });
   }
-  std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key, std::string_view network) override {
+  std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
+                                                 std::string_view network) override {
     return With([&](Database& db) { return db.ReleaseAttempt(account_key, network); });
   }
   std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& policy) override {

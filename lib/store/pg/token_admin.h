@@ -19,9 +19,9 @@ struct GrantRow {
 };
 
 // Each fails with a message (PostgreSQL's, or "no such grant").
-std::expected<GrantRow, std::string> CreateGrant(const std::string& conninfo, const std::string& userid,
-                                                 bool read, bool write, bool del,
-                                                 const std::optional<std::string>& repo,
+std::expected<GrantRow, std::string> CreateGrant(const std::string& conninfo,
+                                                 const std::string& userid, bool read, bool write,
+                                                 bool del, const std::optional<std::string>& repo,
                                                  std::int64_t lifetime_seconds);
 std::expected<GrantRow, std::string> ReadGrant(const std::string& conninfo, const std::string& jti);
 std::expected<void, std::string> RevokeGrant(const std::string& conninfo, const std::string& jti);

@@ -30,9 +30,10 @@ TEST_CASE("bearer and basic credentials yield the token") {
 TEST_CASE("other or malformed authorization headers yield nothing") {
   http::Request none;
   CHECK_FALSE(auth::BearerFromRequest(none));
-  for (const std::string& bad : {std::string("Bearer"), std::string("Basic"), std::string("Digest x"),
-                                 std::string("Basic !!!"), Basic("no-colon"), std::string("Bearerx y"),
-                                 std::string(13000, 'B')}) {
+  for (const std::string& bad :
+       {std::string("Bearer"), std::string("Basic"), std::string("Digest x"),
+        std::string("Basic !!!"), Basic("no-colon"), std::string("Bearerx y"),
+        std::string(13000, 'B')}) {
     INFO(bad.substr(0, 40));
     CHECK_FALSE(From(bad));
   }

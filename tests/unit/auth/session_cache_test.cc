@@ -9,8 +9,10 @@ using auth::SessionCheck;
 
 TEST_CASE("session cache answers from loaded state") {
   auth::SessionCache cache(std::chrono::milliseconds(1000));
-  CHECK(cache.CheckTicket("alice@pbs", 100, "r", 100) == SessionCheck::kUnavailable);  // never loaded
-  cache.Load({{"alice@pbs", {true, std::nullopt, 50}}, {"bob@pbs", {false, std::nullopt, 0}},
+  CHECK(cache.CheckTicket("alice@pbs", 100, "r", 100) ==
+        SessionCheck::kUnavailable);  // never loaded
+  cache.Load({{"alice@pbs", {true, std::nullopt, 50}},
+              {"bob@pbs", {false, std::nullopt, 0}},
               {"carol@pbs", {true, 90, 0}}},
              {{"revoked", 9999}});
   CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
@@ -28,8 +30,9 @@ TEST_CASE("session cache answers from loaded state") {
 TEST_CASE("session cache fails closed when the listener is lost or stale") {
   clock::ManualSteadyClock steady;
   auth::SessionCache cache(std::chrono::milliseconds(50), steady);
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
-             {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false, 500}}});
+  cache.Load(
+      {{"alice@pbs", {true, std::nullopt, 0}}}, {},
+      {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false, 500}}});
   CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
   steady.Advance(std::chrono::milliseconds(50));  // exactly the bound: still fresh
   CHECK(cache.IsFresh());
@@ -67,7 +70,8 @@ SessionCheck Refusal(const std::expected<auth::Grant, SessionCheck>& r) {
 TEST_CASE("token grants: present for the account, unrevoked, unexpired") {
   auth::SessionCache cache(std::chrono::milliseconds(1000));
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"bob@pbs", {false, std::nullopt, 0}}}, {},
-             {{"g1", MakeGrant("alice@pbs", false, 500)}, {"g2", MakeGrant("alice@pbs", true, 500)},
+             {{"g1", MakeGrant("alice@pbs", false, 500)},
+              {"g2", MakeGrant("alice@pbs", true, 500)},
               {"g3", MakeGrant("bob@pbs", false, 500)}});
   auto ok = cache.CheckGrant("g1", "alice@pbs", 100);
   REQUIRE(ok);
@@ -90,7 +94,9 @@ namespace {
 using Fetched = std::expected<std::optional<auth::Grant>, store::StoreError>;
 constexpr std::int64_t kNow = 100;
 
-void LoadAlice(auth::SessionCache& cache) { cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}); }
+void LoadAlice(auth::SessionCache& cache) {
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
+}
 }  // namespace
 
 TEST_CASE("a grant missing from the cache is fetched once, then remembered") {
@@ -109,17 +115,25 @@ TEST_CASE("a grant missing from the cache is fetched once, then remembered") {
   CHECK(fetches == 1);
 
   // No row: unknown, and asked again next time (a grant may be minted at any moment).
-  auto none = [&](std::string_view) -> Fetched { ++fetches; return std::optional<auth::Grant>{}; };
+  auto none = [&](std::string_view) -> Fetched {
+    ++fetches;
+    return std::optional<auth::Grant>{};
+  };
   CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
   CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
   CHECK(fetches == 3);
 
   // The database cannot be asked: 503, not 401.
-  auto down = [](std::string_view) -> Fetched { return std::unexpected(store::StoreError::kUnavailable); };
+  auto down = [](std::string_view) -> Fetched {
+    return std::unexpected(store::StoreError::kUnavailable);
+  };
   CHECK(Refusal(cache.CheckGrant("g3", "alice@pbs", kNow, down)) == SessionCheck::kUnavailable);
 
   // A row of another account is never honoured, and an unknown account is never fetched for.
-  auto bobs = [&](std::string_view) -> Fetched { ++fetches; return MakeGrant("bob@pbs", false, 500); };
+  auto bobs = [&](std::string_view) -> Fetched {
+    ++fetches;
+    return MakeGrant("bob@pbs", false, 500);
+  };
   CHECK(Refusal(cache.CheckGrant("g4", "alice@pbs", kNow, bobs)) == SessionCheck::kUnknownGrant);
   CHECK(Refusal(cache.CheckGrant("g5", "carol@pbs", kNow, bobs)) == SessionCheck::kUnknownAccount);
   CHECK(fetches == 4);
@@ -171,7 +185,8 @@ TEST_CASE("a full reload during a fetch makes the fetched row stale") {
 
   // A reload that holds the revoked grant decides.
   auto reloaded = [&](std::string_view) -> Fetched {
-    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, {{"g2", MakeGrant("alice@pbs", true, 500)}});
+    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+               {{"g2", MakeGrant("alice@pbs", true, 500)}});
     return MakeGrant("alice@pbs", false, 500);
   };
   CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, reloaded)) == SessionCheck::kRevoked);

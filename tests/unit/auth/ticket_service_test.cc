@@ -24,13 +24,14 @@ class FakeStore final : public store::AuthStore {
   std::optional<store::StoreError> account_error;
   store::ThrottleVerdict reserve_answer;
   int reserves = 0, releases = 0, lookups = 0, prunes = 0, conflicts_left = 0;
-  std::set<std::string> tickets;            // every recorded revocation id
-  std::map<std::string, int> session_of;    // revocation id → session
+  std::set<std::string> tickets;          // every recorded revocation id
+  std::map<std::string, int> session_of;  // revocation id → session
   std::set<int> ended;
   int sessions = 0;
   std::vector<std::string> audit;
 
-  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(std::string_view) override {
+  std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(
+      std::string_view) override {
     ++lookups;
     if (account_error) return std::unexpected(*account_error);
     return account;
@@ -39,12 +40,14 @@ class FakeStore final : public store::AuthStore {
                                                              std::string_view) override {
     return {};
   }
-  std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket& t) override {
+  std::expected<bool, store::StoreError> StartSession(std::string_view,
+                                                      const store::SessionTicket& t) override {
     if (!Record(t)) return std::unexpected(store::StoreError::kConflict);
     session_of[t.revocation_id] = ++sessions;
     return true;
   }
-  std::expected<bool, store::StoreError> ContinueSession(std::string_view presented, std::string_view,
+  std::expected<bool, store::StoreError> ContinueSession(std::string_view presented,
+                                                         std::string_view,
                                                          const store::SessionTicket& t) override {
     auto s = session_of.find(std::string(presented));
     if (s == session_of.end() || ended.contains(s->second)) return false;
@@ -52,8 +55,8 @@ class FakeStore final : public store::AuthStore {
     session_of[t.revocation_id] = s->second;
     return true;
   }
-  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(const store::SessionTicket& t,
-                                                                                 std::string_view) override {
+  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(
+      const store::SessionTicket& t, std::string_view) override {
     std::vector<store::SessionTicket> out{t};
     if (auto s = session_of.find(t.revocation_id); s != session_of.end()) {
       ended.insert(s->second);
@@ -63,17 +66,18 @@ class FakeStore final : public store::AuthStore {
     }
     return out;
   }
-  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
-                                                                const store::ThrottlePolicy&) override {
+  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(
+      std::string_view, std::string_view, const store::ThrottlePolicy&) override {
     ++reserves;
     return reserve_answer;
   }
-  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view, std::string_view) override {
+  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view,
+                                                        std::string_view) override {
     ++releases;
     return {};
   }
-  std::expected<void, store::StoreError> Audit(std::string_view event, std::string_view, std::string_view,
-                                               std::string_view reason) override {
+  std::expected<void, store::StoreError> Audit(std::string_view event, std::string_view,
+                                               std::string_view, std::string_view reason) override {
     audit.push_back(std::string(event) + ": " + std::string(reason));
     return {};
   }
@@ -81,7 +85,8 @@ class FakeStore final : public store::AuthStore {
     ++prunes;
     return 0;
   }
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view) override {
     return std::optional<store::GrantRecord>{};
   }
 
@@ -135,7 +140,8 @@ TEST_CASE("a throttled password login is refused before the account is looked up
 TEST_CASE("a throttled window is audited once, at its first refusal, not per request") {
   Fixture f;
   auto throttled = [&] {
-    return std::count(f.store.audit.begin(), f.store.audit.end(), "login-throttled: too many failed logins");
+    return std::count(f.store.audit.begin(), f.store.audit.end(),
+                      "login-throttled: too many failed logins");
   };
   f.store.reserve_answer = {30, true};
   CHECK(f.Login("pw").error().kind == auth::AuthFailure::kThrottled);
@@ -180,7 +186,8 @@ TEST_CASE("identical tickets are restamped; a ticket without a live session does
   auto orphan = f.Login(keys.Issue("alice@pbs", kNow - 10));
   REQUIRE_FALSE(orphan);
   CHECK(orphan.error().kind == auth::AuthFailure::kDenied);
-  CHECK(f.store.audit.back() == "login-failed: ticket has no live session (logged out, or issued before sessions)");
+  CHECK(f.store.audit.back() ==
+        "login-failed: ticket has no live session (logged out, or issued before sessions)");
 }
 
 TEST_CASE("logout ends the session: no ticket of the chain renews, another session does") {
@@ -192,7 +199,8 @@ TEST_CASE("logout ends the session: no ticket of the chain renews, another sessi
   auto t1 = f.Login(t0->ticket);
   REQUIRE(t1);
   http::Request request;
-  request.headers.emplace_back("cookie", "__Host-PBSAuthCookie=" + http::EncodeCookieValue(t1->ticket));
+  request.headers.emplace_back("cookie",
+                               "__Host-PBSAuthCookie=" + http::EncodeCookieValue(t1->ticket));
   request.headers.emplace_back("csrfpreventiontoken", t1->csrf_token);
   request.method = http::Method::kDelete;
   auto identity = f.service.Authenticate(request);

@@ -89,21 +89,28 @@ TEST_CASE("token verification: one negative test per error") {
   }
   SECTION("kBadFooter") {
     CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""))).error() == TokenError::kBadFooter);
-    CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), "not json")).error() == TokenError::kBadFooter);
-    CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":1})")).error() == TokenError::kBadFooter);
-    CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":"a","kid":"b"})")).error() == TokenError::kBadFooter);
+    CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), "not json")).error() ==
+          TokenError::kBadFooter);
+    CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":1})")).error() ==
+          TokenError::kBadFooter);
+    CHECK(
+        f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":"a","kid":"b"})")).error() ==
+        TokenError::kBadFooter);
   }
   SECTION("kUnknownKey") {
     crypto::Keyring other(crypto::SecretKey::Generate());
-    std::string t = other.signer().Sign(f.Claims(""), R"({"kid":")" + other.signing_kid() + R"("})");
+    std::string t =
+        other.signer().Sign(f.Claims(""), R"({"kid":")" + other.signing_kid() + R"("})");
     CHECK(f.factory.Verify(t).error() == TokenError::kUnknownKey);
     // A kid that is a prefix or a case variant of ours is not ours.
     std::string kid = f.ring->signing_kid();
     std::string upper = kid;
-    upper[8] = static_cast<char>(std::toupper(upper[8])) == upper[8] ? 'a' : static_cast<char>(std::toupper(upper[8]));
+    upper[8] = static_cast<char>(std::toupper(upper[8])) == upper[8]
+                   ? 'a'
+                   : static_cast<char>(std::toupper(upper[8]));
     for (const std::string& k : {kid.substr(0, kid.size() - 1), upper}) {
-      CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":")" + k + R"("})")).error() ==
-            TokenError::kUnknownKey);
+      CHECK(f.factory.Verify(f.ring->signer().Sign(f.Claims(""), R"({"kid":")" + k + R"("})"))
+                .error() == TokenError::kUnknownKey);
     }
   }
   SECTION("kBadSignature: payload, footer or signature tampered") {
@@ -112,8 +119,9 @@ TEST_CASE("token verification: one negative test per error") {
     for (std::size_t i : {std::size_t{0}, body.size() / 2, body.size() - 1}) {
       auto copy = body;
       copy[i] ^= 0x20;
-      CHECK(f.factory.Verify("v4.public." + crypto::Base64Encode(copy) + good.substr(dot)).error() ==
-            TokenError::kBadSignature);
+      CHECK(
+          f.factory.Verify("v4.public." + crypto::Base64Encode(copy) + good.substr(dot)).error() ==
+          TokenError::kBadSignature);
     }
     std::string footer = R"({"kid":")" + f.ring->signing_kid() + R"(" })";
     CHECK(f.factory.Verify(good.substr(0, dot + 1) + crypto::Base64Encode(footer)).error() ==
@@ -121,8 +129,10 @@ TEST_CASE("token verification: one negative test per error") {
   }
   SECTION("kBadClaims") {
     CHECK(f.factory.Verify(f.Forge("[]")).error() == TokenError::kBadClaims);
-    CHECK(f.factory.Verify(f.Forge(f.Claims(R"(,"sub":"mallory@pbs")"))).error() == TokenError::kBadClaims);
-    CHECK(f.factory.Verify(f.Forge(f.Claims(R"(,"read":"yes")"))).error() == TokenError::kBadClaims);
+    CHECK(f.factory.Verify(f.Forge(f.Claims(R"(,"sub":"mallory@pbs")"))).error() ==
+          TokenError::kBadClaims);
+    CHECK(f.factory.Verify(f.Forge(f.Claims(R"(,"read":"yes")"))).error() ==
+          TokenError::kBadClaims);
     CHECK(f.factory.Verify(f.Forge(f.Claims(R"(,"repo":7)"))).error() == TokenError::kBadClaims);
   }
   SECTION("kWrongIssuer and kWrongAudience") {

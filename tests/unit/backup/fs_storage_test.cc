@@ -51,7 +51,8 @@ std::string ListJson(Storage& s, AccountId owner, const std::string& repo, const
   std::string out;
   std::vector<char> buffer(chunk);
   std::ptrdiff_t n;
-  while ((n = source.Read(buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
+  while ((n = source.Read(buffer.data(), buffer.size())) > 0)
+    out.append(buffer.data(), static_cast<std::size_t>(n));
   REQUIRE(n == 0);
   return out;
 }
@@ -101,11 +102,12 @@ TEST_CASE("filesystem listings stream every data subfolder in order, skipping al
   }
   v1 += "]";
   v2 += "]";
-  fs::create_directory(repo + "/data/10/" + Hex(0x10, 99));                      // a directory
-  fs::create_symlink(repo + "/data/00/" + Hex(0, 0), repo + "/data/20/" + Hex(0x20, 1));  // a symlink
-  Touch(repo + "/data/30/" + Hex(0x30, 1).substr(1), 1);                          // 63 digits
-  Touch(repo + "/data/30/" + std::string(64, 'A'), 1);                             // upper case
-  fs::remove(repo + "/data/40");                                                   // a missing subfolder
+  fs::create_directory(repo + "/data/10/" + Hex(0x10, 99));  // a directory
+  fs::create_symlink(repo + "/data/00/" + Hex(0, 0),
+                     repo + "/data/20/" + Hex(0x20, 1));  // a symlink
+  Touch(repo + "/data/30/" + Hex(0x30, 1).substr(1), 1);  // 63 digits
+  Touch(repo + "/data/30/" + std::string(64, 'A'), 1);    // upper case
+  fs::remove(repo + "/data/40");                          // a missing subfolder
   for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{256 * 1024}}) {
     CHECK(ListJson(*storage, kAlice, "laptop", "data", ListFormat::kV1, chunk) == v1);
     CHECK(ListJson(*storage, kAlice, "laptop", "data", ListFormat::kV2, chunk) == v2);
@@ -133,7 +135,8 @@ TEST_CASE("a symlink in place of a data subfolder fails the listing instead of f
   std::string out;
   char buffer[64];
   std::ptrdiff_t n;
-  while ((n = source.Read(buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+  while ((n = source.Read(buffer, sizeof buffer)) > 0)
+    out.append(buffer, static_cast<std::size_t>(n));
   CHECK(n == -1);
   CHECK(out.find(secret) == std::string::npos);
 }

@@ -1,7 +1,7 @@
 #include "backup/listing.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <vector>
 
@@ -81,8 +81,10 @@ TEST_CASE("listings are the exact v1 and v2 JSON for none, one and many objects"
       {300, ListFormat::kV2, v2_many},
   };
   for (const Case& c : cases) {
-    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{256 * 1024}}) {
-      INFO(c.count << " objects, v" << (c.format == ListFormat::kV1 ? 1 : 2) << ", reads of " << chunk);
+    for (std::size_t chunk :
+         {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{256 * 1024}}) {
+      INFO(c.count << " objects, v" << (c.format == ListFormat::kV1 ? 1 : 2) << ", reads of "
+                   << chunk);
       ListingSource source(std::make_unique<FakeLister>(Objects(c.count), &calls), c.format);
       auto got = ReadAll(source, chunk);
       REQUIRE(got);
@@ -104,9 +106,10 @@ TEST_CASE("a listing pulls the next object only when the previous one has been r
     while (source.Read(&c, 1) == 1) {
       out.push_back(c);
       // Entries begun in the output: v1 entries are quoted names, v2 entries objects.
-      std::size_t begun = format == ListFormat::kV1
-                              ? static_cast<std::size_t>((std::count(out.begin(), out.end(), '"') + 1) / 2)
-                              : static_cast<std::size_t>(std::count(out.begin(), out.end(), '{'));
+      std::size_t begun =
+          format == ListFormat::kV1
+              ? static_cast<std::size_t>((std::count(out.begin(), out.end(), '"') + 1) / 2)
+              : static_cast<std::size_t>(std::count(out.begin(), out.end(), '{'));
       std::size_t pulled = static_cast<std::size_t>(calls);
       max_ahead = std::max(max_ahead, pulled > begun ? pulled - begun : 0);
       REQUIRE(pulled <= begun + 1);
@@ -123,7 +126,8 @@ TEST_CASE("a lister failure cuts the listing instead of completing it") {
     std::string out;
     std::vector<char> buffer(chunk);
     std::ptrdiff_t n;
-    while ((n = source.Read(buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
+    while ((n = source.Read(buffer.data(), buffer.size())) > 0)
+      out.append(buffer.data(), static_cast<std::size_t>(n));
     CHECK(n == -1);
     CHECK(out.find(']') == std::string::npos);
     CHECK(source.Read(buffer.data(), buffer.size()) == -1);
@@ -132,7 +136,8 @@ TEST_CASE("a lister failure cuts the listing instead of completing it") {
 
 TEST_CASE("a lister handing out a name that is not an object name fails the listing") {
   int calls = 0;
-  ListingSource source(std::make_unique<FakeLister>(std::vector<ObjectInfo>{{"bad\"name", 1}}, &calls),
-                       ListFormat::kV1);
+  ListingSource source(
+      std::make_unique<FakeLister>(std::vector<ObjectInfo>{{"bad\"name", 1}}, &calls),
+      ListFormat::kV1);
   CHECK_FALSE(ReadAll(source, 64));
 }

@@ -46,7 +46,8 @@ class StringBody final : public http::BodyReader {
 // No database: every grant the tests use is in the cache.
 class NoStore final : public store::GrantStore {
  public:
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view) override {
     return std::optional<store::GrantRecord>{};
   }
 };
@@ -66,7 +67,8 @@ store::GrantRecord Grant(bool read, bool write, bool del) {
 struct Fixture {
   std::string root;
   clock::FixedClock clock{1800000000};
-  std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  std::shared_ptr<crypto::Keyring> ring =
+      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
   auth::SessionCache cache{std::chrono::milliseconds(60000)};
   auth::Authenticator authenticator{tokens, cache, clock};
@@ -98,9 +100,10 @@ struct Fixture {
     storage = backup::MakeFilesystemStorage(root);
     handler = std::make_unique<backup::RestHandler>(*storage, authenticator, 1 << 20);
   }
-  http::Response Call(http::Method m, const char* jti, const std::string& path, std::string body = "",
-                      std::string query = "") {
-    auto token = tokens.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
+  http::Response Call(http::Method m, const char* jti, const std::string& path,
+                      std::string body = "", std::string query = "") {
+    auto token =
+        tokens.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
     http::Request r;
     r.method = m;
     r.query = std::move(query);
@@ -120,7 +123,9 @@ struct Fixture {
   int Delete(const char* jti, const std::string& name) {
     return Call(http::Method::kDelete, jti, "laptop/locks/" + name).status;
   }
-  int Head(const std::string& name) { return Call(http::Method::kHead, "admin", "laptop/locks/" + name).status; }
+  int Head(const std::string& name) {
+    return Call(http::Method::kHead, "admin", "laptop/locks/" + name).status;
+  }
   std::string LocksDir() const { return root + "/3/laptop/locks"; }
 };
 
@@ -175,7 +180,8 @@ TEST_CASE("a lock's creator is recorded in the storage and survives a restart") 
   CHECK(f.Delete("ro1", name) == 200);
   // Nothing is left beside the locks: no record, no temporary file (only the mutex).
   std::vector<std::string> left;
-  for (const auto& e : fs::directory_iterator(f.LocksDir())) left.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(f.LocksDir()))
+    left.push_back(e.path().filename().string());
   CHECK(left == std::vector<std::string>{".mutex"});
 }
 
@@ -197,7 +203,8 @@ TEST_CASE("lock records are never listed and never downloadable") {
   auto list = f.Call(http::Method::kGet, "ro1", "laptop/locks/");
   REQUIRE(list.stream);
   std::string json = ReadAll(*list.stream);
-  bool order = json == "[\"" + first + "\",\"" + second + "\"]" || json == "[\"" + second + "\",\"" + first + "\"]";
+  bool order = json == "[\"" + first + "\",\"" + second + "\"]" ||
+               json == "[\"" + second + "\",\"" + first + "\"]";
   INFO(json);
   CHECK(order);
   CHECK(fs::exists(f.LocksDir() + "/.creator-" + first));
@@ -229,7 +236,8 @@ TEST_CASE("lock files are capped in number per repository") {
     REQUIRE(status == 200);
     names.push_back(name);
   }
-  auto refused = f.Call(http::Method::kPost, "ro1", "laptop/locks/" + Sha256Hex("one too many"), "one too many");
+  auto refused = f.Call(http::Method::kPost, "ro1", "laptop/locks/" + Sha256Hex("one too many"),
+                        "one too many");
   CHECK(refused.status == 429);
   bool retry_after = false;
   for (const auto& [k, v] : refused.headers) retry_after |= k == "Retry-After" && v == "30";
@@ -237,7 +245,8 @@ TEST_CASE("lock files are capped in number per repository") {
   CHECK(f.Head(Sha256Hex("one too many")) == 404);
   CHECK(f.Lock("admin", "even with every right").first == 429);
   // Other objects are not locks.
-  CHECK(f.Call(http::Method::kPost, "append", "laptop/index/" + Sha256Hex("idx"), "idx").status == 200);
+  CHECK(f.Call(http::Method::kPost, "append", "laptop/index/" + Sha256Hex("idx"), "idx").status ==
+        200);
   CHECK(f.Delete(creator(1).c_str(), names[1]) == 200);
   CHECK(f.Lock("ro1", "one too many").first == 200);
   CHECK(f.Lock("ro2", "and now one more").first == 429);

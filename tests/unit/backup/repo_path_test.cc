@@ -103,15 +103,27 @@ TEST_CASE("a repository path can never name another repository's objects") {
 }
 
 TEST_CASE("malformed backup paths are refused") {
-  for (const std::string& bad :
-       {std::string(""), std::string("laptop"), std::string("/laptop/config"), std::string("../config"),
-        std::string("./config"), std::string(".hidden/config"), std::string("a//config"), std::string("/"),
-        std::string("config"), std::string("laptop/data/") + kName.substr(1),
-        std::string("laptop/data/") + std::string(64, 'A'), std::string("laptop/blobs/") + kName,
-        std::string("laptop/data"), std::string("laptop/config/"),
-        std::string("a/b/c/d/e/config"), std::string("a/b/c/d/e/data/") + kName, std::string("lap top/config"),
-        std::string(65, 'x') + "/config", std::string("laptop/data/") + kName + "/extra",
-        std::string("laptop/data/") + kName + "/", std::string(600, 'a')}) {
+  for (const std::string& bad : {std::string(""),
+                                 std::string("laptop"),
+                                 std::string("/laptop/config"),
+                                 std::string("../config"),
+                                 std::string("./config"),
+                                 std::string(".hidden/config"),
+                                 std::string("a//config"),
+                                 std::string("/"),
+                                 std::string("config"),
+                                 std::string("laptop/data/") + kName.substr(1),
+                                 std::string("laptop/data/") + std::string(64, 'A'),
+                                 std::string("laptop/blobs/") + kName,
+                                 std::string("laptop/data"),
+                                 std::string("laptop/config/"),
+                                 std::string("a/b/c/d/e/config"),
+                                 std::string("a/b/c/d/e/data/") + kName,
+                                 std::string("lap top/config"),
+                                 std::string(65, 'x') + "/config",
+                                 std::string("laptop/data/") + kName + "/extra",
+                                 std::string("laptop/data/") + kName + "/",
+                                 std::string(600, 'a')}) {
     INFO(bad.substr(0, 100));
     CHECK_FALSE(ParseTarget(bad));
   }

@@ -23,11 +23,14 @@ class CountingStorage final : public backup::Storage {
   int calls = 0;
   std::int64_t last_owner = 0;
   std::string last_repo;
-  std::expected<void, backup::StorageError> CreateRepo(backup::AccountId owner, std::string_view repo) override {
+  std::expected<void, backup::StorageError> CreateRepo(backup::AccountId owner,
+                                                       std::string_view repo) override {
     Note(owner, repo);
     return {};
   }
-  bool RepoExists(backup::AccountId owner, std::string_view repo) override { return Note(owner, repo), true; }
+  bool RepoExists(backup::AccountId owner, std::string_view repo) override {
+    return Note(owner, repo), true;
+  }
   std::expected<std::unique_ptr<backup::ObjectReader>, backup::StorageError> Open(
       backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
     Note(owner, repo);
@@ -39,12 +42,13 @@ class CountingStorage final : public backup::Storage {
     return std::unexpected(backup::StorageError::kIo);
   }
   std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginLock(
-      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view, std::size_t) override {
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view,
+      std::size_t) override {
     Note(owner, repo);
     return std::unexpected(backup::StorageError::kIo);
   }
-  std::expected<void, backup::StorageError> RemoveLock(backup::AccountId owner, std::string_view repo,
-                                                       std::string_view,
+  std::expected<void, backup::StorageError> RemoveLock(backup::AccountId owner,
+                                                       std::string_view repo, std::string_view,
                                                        std::optional<std::string_view>) override {
     Note(owner, repo);
     return {};
@@ -54,8 +58,8 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return std::make_unique<EmptyLister>();
   }
-  std::expected<void, backup::StorageError> Remove(backup::AccountId owner, std::string_view repo, std::string_view,
-                                                   std::string_view) override {
+  std::expected<void, backup::StorageError> Remove(backup::AccountId owner, std::string_view repo,
+                                                   std::string_view, std::string_view) override {
     Note(owner, repo);
     return {};
   }
@@ -74,7 +78,8 @@ class FakeGrants final : public store::GrantStore {
   std::map<std::string, store::GrantRecord> grants;
   bool down = false;
   int lookups = 0;
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(std::string_view jti) override {
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view jti) override {
     ++lookups;
     if (down) return std::unexpected(store::StoreError::kUnavailable);
     auto it = grants.find(std::string(jti));
@@ -105,7 +110,8 @@ http::Response Get(const backup::RestHandler& h, const std::string& token, store
 // A handler over a cache that knows alice@pbs (account id 7) and the given grants.
 struct Fixture {
   clock::FixedClock clock{1800000000};
-  std::shared_ptr<crypto::Keyring> ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  std::shared_ptr<crypto::Keyring> ring =
+      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
   auth::SessionCache cache{std::chrono::milliseconds(60000)};
   CountingStorage storage;
@@ -114,7 +120,8 @@ struct Fixture {
   backup::RestHandler handler{storage, authenticator, 1 << 20};
 
   std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
-    return *tokens.Create({"alice@pbs", {true, false, false}, std::move(repo), std::chrono::hours(1), jti});
+    return *tokens.Create(
+        {"alice@pbs", {true, false, false}, std::move(repo), std::chrono::hours(1), jti});
   }
 };
 }  // namespace
@@ -132,11 +139,13 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   auth::Authenticator authenticator(tokens, cache, clock);
   backup::RestHandler handler(storage, authenticator, 1 << 20);
 
-  auto good = tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
+  auto good =
+      tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
   CHECK(Get(handler, *good, db).status == 200);
   CHECK(storage.calls == 1);
 
-  auto bad = tokens.Create({"../bob@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g2"});
+  auto bad = tokens.Create(
+      {"../bob@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g2"});
   CHECK(Get(handler, *bad, db).status == 401);
   CHECK(storage.calls == 1);
 }
@@ -152,7 +161,8 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
   auth::Authenticator authenticator(tokens, cache, clock);
   backup::RestHandler handler(storage, authenticator, 1 << 20);
   auto token = [&](const char* jti) {
-    return *tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
+    return *tokens.Create(
+        {"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});
   };
 
   db.grants["fresh"] = ReadGrant("alice@pbs", false);
@@ -162,7 +172,7 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
 
   CHECK(Get(handler, token("missing"), db).status == 401);
   db.grants["bobs"] = ReadGrant("bob@pbs", false);
-  CHECK(Get(handler, token("bobs"), db).status == 401);      // another account's grant
+  CHECK(Get(handler, token("bobs"), db).status == 401);  // another account's grant
   db.grants["revoked"] = ReadGrant("alice@pbs", true);
   CHECK(Get(handler, token("revoked"), db).status == 401);
   db.down = true;
@@ -196,10 +206,12 @@ TEST_CASE("a token or grant whose repository is not a valid path reaches nothing
   // Before the reserved words, a grant for "r1/keys/<hex>" opened "r1/keys/<hex>/config": the
   // config of a repository that lives inside r1's key object.
   f.cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
-               {{"shadow", scoped("r1/keys/" + hex)}, {"dots", scoped("..")}, {"any", scoped(std::nullopt)},
+               {{"shadow", scoped("r1/keys/" + hex)},
+                {"dots", scoped("..")},
+                {"any", scoped(std::nullopt)},
                 {"laptop", scoped("laptop")}});
-  for (const std::string& path : {"r1/keys/" + hex + "/config", "r1/keys/" + hex + "/keys/",
-                                  "r1/keys/" + hex + "/"}) {
+  for (const std::string& path :
+       {"r1/keys/" + hex + "/config", "r1/keys/" + hex + "/keys/", "r1/keys/" + hex + "/"}) {
     INFO(path);
     CHECK(Get(f.handler, f.Token("shadow"), f.db, path).status == 404);
     CHECK(Get(f.handler, f.Token("shadow"), f.db, "laptop/keys/").status == 403);

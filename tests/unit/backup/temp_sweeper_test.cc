@@ -51,18 +51,18 @@ TEST_CASE("the sweep removes old temporary files nobody holds, and nothing else"
   clock::FixedClock clock(kNow);
   const std::string repo = root.path + "/7/a/b/c/d";  // the deepest repository path
   const std::string obj(64, 'e');
-  Aged(repo + "/data/ee/.tmp-crash1", 7200);       // a crashed upload
-  Aged(repo + "/.tmp-config", 7200);                // a crashed config upload
-  Aged(repo + "/locks/.tmp-record", 7200);          // a crashed lock record
-  Aged(repo + "/data/ee/.tmp-young", 10);           // maybe just created: too young
-  Aged(repo + "/data/ee/.tmp-live", 7200);          // old, but a live writer holds it
-  Aged(repo + "/data/ee/" + obj, 7200);             // an object
+  Aged(repo + "/data/ee/.tmp-crash1", 7200);  // a crashed upload
+  Aged(repo + "/.tmp-config", 7200);          // a crashed config upload
+  Aged(repo + "/locks/.tmp-record", 7200);    // a crashed lock record
+  Aged(repo + "/data/ee/.tmp-young", 10);     // maybe just created: too young
+  Aged(repo + "/data/ee/.tmp-live", 7200);    // old, but a live writer holds it
+  Aged(repo + "/data/ee/" + obj, 7200);       // an object
   Aged(repo + "/keys/" + obj, 7200);
   Aged(repo + "/locks/.mutex", 7200);
-  Aged(repo + "/locks/" + obj, 7200);               // a lock and its record
+  Aged(repo + "/locks/" + obj, 7200);  // a lock and its record
   Aged(repo + "/locks/.creator-" + obj, 7200);
   const std::string orphan(64, 'f');
-  Aged(repo + "/locks/.creator-" + orphan, 7200);   // a record whose lock is gone
+  Aged(repo + "/locks/.creator-" + orphan, 7200);              // a record whose lock is gone
   Aged(repo + "/locks/.creator-" + std::string(64, 'c'), 10);  // maybe being committed: young
   Aged(root.path + "/alice@pbs/laptop/data/00/.tmp-oldlayout", 7200);  // the old layout too
   // Symlinks are never followed out of the storage.
@@ -75,7 +75,8 @@ TEST_CASE("the sweep removes old temporary files nobody holds, and nothing else"
   backup::UniqueFd live(open((repo + "/data/ee/.tmp-live").c_str(), O_RDWR | O_CLOEXEC));
   REQUIRE(flock(live.get(), LOCK_EX) == 0);
 
-  backup::SweepStats stats = backup::SweepTemporaryFiles(root.path, std::chrono::seconds(3600), clock);
+  backup::SweepStats stats =
+      backup::SweepTemporaryFiles(root.path, std::chrono::seconds(3600), clock);
   CHECK(stats.removed == 5);
   CHECK(stats.skipped_live == 1);
   CHECK(stats.errors == 0);
@@ -116,7 +117,8 @@ TEST_CASE("an upload in progress is never swept, however long it stalls") {
   REQUIRE(writer);
   REQUIRE((*writer)->Write("half", 4));
   std::vector<fs::path> temps;
-  for (const auto& e : fs::directory_iterator(root.path + "/1/laptop/data/00")) temps.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(root.path + "/1/laptop/data/00"))
+    temps.push_back(e.path());
   REQUIRE(temps.size() == 1);
   clock.Set(kNow + 365 * 86400);  // "a year later", as far as the sweep can tell
   timespec old[2] = {{kNow - 7200, 0}, {kNow - 7200, 0}};
@@ -131,7 +133,8 @@ TEST_CASE("an upload in progress is never swept, however long it stalls") {
 
 TEST_CASE("upload_temp_max_age is read from the config, in seconds, 1 s to 7 days") {
   CHECK(config::Parse("").value().upload_temp_max_age == std::chrono::seconds(3600));
-  CHECK(config::Parse("upload_temp_max_age = 5\n").value().upload_temp_max_age == std::chrono::seconds(5));
+  CHECK(config::Parse("upload_temp_max_age = 5\n").value().upload_temp_max_age ==
+        std::chrono::seconds(5));
   for (const char* bad : {"upload_temp_max_age = 0\n", "upload_temp_max_age = 604801\n",
                           "upload_temp_max_age = 1h\n", "upload_temp_max_age = -5\n"}) {
     INFO(bad);
@@ -139,17 +142,20 @@ TEST_CASE("upload_temp_max_age is read from the config, in seconds, 1 s to 7 day
   }
 }
 
-TEST_CASE("a sweep stops when told to, and the sweeper thread sweeps at start and stops with its owner") {
+TEST_CASE(
+    "a sweep stops when told to, and the sweeper thread sweeps at start and stops with its owner") {
   TempDir root;
   clock::FixedClock clock(kNow);
   Aged(root.path + "/1/laptop/data/00/.tmp-crash", 7200);
   std::atomic<bool> stop{true};
-  CHECK(backup::SweepTemporaryFiles(root.path, std::chrono::seconds(60), clock, &stop).removed == 0);
+  CHECK(backup::SweepTemporaryFiles(root.path, std::chrono::seconds(60), clock, &stop).removed ==
+        0);
   CHECK(fs::exists(root.path + "/1/laptop/data/00/.tmp-crash"));
 
   auto started = std::chrono::steady_clock::now();
   {
-    backup::TempSweeper sweeper(root.path, std::chrono::seconds(60), std::chrono::seconds(3600), clock);
+    backup::TempSweeper sweeper(root.path, std::chrono::seconds(60), std::chrono::seconds(3600),
+                                clock);
     for (int i = 0; i < 200 && fs::exists(root.path + "/1/laptop/data/00/.tmp-crash"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

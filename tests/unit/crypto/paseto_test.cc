@@ -48,7 +48,8 @@ TEST_CASE("every official v4 vector decodes, or fails for the right reason") {
       LocalCipher cipher(*LocalKey::FromBytes(Hex(v["key"])));
       result = cipher.Decrypt(token, implicit);
       if (!expect_fail) {
-        CHECK(cipher.EncryptWithNonce(Hex(v["nonce"]), Text(v["payload"]), footer, implicit) == token);
+        CHECK(cipher.EncryptWithNonce(Hex(v["nonce"]), Text(v["payload"]), footer, implicit) ==
+              token);
       }
     }
     if (expect_fail) {
@@ -95,14 +96,17 @@ TEST_CASE("tampering with any part of a v4.public token breaks it") {
 
   SECTION("payload byte") {
     raw[0] ^= 1;
-    CHECK(verifier.Verify(header + Base64Encode(raw) + "." + footer).error() == PasetoError::kBadSignature);
+    CHECK(verifier.Verify(header + Base64Encode(raw) + "." + footer).error() ==
+          PasetoError::kBadSignature);
   }
   SECTION("signature byte") {
     raw.back() ^= 1;
-    CHECK(verifier.Verify(header + Base64Encode(raw) + "." + footer).error() == PasetoError::kBadSignature);
+    CHECK(verifier.Verify(header + Base64Encode(raw) + "." + footer).error() ==
+          PasetoError::kBadSignature);
   }
   SECTION("footer") {
-    CHECK(verifier.Verify(header + body + "." + Base64Encode("footes")).error() == PasetoError::kBadSignature);
+    CHECK(verifier.Verify(header + body + "." + Base64Encode("footes")).error() ==
+          PasetoError::kBadSignature);
   }
   SECTION("footer removed") {
     CHECK(verifier.Verify(header + body).error() == PasetoError::kBadSignature);
@@ -127,7 +131,8 @@ TEST_CASE("malformed tokens are refused before any crypto") {
   CHECK(verifier.Verify(token + "=").error() == PasetoError::kMalformed);
   CHECK(verifier.Verify(token + ".").error() == PasetoError::kMalformed);
   CHECK(verifier.Verify(token + ".Zm9v.Zm9v").error() == PasetoError::kMalformed);
-  CHECK(verifier.Verify("v4.public.AAAA").error() == PasetoError::kMalformed);  // no room for a signature
+  CHECK(verifier.Verify("v4.public.AAAA").error() ==
+        PasetoError::kMalformed);  // no room for a signature
   CHECK(verifier.Verify("v4.public.a+b/").error() == PasetoError::kMalformed);  // standard alphabet
   CHECK(cipher.Decrypt("v4.local.AAAA").error() == PasetoError::kMalformed);
 }

@@ -55,11 +55,11 @@ TEST_CASE("ticket parsing: one negative test per error") {
   flipped[flipped.size() - 3] = flipped[flipped.size() - 3] == 'A' ? 'B' : 'A';
   const Case cases[] = {
       {std::string(600, 'P'), TicketError::kTooLong},
-      {"PBS:alice@pbs:6B49D200", TicketError::kMalformed},                  // no signature
-      {"PBS:6B49D200::" + sig, TicketError::kMalformed},                     // no userid field
-      {"PBS:alice@pbs:6b49d200::" + sig, TicketError::kMalformed},          // lower-case hex
-      {"PBS:alice@pbs:6B49D20::" + sig, TicketError::kMalformed},           // 7 digits
-      {"PBS:alice@pbs:6B49D200::" + sig + "==", TicketError::kMalformed},   // padded
+      {"PBS:alice@pbs:6B49D200", TicketError::kMalformed},                    // no signature
+      {"PBS:6B49D200::" + sig, TicketError::kMalformed},                      // no userid field
+      {"PBS:alice@pbs:6b49d200::" + sig, TicketError::kMalformed},            // lower-case hex
+      {"PBS:alice@pbs:6B49D20::" + sig, TicketError::kMalformed},             // 7 digits
+      {"PBS:alice@pbs:6B49D200::" + sig + "==", TicketError::kMalformed},     // padded
       {"PBS:alice@pbs:6B49D200::" + sig.substr(4), TicketError::kMalformed},  // short
       {"PBS:alice@pbs:6B49D200::" + Base64Encode(sig), TicketError::kMalformed},
       {"PMX:alice@pbs:6B49D200::" + sig, TicketError::kWrongPrefix},
@@ -86,8 +86,9 @@ TEST_CASE("CSRF tokens bind user and time, and expire with the ticket window") {
   CHECK(key->Verify(token, "alice@pbs", kNow - 301).error() == CsrfError::kFromFuture);
   auto other = CsrfKey::FromBytes(std::vector<std::uint8_t>(32, 8));
   CHECK(other->Verify(token, "alice@pbs", kNow).error() == CsrfError::kMismatch);
-  for (const std::string& bad : {std::string(""), std::string("6B49D200"), std::string("6b49d200:") + token.substr(9),
-                                 token + "=", "6B49D200:" + token.substr(9, 20), std::string(200, 'A')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("6B49D200"), std::string("6b49d200:") + token.substr(9),
+        token + "=", "6B49D200:" + token.substr(9, 20), std::string(200, 'A')}) {
     INFO(bad);
     CHECK(key->Verify(bad, "alice@pbs", kNow).error() == CsrfError::kMalformed);
   }

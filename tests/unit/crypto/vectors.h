@@ -36,11 +36,14 @@ inline nlohmann::json LoadTests(const std::string& relative, std::size_t count) 
 inline std::vector<std::uint8_t> Hex(const std::string& hex) {
   std::vector<std::uint8_t> out(hex.size() / 2);
   std::size_t len = 0;
-  REQUIRE(sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, nullptr) == 0);
+  REQUIRE(sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, nullptr) ==
+          0);
   out.resize(len);
   return out;
 }
 
-inline std::string Text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : ""; }
+inline std::string Text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : "";
+}
 
 }  // namespace tessera::testing

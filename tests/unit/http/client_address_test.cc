@@ -29,11 +29,11 @@ TEST_CASE("client addresses are canonical; IPv6 is throttled per /64") {
 }
 
 TEST_CASE("anything but an IP address is refused") {
-  for (const std::string& bad : {std::string(""), std::string("unix:"), std::string("localhost"),
-                                 std::string("1.2.3.4:80"), std::string("1.2.3"), std::string("256.1.1.1"),
-                                 std::string("fe80::1%eth0"), std::string("1.2.3.4\n"), std::string(" 1.2.3.4"),
-                                 std::string("1.2.3.4' OR '1'='1"), std::string("1.2.3.4\0", 8),
-                                 std::string("\xff\xfe"), std::string(46, '1')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("unix:"), std::string("localhost"), std::string("1.2.3.4:80"),
+        std::string("1.2.3"), std::string("256.1.1.1"), std::string("fe80::1%eth0"),
+        std::string("1.2.3.4\n"), std::string(" 1.2.3.4"), std::string("1.2.3.4' OR '1'='1"),
+        std::string("1.2.3.4\0", 8), std::string("\xff\xfe"), std::string(46, '1')}) {
     INFO(bad);
     CHECK_FALSE(ParseClientAddress(bad));
   }

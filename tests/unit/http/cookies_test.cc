@@ -28,15 +28,15 @@ TEST_CASE("malformed pairs are skipped, the well-formed ones around them kept") 
     std::vector<std::pair<std::string, std::string>> kept;
   };
   const std::vector<Case> cases = {
-      {"novalue; t=1", {{"t", "1"}}},                 // no '='
-      {"=x; t=1", {{"t", "1"}}},                      // empty name
-      {" =x ;t=1", {{"t", "1"}}},                     // name of spaces only
-      {"a b=1; t=1", {{"t", "1"}}},                   // space inside the name
-      {"a(b)=1; t=1", {{"t", "1"}}},                  // separators in the name
-      {"a=\x01; t=1", {{"t", "1"}}},                  // control character in the value
-      {"a=x\x7fy; t=1", {{"t", "1"}}},                // DEL in the value
-      {"t=1; ;=2; x", {{"t", "1"}}},                  // trailing junk
-      {"a=1;;;b=2", {{"a", "1"}, {"b", "2"}}},        // empty pairs
+      {"novalue; t=1", {{"t", "1"}}},           // no '='
+      {"=x; t=1", {{"t", "1"}}},                // empty name
+      {" =x ;t=1", {{"t", "1"}}},               // name of spaces only
+      {"a b=1; t=1", {{"t", "1"}}},             // space inside the name
+      {"a(b)=1; t=1", {{"t", "1"}}},            // separators in the name
+      {"a=\x01; t=1", {{"t", "1"}}},            // control character in the value
+      {"a=x\x7fy; t=1", {{"t", "1"}}},          // DEL in the value
+      {"t=1; ;=2; x", {{"t", "1"}}},            // trailing junk
+      {"a=1;;;b=2", {{"a", "1"}, {"b", "2"}}},  // empty pairs
       {"t=1; bad\x80name=2; u=3", {{"t", "1"}, {"u", "3"}}},
   };
   for (const auto& c : cases) {
@@ -59,7 +59,8 @@ TEST_CASE("a malformed pair of our own name is absent, not an error") {
 }
 
 TEST_CASE("oversized cookie headers are refused; the pair count is capped") {
-  CHECK(ParseCookies(std::string(kMaxCookieHeaderBytes + 1, 'a')).error() == CookieError::kTooLarge);
+  CHECK(ParseCookies(std::string(kMaxCookieHeaderBytes + 1, 'a')).error() ==
+        CookieError::kTooLarge);
   std::string many;
   for (std::size_t i = 0; i < kMaxCookies + 10; ++i) many += "c" + std::to_string(i) + "=1; ";
   REQUIRE(many.size() <= kMaxCookieHeaderBytes);
@@ -92,7 +93,8 @@ TEST_CASE("cookie values are percent-encoded exactly where RFC 6265 needs it") {
 }
 
 TEST_CASE("cookie values that are not cookie-octets or hold bad escapes do not decode") {
-  for (std::string bad : {"a b", "a;b", "a,b", "\"q\"", "a\\b", "%", "%4", "%zz", "%00", "\xc3\xbc"}) {
+  for (std::string bad :
+       {"a b", "a;b", "a,b", "\"q\"", "a\\b", "%", "%4", "%zz", "%00", "\xc3\xbc"}) {
     INFO(bad);
     CHECK_FALSE(DecodeCookieValue(bad));
   }

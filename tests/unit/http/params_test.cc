@@ -125,9 +125,12 @@ TEST_CASE("every form and JSON parameter is well-formed UTF-8, else a 400 naming
     std::string type, body, message;
   };
   const std::vector<Case> cases = {
-      {"application/x-www-form-urlencoded", "username=%FF%40pbs", "parameter 'username' is not valid UTF-8"},
-      {"application/x-www-form-urlencoded", "password=a%C0%AFb", "parameter 'password' is not valid UTF-8"},
-      {"application/x-www-form-urlencoded", "realm=%ED%A0%80", "parameter 'realm' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "username=%FF%40pbs",
+       "parameter 'username' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "password=a%C0%AFb",
+       "parameter 'password' is not valid UTF-8"},
+      {"application/x-www-form-urlencoded", "realm=%ED%A0%80",
+       "parameter 'realm' is not valid UTF-8"},
       {"application/x-www-form-urlencoded", "path=%E2%82", "parameter 'path' is not valid UTF-8"},
       {"application/x-www-form-urlencoded", "path=\xff", "parameter 'path' is not valid UTF-8"},
       {"application/x-www-form-urlencoded", "%FF=1", "malformed parameter name"},

@@ -64,8 +64,8 @@ TEST_CASE("router answers 404 for unknown paths and 405 with Allow for wrong met
 TEST_CASE("router refuses malformed paths before any handler") {
   std::string seen;
   Router r = MakeRouter(&seen);
-  for (const char* bad : {"", "relative", "/backup/a%2Fb", "/backup/a%00", "/backup/%zz",
-                          "/backup/%2e%2e%2f"}) {
+  for (const char* bad :
+       {"", "relative", "/backup/a%2Fb", "/backup/a%00", "/backup/%zz", "/backup/%2e%2e%2f"}) {
     INFO(bad);
     CHECK(Send(r, Method::kPost, bad).status == 400);
   }

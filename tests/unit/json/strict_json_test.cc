@@ -21,6 +21,7 @@ TEST_CASE("strict JSON refuses bad syntax and deep nesting") {
   CHECK(ParseStrict("{\"a\":}").error() == JsonError::kSyntax);
   CHECK(ParseStrict("").error() == JsonError::kSyntax);
   CHECK(ParseStrict("{} x").error() == JsonError::kSyntax);
-  CHECK(ParseStrict(std::string(20, '[') + std::string(20, ']'), 16).error() == JsonError::kTooDeep);
+  CHECK(ParseStrict(std::string(20, '[') + std::string(20, ']'), 16).error() ==
+        JsonError::kTooDeep);
   CHECK(ParseStrict(std::string(5, '[') + std::string(5, ']'), 16).has_value());
 }

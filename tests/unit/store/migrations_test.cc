@@ -19,8 +19,8 @@ TEST_CASE("SHA-256 hex matches the standard value") {
 TEST_CASE("migration names follow NNNN_name.sql") {
   CHECK(IsMigrationName("0001_accounts.sql"));
   CHECK(IsMigrationName("0042_add-tokens.sql"));
-  for (const char* bad : {"1_x.sql", "0001accounts.sql", "0001_.sql", "0001_a b.sql",
-                          "0001_x.SQL", "abcd_x.sql", "0001_../x.sql"}) {
+  for (const char* bad : {"1_x.sql", "0001accounts.sql", "0001_.sql", "0001_a b.sql", "0001_x.SQL",
+                          "abcd_x.sql", "0001_../x.sql"}) {
     INFO(bad);
     CHECK_FALSE(IsMigrationName(bad));
   }
@@ -36,7 +36,8 @@ TEST_CASE("planning applies only what is new, in order") {
 
 TEST_CASE("planning refuses an edited, missing or out-of-order migration") {
   std::vector<Migration> files = {M("0001_a.sql", "a"), M("0002_b.sql", "b edited")};
-  auto edited = PlanMigrations(files, {{"0002_b.sql", Sha256Hex("b")}, {"0001_a.sql", files[0].checksum}});
+  auto edited =
+      PlanMigrations(files, {{"0002_b.sql", Sha256Hex("b")}, {"0001_a.sql", files[0].checksum}});
   REQUIRE_FALSE(edited);
   CHECK(edited.error().find("0002_b.sql was changed") != std::string::npos);
 

@@ -59,28 +59,31 @@ TEST_CASE("malformed payloads are refused, one error per failure") {
     CHECK(Refusal(channel, std::string(8000, '7')) == NotifyError::kTooLong);
   }
 
-  for (const std::string& bad : std::vector<std::string>{"junk", "alice", "@pbs", "alice@p", "al ice@pbs", "a:b@pbs", "a/b@pbs",
-                          std::string("al\nice@pbs"), std::string("al\0ce@pbs", 9), "alice@pbs*",
-                          std::string(60, 'a') + "@pbs1", "**"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"junk", "alice", "@pbs", "alice@p", "al ice@pbs", "a:b@pbs",
+                                "a/b@pbs", std::string("al\nice@pbs"), std::string("al\0ce@pbs", 9),
+                                "alice@pbs*", std::string(60, 'a') + "@pbs1", "**"}) {
     INFO(bad);
     CHECK(Refusal("tessera_accounts", bad) == NotifyError::kBadUserid);
   }
 
-  for (const std::string& bad : std::vector<std::string>{"a b", "a.b", "a/b", "ä", std::string(65, 'a'), "jti\n", "'; DROP", "**"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "a b", "a.b", "a/b", "ä", std::string(65, 'a'), "jti\n", "'; DROP", "**"}) {
     INFO(bad);
     CHECK(Refusal("tessera_tokens", bad) == NotifyError::kBadJti);
   }
 
   CHECK(Refusal("tessera_revocations", "junk") == NotifyError::kBadShape);
   CHECK(Refusal("tessera_revocations", kHash) == NotifyError::kBadShape);
-  for (const std::string& bad : std::vector<std::string>{std::string(63, 'a') + " 1", std::string(65, 'a') + " 1", std::string(64, 'A') + " 1",
-                          std::string(64, 'g') + " 1", " 1", "x 1800000000"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           std::string(63, 'a') + " 1", std::string(65, 'a') + " 1", std::string(64, 'A') + " 1",
+           std::string(64, 'g') + " 1", " 1", "x 1800000000"}) {
     INFO(bad);
     CHECK(Refusal("tessera_revocations", bad) == NotifyError::kBadTicketHash);
   }
-  for (const std::string& bad : std::vector<std::string>{kHash + " ", kHash + " junk", kHash + "  1", kHash + " 1 ", kHash + " +1",
-                          kHash + " 1.5", kHash + " 99999999999999999999", kHash + " Infinity",
-                          kHash + " 1 2"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           kHash + " ", kHash + " junk", kHash + "  1", kHash + " 1 ", kHash + " +1",
+           kHash + " 1.5", kHash + " 99999999999999999999", kHash + " Infinity", kHash + " 1 2"}) {
     INFO(bad);
     CHECK(Refusal("tessera_revocations", bad) == NotifyError::kBadTime);
   }

@@ -56,7 +56,8 @@ TEST_CASE("account state rows: infinities, far times, and refusals") {
   CHECK(StateFromRow(Row({"t", "Infinity", "0"}).get(), 0, 0).error() == RowError::kBadTime);
   CHECK(StateFromRow(Row({"t", "1.5", "0"}).get(), 0, 0).error() == RowError::kBadTime);
   CHECK(StateFromRow(Row({"t", kNull, "junk"}).get(), 0, 0).error() == RowError::kBadInteger);
-  CHECK(StateFromRow(Row({"t", kNull, "99999999999999999999"}).get(), 0, 0).error() == RowError::kBadInteger);
+  CHECK(StateFromRow(Row({"t", kNull, "99999999999999999999"}).get(), 0, 0).error() ==
+        RowError::kBadInteger);
   CHECK(StateFromRow(Row({"t", kNull, kNull}).get(), 0, 0).error() == RowError::kNull);
 }
 
@@ -84,11 +85,12 @@ TEST_CASE("grant rows: every column read, odd values refused with a reason") {
     V value;
     RowError error;
   };
-  for (const Case& c : {Case{0, kNull, RowError::kNull}, Case{0, "alice", RowError::kBadUserid},
-                        Case{0, "../x@pbs/", RowError::kBadUserid}, Case{1, "x", RowError::kBadInteger},
-                        Case{1, kNull, RowError::kNull}, Case{2, "true", RowError::kBadBool},
-                        Case{4, kNull, RowError::kNull}, Case{6, "", RowError::kBadBool},
-                        Case{7, "soon", RowError::kBadTime}, Case{7, kNull, RowError::kNull}}) {
+  for (const Case& c :
+       {Case{0, kNull, RowError::kNull}, Case{0, "alice", RowError::kBadUserid},
+        Case{0, "../x@pbs/", RowError::kBadUserid}, Case{1, "x", RowError::kBadInteger},
+        Case{1, kNull, RowError::kNull}, Case{2, "true", RowError::kBadBool},
+        Case{4, kNull, RowError::kNull}, Case{6, "", RowError::kBadBool},
+        Case{7, "soon", RowError::kBadTime}, Case{7, kNull, RowError::kNull}}) {
     INFO(c.column);
     row = GoodGrant();
     row[c.column] = c.value;

@@ -45,22 +45,24 @@ class FakeDb final : public store::Database {
                                                              std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket&) override {
+  std::expected<bool, store::StoreError> StartSession(std::string_view,
+                                                      const store::SessionTicket&) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<bool, store::StoreError> ContinueSession(std::string_view, std::string_view,
                                                          const store::SessionTicket&) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(const store::SessionTicket&,
-                                                                                 std::string_view) override {
+  std::expected<std::vector<store::SessionTicket>, store::StoreError> EndSession(
+      const store::SessionTicket&, std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(std::string_view, std::string_view,
-                                                                const store::ThrottlePolicy&) override {
+  std::expected<store::ThrottleVerdict, store::StoreError> ReserveAttempt(
+      std::string_view, std::string_view, const store::ThrottlePolicy&) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view, std::string_view) override {
+  std::expected<void, store::StoreError> ReleaseAttempt(std::string_view,
+                                                        std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<std::int64_t, store::StoreError> Prune(const store::RetentionPolicy&) override {

@@ -22,8 +22,8 @@ TEST_CASE("bigints parse with from_chars, whole and in range, or not at all") {
   CHECK(ParseSqlInt64("-9223372036854775808") == kBeginningOfTime);
   CHECK(ParseSqlInt64("").error() == TextError::kEmpty);
   CHECK(ParseSqlInt64("123456789012345678901").error() == TextError::kTooLong);
-  for (const char* bad : {"9223372036854775808", "-9223372036854775809", "+1", " 1", "1 ", "1.5", "1e3",
-                          "-", "0x10", "abc", "12a", "Infinity"}) {
+  for (const char* bad : {"9223372036854775808", "-9223372036854775809", "+1", " 1", "1 ", "1.5",
+                          "1e3", "-", "0x10", "abc", "12a", "Infinity"}) {
     INFO(bad);
     CHECK(ParseSqlInt64(bad).error() == TextError::kNotInteger);
   }

@@ -26,7 +26,8 @@ TEST_CASE("transaction control at the top level of a migration is found, with it
       {"-- a comment\nCOMMIT;", "COMMIT", 2},
       {"SELECT 'it''s';COMMIT", "COMMIT", 1},
       {"SELECT $$ a $$; COMMIT;", "COMMIT", 1},
-      {"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nCOMMIT;", "COMMIT", 2},
+      {"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nCOMMIT;",
+       "COMMIT", 2},
   };
   for (const Case& c : cases) {
     INFO(c.sql);
@@ -38,16 +39,19 @@ TEST_CASE("transaction control at the top level of a migration is found, with it
   }
 }
 
-TEST_CASE("BEGIN, COMMIT and END inside bodies, strings, identifiers and comments are not control") {
+TEST_CASE(
+    "BEGIN, COMMIT and END inside bodies, strings, identifiers and comments are not control") {
   const char* clean[] = {
       "",
       "CREATE TABLE t (a int);",
       // plpgsql blocks live in dollar quotes, with or without a tag.
       "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  COMMIT;\nEND $$;",
-      "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN END; $x$ COMMIT; $body$;",
+      "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN END; $x$ COMMIT; "
+      "$body$;",
       "DO $$ BEGIN PERFORM 1; END $$;",
       // SQL-standard function bodies: the ';' inside BEGIN ATOMIC ... END splits nothing.
-      "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n"
+      "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN x > 0 "
+      "THEN 1 ELSE 0 END;\n"
       "  SELECT 2;\nEND;",
       "SELECT 'COMMIT; BEGIN';",
       "SELECT E'\\'; COMMIT; --';",
@@ -69,8 +73,8 @@ TEST_CASE("BEGIN, COMMIT and END inside bodies, strings, identifiers and comment
 }
 
 TEST_CASE("text that does not scan is refused") {
-  const char* broken[] = {"SELECT 'open", "SELECT \"open", "/* open", "/* /* */", "SELECT $$ open",
-                          "SELECT $a$ open $b$", "SELECT E'\\'"};
+  const char* broken[] = {"SELECT 'open",   "SELECT \"open",       "/* open",     "/* /* */",
+                          "SELECT $$ open", "SELECT $a$ open $b$", "SELECT E'\\'"};
   for (const char* sql : broken) {
     INFO(sql);
     auto found = FindTransactionControl(sql);
