@@ -142,7 +142,17 @@ TempSweeper::TempSweeper(std::string root, std::chrono::seconds max_age,
       interval_(interval),
       startup_grace_(startup_grace),
       clock_(clock) {
-  thread_ = std::thread([this] { Run(); });
+  // The thread's fence: an exception (a bug, or memory running out) must not terminate the
+  // worker; sweeping is housekeeping, so it is logged and sweeping stops.
+  thread_ = std::thread([this] {
+    try {
+      Run();
+    } catch (const std::exception& e) {
+      log::Error(std::string("temporary-file sweeper stopped: ") + e.what());
+    } catch (...) {
+      log::Error("temporary-file sweeper stopped");
+    }
+  });
 }
 
 TempSweeper::~TempSweeper() {

@@ -199,7 +199,24 @@ ChangeListener::ChangeListener(std::string conninfo, ChangeSink& sink, const clo
 ChangeListener::~ChangeListener() { Stop(); }
 
 void ChangeListener::Start() {
-  thread_ = std::thread([this] { Run(); });
+  // The thread's fence: an exception (a bug, or memory running out) must not terminate the
+  // worker. The cache is marked lost (authentication fails closed, 503) and the listener starts
+  // over after a pause.
+  thread_ = std::thread([this] {
+    while (!stop_.load()) {
+      try {
+        Run();
+        return;
+      } catch (const std::exception& e) {
+        log::Error(std::string("change listener failed: ") + e.what() + "; starting over");
+      } catch (...) {
+        log::Error("change listener failed; starting over");
+      }
+      sink_.MarkLost();
+      for (int i = 0; i < 10 && !stop_.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
 }
 
 void ChangeListener::Stop() {
