@@ -24,20 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[sizeof d * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-  return hex;
-}
-
-std::string RandomBytes(std::size_t n) {
-  std::string s(n, '\0');
-  randombytes_buf(s.data(), n);
-  return s;
-}
-
 // Where `user`'s repositories live: <storage_dir>/<accounts.id>.
 std::string AccountDir(BackupStack& b, const std::string& user) {
   std::string id = b.stack->pg().Sql("SELECT id FROM accounts WHERE userid = '" + user + "'");

@@ -37,35 +37,6 @@ bool Within1s(F check) {
   return check();
 }
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[sizeof d * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-  return hex;
-}
-
-std::string RandomBlob() {
-  std::string s(64, '\0');
-  randombytes_buf(s.data(), s.size());
-  return s;
-}
-
-// Form-encodes a value (every byte outside [A-Za-z0-9] as %XX).
-std::string FormEncode(const std::string& v) {
-  std::string out;
-  for (unsigned char ch : v) {
-    if (std::isalnum(ch)) {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 struct Tickets {
   int status = 0;
   std::string ticket;
@@ -116,7 +87,7 @@ struct Grants {
   // Uploads a fresh data object: 200 when the token may write.
   int Write(const std::string& token) {
     CheckedClient c = b.Client(token);
-    std::string blob = RandomBlob();
+    std::string blob = RandomBytes(64);
     return Status(c.Post("/backup/laptop/data/" + Sha256Hex(blob), blob, kOctets));
   }
 };

@@ -24,6 +24,13 @@ int FreePort();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 
+// Form-encodes a value: every byte outside [A-Za-z0-9] as %XX.
+std::string FormEncode(const std::string& value);
+// Lower-case hex SHA-256 of `data` (the name restic gives an object).
+std::string Sha256Hex(const std::string& data);
+// `n` random bytes.
+std::string RandomBytes(std::size_t n);
+
 // Runs a command to completion; returns its exit status and combined output.
 struct RunResult {
   int status;

@@ -15,7 +15,8 @@
 namespace tessera::testing {
 
 // An httplib::Result that fails the current test case when read without a response. Testing it
-// as a bool (`REQUIRE(r)`, `CHECK_FALSE(r)`) reads nothing and never fails by itself.
+// as a bool (`REQUIRE(r)`, `CHECK_FALSE(r)`) reads nothing and never fails by itself. Off the
+// test's own thread, use get() only.
 class CheckedResult {
  public:
   CheckedResult(httplib::Result result, std::string request)
@@ -29,6 +30,9 @@ class CheckedResult {
     return *result_;
   }
   httplib::Error error() const { return result_.error(); }
+  // The response, or null when there was none — without touching Catch2, whose assertions and
+  // messages are not thread-safe: the only way to read a result on a thread the test started.
+  const httplib::Response* get() const { return result_ ? &*result_ : nullptr; }
 
  private:
   httplib::Result result_;

@@ -25,20 +25,6 @@ constexpr const char* kWhoami = "/api2/json/access/whoami";
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 const std::string kConfig = "password_opslimit = 1\npassword_memlimit_kib = 8192\n";
 
-std::string FormEncode(const std::string& v) {
-  std::string out;
-  for (unsigned char ch : v) {
-    if (std::isalnum(ch)) {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // The cookie a browser stores from a Set-Cookie header: `name=value`, attributes dropped.
 std::string CookieOf(const std::string& set_cookie) {
   return set_cookie.substr(0, set_cookie.find(';'));

@@ -27,20 +27,6 @@ constexpr const char* kTicket = "/api2/json/access/ticket";
 constexpr const char* kWhoami = "/api2/json/access/whoami";
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 
-std::string FormEncode(const std::string& v) {
-  std::string out;
-  for (unsigned char ch : v) {
-    if (std::isalnum(ch)) {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csrf = "") {
   httplib::Headers h = {{"Cookie", "__Host-PBSAuthCookie=" + FormEncode(ticket)}};
   if (!csrf.empty()) h.emplace("CSRFPreventionToken", csrf);
@@ -160,8 +146,8 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
       std::string current = first.ticket;
       while (!stop.load()) {
         auto r = mine.Post(kTicket, "username=alice%40pbs&password=" + FormEncode(current), kForm);
-        if (r && r->status == 200) {
-          current = json::parse(r->body)["data"]["ticket"];
+        if (const httplib::Response* answer = r.get(); answer && answer->status == 200) {
+          current = json::parse(answer->body)["data"]["ticket"];
           std::lock_guard lock(mutex);
           issued.push_back(current);
         }  // after the logout: keeps trying the last one
@@ -202,7 +188,7 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
     guessers.emplace_back([&, i] {
       CheckedClient mine = From("127.0.0.1", stack.port());
       auto r = mine.Post(kTicket, "username=alice%40pbs&password=guess" + std::to_string(i), kForm);
-      statuses[i] = r ? r->status : -1;
+      statuses[i] = r.get() ? r.get()->status : -1;
     });
   }
   for (auto& t : guessers) t.join();
@@ -311,7 +297,9 @@ TEST_CASE("no ticket is stamped ahead of the clock, however many logins collide"
     threads.emplace_back([&, i] {
       CheckedClient c = stack.Client();
       auto r = c.Post(kTicket, "username=alice%40pbs&password=pw", kForm);
-      if (r && r->status == 200) tickets[i] = json::parse(r->body)["data"]["ticket"];
+      if (const httplib::Response* answer = r.get(); answer && answer->status == 200) {
+        tickets[i] = json::parse(answer->body)["data"]["ticket"];
+      }
     });
   }
   for (auto& t : threads) t.join();

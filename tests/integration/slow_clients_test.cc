@@ -30,20 +30,6 @@ namespace {
 constexpr int kThreads = 4;                   // the harness's worker threads
 constexpr int kPerKind = 2 * (kThreads + 4);  // slow connections of each kind
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[sizeof d * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-  return hex;
-}
-
-std::string RandomBytes(std::size_t n) {
-  std::string s(n, '\0');
-  randombytes_buf(s.data(), n);
-  return s;
-}
-
 // A raw HTTP connection to 127.0.0.1:port that sends exactly what it is told, when it is told.
 class RawConnection {
  public:

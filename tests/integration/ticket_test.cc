@@ -31,21 +31,6 @@ const std::string kConfig =
     "password_opslimit = 1\npassword_memlimit_kib = 8192\n"
     "login_max_user_failures = 3\nlogin_failure_window = 3\n";
 
-// Form-encodes a value (every byte outside [A-Za-z0-9] as %XX).
-std::string FormEncode(const std::string& v) {
-  std::string out;
-  for (unsigned char ch : v) {
-    if (std::isalnum(ch)) {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 json Body(const CheckedResult& r) { return json::parse(r->body); }
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
