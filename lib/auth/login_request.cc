@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "crypto/secret_bytes.h"
 #include "names/userid.h"
 #include "names/utf8.h"
 
@@ -109,9 +110,7 @@ bool SameOrigin(std::string_view origin, std::optional<std::string_view> host_he
 
 }  // namespace
 
-LoginRequest::~LoginRequest() {
-  if (!password.empty()) sodium_memzero(password.data(), password.size());
-}
+LoginRequest::~LoginRequest() { crypto::WipeString(password); }
 
 std::expected<LoginRequest, http::Problem> ParseLoginRequest(http::Params& params) {
   for (const auto& [name, value] : params) {
@@ -146,11 +145,13 @@ std::expected<LoginRequest, http::Problem> ParseLoginRequest(http::Params& param
     return std::unexpected(Bad("parameter 'password' is required"));
   }
   if (auto problem = CheckText("password", pass->second, kMaxPasswordBytes)) {
-    sodium_memzero(pass->second.data(), pass->second.size());
+    crypto::WipeString(pass->second);
     return std::unexpected(*problem);
   }
-  request.password = std::move(pass->second);
-  sodium_memzero(pass->second.data(), pass->second.size());
+  // A copy, then a wipe of the whole source buffer: a move would leave a short password in the
+  // moved-from string's inline bytes, where a wipe of its (then zero) size clears nothing.
+  request.password = pass->second;
+  crypto::WipeString(pass->second);
   if (auto flag = params.find("http-only"); flag != params.end()) {
     auto value = http::ParseBool(flag->second);
     if (!value) return std::unexpected(Bad("parameter 'http-only' must be a boolean"));

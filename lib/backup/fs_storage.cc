@@ -13,6 +13,7 @@
 #include "backup/repo_path.h"
 #include "backup/storage.h"
 #include "backup/unique_fd.h"
+#include "store/notification.h"
 
 namespace tessera::backup {
 namespace {
@@ -20,21 +21,6 @@ namespace {
 constexpr std::string_view kTypes[] = {"data", "keys", "locks", "snapshots", "index"};
 
 bool IsOwner(AccountId owner) { return static_cast<std::int64_t>(owner) > 0; }
-
-StorageError FromErrno(int e) {
-  switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-      return StorageError::kNotFound;
-    case EEXIST:
-      return StorageError::kExists;
-    case ENOSPC:
-    case EDQUOT:
-      return StorageError::kNoSpace;
-    default:
-      return StorageError::kIo;
-  }
-}
 
 using Fd = UniqueFd;
 
@@ -94,7 +80,7 @@ struct LockCount {
 std::expected<LockCount, StorageError> CountLocksOf(const std::string& locks_dir,
                                                     std::string_view creator) {
   DirPtr dir(opendir(locks_dir.c_str()));
-  if (!dir) return std::unexpected(FromErrno(errno));
+  if (!dir) return std::unexpected(StorageErrorFromErrno(errno));
   LockCount count;
   errno = 0;
   while (dirent* e = readdir(dir.get())) {
@@ -146,7 +132,7 @@ class FileWriter final : public ObjectWriter {
       ssize_t n = write(fd_.get(), data, size);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return std::unexpected(FromErrno(errno));
+        return std::unexpected(StorageErrorFromErrno(errno));
       }
       data += n;
       size -= static_cast<std::size_t>(n);
@@ -156,7 +142,7 @@ class FileWriter final : public ObjectWriter {
   std::expected<void, StorageError> Commit(std::optional<std::string_view> expected) override {
     std::string digest = hash_.FinalHex();
     if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
-    if (fsync(fd_.get()) != 0) return std::unexpected(FromErrno(errno));
+    if (fsync(fd_.get()) != 0) return std::unexpected(StorageErrorFromErrno(errno));
     // A lock is counted, recorded and published under the locks mutex, so the cap is exact and
     // its creator record is durable before the lock is visible.
     std::optional<LocksMutex> mutex;
@@ -176,7 +162,7 @@ class FileWriter final : public ObjectWriter {
     }
     // RENAME_NOREPLACE: an object that appeared meanwhile is never replaced.
     if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
-      StorageError e = FromErrno(errno);
+      StorageError e = StorageErrorFromErrno(errno);
       if (lock_) RemoveCreator(dir_, lock_->name);
       return std::unexpected(e);
     }
@@ -215,7 +201,7 @@ class DirLister final : public ObjectLister {
         int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
           if (errno == ENOENT) continue;  // a data subfolder made by hand may be missing
-          return std::unexpected(errno == ELOOP ? StorageError::kIo : FromErrno(errno));
+          return std::unexpected(errno == ELOOP ? StorageError::kIo : StorageErrorFromErrno(errno));
         }
         dir_.reset(fdopendir(fd));
         if (!dir_) {
@@ -235,7 +221,7 @@ class DirLister final : public ObjectLister {
       struct stat st{};
       if (fstatat(dirfd(dir_.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        return std::unexpected(FromErrno(errno));
+        return std::unexpected(StorageErrorFromErrno(errno));
       }
       if (!S_ISREG(st.st_mode)) continue;
       return std::optional<ObjectInfo>{
@@ -257,18 +243,18 @@ class FilesystemStorage final : public Storage {
   std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string base = RepoDir(owner, repo);
-    if (!MakeDirs(base)) return std::unexpected(FromErrno(errno));
+    if (!MakeDirs(base)) return std::unexpected(StorageErrorFromErrno(errno));
     for (auto type : kTypes) {
       std::string dir = base + "/" + std::string(type);
       if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        return std::unexpected(FromErrno(errno));
+        return std::unexpected(StorageErrorFromErrno(errno));
     }
     char sub[3];
     for (int i = 0; i < 256; ++i) {
       std::snprintf(sub, sizeof sub, "%02x", i);
       std::string dir = base + "/data/" + sub;
       if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        return std::unexpected(FromErrno(errno));
+        return std::unexpected(StorageErrorFromErrno(errno));
     }
     return {};
   }
@@ -286,7 +272,7 @@ class FilesystemStorage final : public Storage {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string path = ObjectPath(owner, repo, type, name);
     auto fd = std::make_shared<Fd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd->get() < 0) return std::unexpected(FromErrno(errno));
+    if (fd->get() < 0) return std::unexpected(StorageErrorFromErrno(errno));
     struct stat st{};
     if (fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
       return std::unexpected(StorageError::kNotFound);
@@ -303,7 +289,7 @@ class FilesystemStorage final : public Storage {
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
       AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
       std::size_t max_locks) override {
-    if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
+    if (!store::IsValidJti(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
     // Refused before the body is read when a cap is reached already; Commit checks exactly.
     if (auto caps = CheckLockCaps(RepoDir(owner, repo) + "/locks", creator, max_locks); !caps) {
@@ -326,7 +312,7 @@ class FilesystemStorage final : public Storage {
     std::string path = dir + "/" + std::string(name);
     struct stat st{};
     if (lstat(path.c_str(), &st) != 0) {
-      if (errno != ENOENT) return std::unexpected(FromErrno(errno));
+      if (errno != ENOENT) return std::unexpected(StorageErrorFromErrno(errno));
       RemoveCreator(dir, name);  // an orphaned record, if any
       return {};
     }
@@ -336,7 +322,8 @@ class FilesystemStorage final : public Storage {
       if (!*creator || **creator != *only_creator)
         return std::unexpected(StorageError::kNotCreator);
     }
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
+    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+      return std::unexpected(StorageErrorFromErrno(errno));
     RemoveCreator(dir, name);
     return {};
   }
@@ -354,7 +341,8 @@ class FilesystemStorage final : public Storage {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
     std::string path = ObjectPath(owner, repo, type, name);
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) return std::unexpected(FromErrno(errno));
+    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+      return std::unexpected(StorageErrorFromErrno(errno));
     return {};
   }
 
@@ -371,7 +359,7 @@ class FilesystemStorage final : public Storage {
     std::string dir = path.substr(0, path.rfind('/'));
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
     int fd = mkostemp(temp.data(), O_CLOEXEC);
-    if (fd < 0) return std::unexpected(FromErrno(errno));
+    if (fd < 0) return std::unexpected(StorageErrorFromErrno(errno));
     // Held for as long as the writer lives (the kernel drops it if the worker dies): the sweep
     // (backup/temp_sweeper.h) never removes a temporary file somebody still writes. A new file
     // nobody else knows, so the lock is granted at once.

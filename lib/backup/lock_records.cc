@@ -10,22 +10,10 @@
 #include <memory>
 
 #include "backup/repo_path.h"
+#include "store/notification.h"
 
 namespace tessera::backup {
 namespace {
-
-StorageError FromErrno(int e) {
-  switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-      return StorageError::kNotFound;
-    case ENOSPC:
-    case EDQUOT:
-      return StorageError::kNoSpace;
-    default:
-      return StorageError::kIo;
-  }
-}
 
 std::string RecordPath(const std::string& locks_dir, std::string_view name) {
   return locks_dir + "/" + std::string(kCreatorPrefix) + std::string(name);
@@ -48,7 +36,7 @@ bool WriteAll(int fd, std::string_view data) {
 std::expected<LocksMutex, StorageError> LocksMutex::Acquire(const std::string& locks_dir) {
   std::string path = locks_dir + "/" + std::string(kLocksMutex);
   UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return std::unexpected(FromErrno(errno));
+  if (!fd.valid()) return std::unexpected(StorageErrorFromErrno(errno));
   int rc;
   do {
     rc = flock(fd.get(), LOCK_EX);
@@ -57,35 +45,12 @@ std::expected<LocksMutex, StorageError> LocksMutex::Acquire(const std::string& l
   return LocksMutex(std::move(fd));
 }
 
-bool IsCreator(std::string_view creator) {
-  if (creator.empty() || creator.size() > kMaxCreatorBytes) return false;
-  for (char c : creator) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::expected<std::size_t, StorageError> CountLocks(const std::string& locks_dir) {
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(locks_dir.c_str()), closedir);
-  if (!dir) return std::unexpected(FromErrno(errno));
-  std::size_t count = 0;
-  errno = 0;
-  while (dirent* e = readdir(dir.get())) {
-    if (IsObjectName(e->d_name)) ++count;
-    errno = 0;
-  }
-  if (errno != 0) return std::unexpected(StorageError::kIo);
-  return count;
-}
-
 std::expected<std::optional<std::string>, StorageError> ReadCreator(const std::string& locks_dir,
                                                                     std::string_view name) {
   UniqueFd fd(open(RecordPath(locks_dir, name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     if (errno == ENOENT) return std::optional<std::string>{};
-    return std::unexpected(FromErrno(errno));
+    return std::unexpected(StorageErrorFromErrno(errno));
   }
   char buffer[kMaxCreatorBytes + 1];
   std::size_t got = 0;
@@ -97,22 +62,23 @@ std::expected<std::optional<std::string>, StorageError> ReadCreator(const std::s
     got += static_cast<std::size_t>(n);
   }
   std::string_view creator(buffer, got);
-  if (!IsCreator(creator)) return std::optional<std::string>{};  // too long or not a jti: no owner
+  if (!store::IsValidJti(creator))
+    return std::optional<std::string>{};  // too long or not a jti: no owner
   return std::optional<std::string>{std::string(creator)};
 }
 
 std::expected<void, StorageError> WriteCreator(const std::string& locks_dir, std::string_view name,
                                                std::string_view creator) {
-  if (!IsCreator(creator)) return std::unexpected(StorageError::kIo);
+  if (!store::IsValidJti(creator)) return std::unexpected(StorageError::kIo);
   std::string temp = locks_dir + "/" + std::string(kTempPrefix) + "XXXXXX";
   UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
-  if (!fd.valid()) return std::unexpected(FromErrno(errno));
+  if (!fd.valid()) return std::unexpected(StorageErrorFromErrno(errno));
   // Held while it is written, like every temporary file, so a sweep never takes it.
   flock(fd.get(), LOCK_EX | LOCK_NB);
   bool ok = WriteAll(fd.get(), creator) && fsync(fd.get()) == 0 &&
             rename(temp.c_str(), RecordPath(locks_dir, name).c_str()) == 0;
   if (!ok) {
-    StorageError e = FromErrno(errno);
+    StorageError e = StorageErrorFromErrno(errno);
     unlink(temp.c_str());
     return std::unexpected(e);
   }

@@ -42,12 +42,6 @@ class LocksMutex {
   UniqueFd fd_;  // closing it releases the lock
 };
 
-// Whether `creator` is a well-formed jti.
-bool IsCreator(std::string_view creator);
-
-// How many locks (object names) the directory holds. kIo if it cannot be read.
-std::expected<std::size_t, StorageError> CountLocks(const std::string& locks_dir);
-
 // The creator recorded for lock `name`, nullopt when there is no (well-formed) record.
 std::expected<std::optional<std::string>, StorageError> ReadCreator(const std::string& locks_dir,
                                                                     std::string_view name);

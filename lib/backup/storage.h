@@ -13,6 +13,7 @@
 // Implementations are thread-safe; readers, writers and listers belong to one thread.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -34,6 +35,22 @@ enum class StorageError {
   kTooMany,       // the repository, or the creating grant, holds as many locks as it may
   kNotCreator,    // the lock was not recorded as created by the one removing it
 };
+
+// The StorageError a filesystem errno means (kIo for anything unexpected). Thread-safe.
+inline StorageError StorageErrorFromErrno(int e) {
+  switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+      return StorageError::kNotFound;
+    case EEXIST:
+      return StorageError::kExists;
+    case ENOSPC:
+    case EDQUOT:
+      return StorageError::kNoSpace;
+    default:
+      return StorageError::kIo;
+  }
+}
 
 // The immutable id of the account that owns a repository (accounts.id, always > 0). A type of
 // its own so that nobody passes a user name or a count where an owner is meant.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -49,5 +50,12 @@ class SecretBytes {
   }
   std::vector<std::uint8_t> bytes_;
 };
+
+// Wipes a string that held a secret: its whole buffer, not just its current size, so the short
+// string's inline bytes of a moved-from or shortened string are cleared too. Leaves it empty.
+inline void WipeString(std::string& text) {
+  sodium_memzero(text.data(), text.capacity());
+  text.clear();
+}
 
 }  // namespace tessera::crypto

@@ -1,6 +1,5 @@
 #include "store/pg/pg_database.h"
 
-#include <charconv>
 #include <optional>
 
 #include "log/log.h"
@@ -24,15 +23,6 @@ std::string PairSubject(std::string_view account_key, std::string_view network) 
 }
 
 // An integer column, parsed strictly; nullopt for NULL or anything else.
-std::optional<std::int64_t> Integer(PGresult* r, int row, int column) {
-  if (PQgetisnull(r, row, column)) return std::nullopt;
-  std::string_view text = PQgetvalue(r, row, column);
-  std::int64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return n;
-}
-
 class PgDatabase final : public Database {
  public:
   explicit PgDatabase(PgOptions options) : options_(std::move(options)) {}
@@ -105,7 +95,7 @@ class PgDatabase final : public Database {
                std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
                std::to_string(p.window_seconds)});
     if (!result) return std::unexpected(result.error());
-    auto seconds = Integer(result->get(), 0, 0);
+    auto seconds = Int64FromRow(result->get(), 0, 0);
     if (!seconds) return std::unexpected(StoreError::kInvalid);
     return ThrottleVerdict{*seconds, std::string_view(PQgetvalue(result->get(), 0, 1)) == "t"};
   }
@@ -191,7 +181,7 @@ class PgDatabase final : public Database {
     std::vector<SessionTicket> revoked;
     PGresult* r = result->get();
     for (int i = 0; i < PQntuples(r); ++i) {
-      auto expires = Integer(r, i, 1);
+      auto expires = Int64FromRow(r, i, 1);
       if (!expires) return std::unexpected(StoreError::kInvalid);
       revoked.push_back(SessionTicket{PQgetvalue(r, i, 0), *expires});
     }
@@ -232,10 +222,7 @@ class PgDatabase final : public Database {
     for (const auto& pass : passes) {
       auto result = Query(pass.sql, {std::to_string(pass.seconds), batch});
       if (!result) return std::unexpected(result.error());
-      std::string_view tuples = PQcmdTuples(result->get());
-      std::int64_t n = 0;
-      std::from_chars(tuples.data(), tuples.data() + tuples.size(), n);
-      deleted += n;
+      deleted += ParseSqlInt64(PQcmdTuples(result->get())).value_or(0);
     }
     return deleted;
   }
