@@ -200,6 +200,7 @@ TEST_CASE("the objects' internal location is never reachable by a client", "[dow
     for (CheckedClient* client : {&anyone, &n}) {
       auto r = client->Get(uri);
       CHECK(r->status == 404);
+      CHECK(r->get_header_value("Content-Type") == "application/json");
       CHECK(r->body.find("secret") == std::string::npos);
     }
   }
@@ -230,5 +231,15 @@ TEST_CASE("objects are group-readable below a setgid storage root, and nothing e
     CHECK((st.st_mode & 0040) != 0);  // the group reads
     CHECK(st.st_gid == top.st_gid);   // inherited from the setgid root
     if (S_ISDIR(st.st_mode)) CHECK((st.st_mode & 0010) != 0);
+  }
+
+  // An object the web server may not read (its permissions changed by hand) is the server's
+  // fault: nginx answers the worker's JSON 500, never its own 403 page or the bytes.
+  if (geteuid() == 0) {
+    const std::string key = root + "/" + id + "/laptop/keys/" + Sha256Hex(blob);
+    REQUIRE(chmod(key.c_str(), 0600) == 0);
+    auto unreadable = n.Get("/backup/laptop/keys/" + Sha256Hex(blob));
+    CHECK(unreadable->status == 500);
+    CHECK(unreadable->body.find("\"storage error\"") != std::string::npos);
   }
 }
