@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,17 @@ constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 constexpr std::size_t kWritePiece = 64 * 1024;
 
 using Clock = TransferDeadline::Clock;
+
+// A web server that sends a TESSERA_DOWNLOAD_HANDOFF this worker cannot read is misconfigured on
+// every request: say so once, not per download.
+void WarnBadHandoffOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    log::Warning(std::string(http::kDownloadHandoffParam) +
+                 " is not `x-accel-redirect /<location>/` or `x-sendfile`: downloads are "
+                 "streamed by the worker");
+  });
+}
 
 bool TimedOut(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
@@ -128,6 +140,14 @@ bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request) 
       request->content_length = n;
     } else if (name == "REMOTE_ADDR") {
       request->remote_addr = value;
+    } else if (name == http::kDownloadHandoffParam) {
+      // A value we cannot read means no handoff: the worker streams (and says why, once).
+      auto handoff = http::ParseDownloadHandoff(value);
+      if (handoff) {
+        request->handoff = std::move(*handoff);
+      } else {
+        WarnBadHandoffOnce();
+      }
     }
   }
   // REQUEST_URI is what the client sent, under nginx and Apache alike (Apache sets no

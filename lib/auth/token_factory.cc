@@ -68,6 +68,17 @@ std::optional<std::string> FooterKid(std::string_view footer) {
   if (it == parsed->end() || !it->is_string()) return std::nullopt;
   return it->get<std::string>();
 }
+
+// The checks that depend on the clock, in the order a full verification makes them. Made on every
+// Verify(), remembered token or not.
+std::optional<TokenError> TimeError(std::int64_t now, std::int64_t skew, std::int64_t exp,
+                                    std::optional<std::int64_t> nbf,
+                                    std::optional<std::int64_t> iat) {
+  if (now >= exp) return TokenError::kExpired;
+  if (nbf && *nbf > now + skew) return TokenError::kNotYetValid;
+  if (iat && *iat > now + skew) return TokenError::kIssuedInFuture;
+  return std::nullopt;
+}
 }  // namespace
 
 TokenFactory::TokenFactory(std::string server_id, std::shared_ptr<const crypto::Keyring> keyring,
@@ -75,7 +86,8 @@ TokenFactory::TokenFactory(std::string server_id, std::shared_ptr<const crypto::
     : server_id_(std::move(server_id)),
       keyring_(std::move(keyring)),
       clock_(clock),
-      skew_(skew.count()) {}
+      skew_(skew.count()),
+      memo_(std::make_unique<crypto::VerifyMemo<Verified>>(kMemoPerGeneration)) {}
 
 std::expected<std::string, TokenError> TokenFactory::Create(const TokenRequest& request) const {
   if (request.subject.empty() || request.jti.empty() || request.lifetime.count() <= 0 ||
@@ -100,6 +112,25 @@ std::expected<std::string, TokenError> TokenFactory::Create(const TokenRequest& 
 }
 
 std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view untrusted) const {
+  // Length and header first, as UntrustedToken::Parse makes them: junk is refused before it costs
+  // a hash, and answers with the same errors as without the memo.
+  if (untrusted.size() > crypto::kMaxTokenBytes) return std::unexpected(TokenError::kTooLong);
+  if (!untrusted.starts_with(crypto::PublicVerifier::kHeader)) {
+    return std::unexpected(TokenError::kWrongHeader);
+  }
+  if (auto seen = memo_->Find(untrusted)) {
+    if (auto error = TimeError(clock_.Now(), skew_, seen->token.expires_at(), seen->nbf, seen->iat))
+      return std::unexpected(*error);
+    return std::move(seen->token);
+  }
+  auto verified = VerifyFully(untrusted);
+  if (!verified) return std::unexpected(verified.error());
+  memo_->Insert(untrusted, *verified);  // successes only: a failure is never remembered
+  return std::move(verified->token);
+}
+
+std::expected<TokenFactory::Verified, TokenError> TokenFactory::VerifyFully(
+    std::string_view untrusted) const {
   using crypto::PasetoError;
   auto token = crypto::UntrustedToken::Parse(untrusted, crypto::PublicVerifier::kHeader);
   if (!token) {
@@ -129,15 +160,13 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   if (claims->iss != server_id_) return std::unexpected(TokenError::kWrongIssuer);
   if (claims->aud != server_id_) return std::unexpected(TokenError::kWrongAudience);
   if (!claims->exp) return std::unexpected(TokenError::kMissingExpiry);
-  std::int64_t now = clock_.Now();
-  if (now >= *claims->exp) return std::unexpected(TokenError::kExpired);
-  if (claims->nbf && *claims->nbf > now + skew_) return std::unexpected(TokenError::kNotYetValid);
-  if (claims->iat && *claims->iat > now + skew_)
-    return std::unexpected(TokenError::kIssuedInFuture);
+  if (auto error = TimeError(clock_.Now(), skew_, *claims->exp, claims->nbf, claims->iat))
+    return std::unexpected(*error);
   if (!claims->sub || claims->sub->empty()) return std::unexpected(TokenError::kMissingSubject);
   if (!claims->jti || claims->jti->empty()) return std::unexpected(TokenError::kMissingJti);
 
-  BearerToken out;
+  Verified verified{BearerToken(), claims->nbf, claims->iat};
+  BearerToken& out = verified.token;
   const nlohmann::json& custom = claims->custom;
   auto flag = [&](const char* name, bool* value) {
     auto it = custom.find(name);
@@ -159,7 +188,7 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   out.subject_ = std::move(*claims->sub);
   out.jti_ = std::move(*claims->jti);
   out.expires_at_ = *claims->exp;
-  return out;
+  return verified;
 }
 
 }  // namespace tessera::auth

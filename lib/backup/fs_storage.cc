@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "backup/content_hash.h"
 #include "backup/lock_records.h"
@@ -17,6 +18,10 @@
 
 namespace tessera::backup {
 namespace {
+
+// Group-readable: the storage root's group decides who else may read (storage.h).
+constexpr mode_t kDirMode = 0750;
+constexpr mode_t kFileMode = 0640;
 
 constexpr std::string_view kTypes[] = {"data", "keys", "locks", "snapshots", "index"};
 
@@ -53,8 +58,10 @@ class FileRange final : public http::BodySource {
 
 class FileReader final : public ObjectReader {
  public:
-  FileReader(std::shared_ptr<Fd> fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+  FileReader(std::shared_ptr<Fd> fd, std::uint64_t size, LocalFile file)
+      : fd_(std::move(fd)), size_(size), file_(std::move(file)) {}
   std::uint64_t size() const override { return size_; }
+  std::optional<LocalFile> local_file() const override { return file_; }
   std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
     return std::make_shared<FileRange>(fd_, offset, length);
   }
@@ -62,6 +69,7 @@ class FileReader final : public ObjectReader {
  private:
   std::shared_ptr<Fd> fd_;
   std::uint64_t size_;
+  LocalFile file_;
 };
 
 bool FsyncDir(const std::string& dir) {
@@ -238,7 +246,10 @@ class DirLister final : public ObjectLister {
 
 class FilesystemStorage final : public Storage {
  public:
-  explicit FilesystemStorage(std::string root) : root_(std::move(root)) {}
+  explicit FilesystemStorage(std::string root)
+      : root_(std::filesystem::absolute(root).lexically_normal().string()) {
+    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  }
 
   std::expected<void, StorageError> CreateRepo(AccountId owner, std::string_view repo) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
@@ -246,14 +257,14 @@ class FilesystemStorage final : public Storage {
     if (!MakeDirs(base)) return std::unexpected(StorageErrorFromErrno(errno));
     for (auto type : kTypes) {
       std::string dir = base + "/" + std::string(type);
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      if (mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
         return std::unexpected(StorageErrorFromErrno(errno));
     }
     char sub[3];
     for (int i = 0; i < 256; ++i) {
       std::snprintf(sub, sizeof sub, "%02x", i);
       std::string dir = base + "/data/" + sub;
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      if (mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
         return std::unexpected(StorageErrorFromErrno(errno));
     }
     return {};
@@ -276,7 +287,9 @@ class FilesystemStorage final : public Storage {
     struct stat st{};
     if (fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
       return std::unexpected(StorageError::kNotFound);
-    return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
+    std::string relative = path.substr(root_.size() + 1);
+    return std::make_unique<FileReader>(std::move(fd), static_cast<std::uint64_t>(st.st_size),
+                                        LocalFile{std::move(path), std::move(relative)});
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
@@ -360,6 +373,13 @@ class FilesystemStorage final : public Storage {
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
     int fd = mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) return std::unexpected(StorageErrorFromErrno(errno));
+    // mkostemp makes 0600; objects are readable by the storage root's group (see storage.h).
+    if (fchmod(fd, kFileMode) != 0) {
+      int e = errno;
+      close(fd);
+      unlink(temp.c_str());
+      return std::unexpected(StorageErrorFromErrno(e));
+    }
     // Held for as long as the writer lives (the kernel drops it if the worker dies): the sweep
     // (backup/temp_sweeper.h) never removes a temporary file somebody still writes. A new file
     // nobody else knows, so the lock is granted at once.
@@ -385,7 +405,7 @@ class FilesystemStorage final : public Storage {
     for (std::size_t pos = root_.size() + 1; pos <= path.size(); ++pos) {
       if (pos == path.size() || path[pos] == '/') {
         std::string part = path.substr(0, pos);
-        if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return false;
+        if (mkdir(part.c_str(), kDirMode) != 0 && errno != EEXIST) return false;
       }
     }
     return true;

@@ -67,11 +67,21 @@ struct ObjectInfo {
   std::uint64_t size;
 };
 
+// Where an object lies on a local filesystem the web server can read (http/download_handoff.h):
+// the absolute path, and the path below the storage root (no leading '/'). Both are built from
+// validated names only.
+struct LocalFile {
+  std::string absolute;
+  std::string relative;
+};
+
 // An open object: its size, and a source for a byte range of it.
 class ObjectReader {
  public:
   virtual ~ObjectReader() = default;
   virtual std::uint64_t size() const = 0;
+  // The object's file, when the backend keeps it in one (nullopt for a remote store).
+  virtual std::optional<LocalFile> local_file() const { return std::nullopt; }
   // A body source for [offset, offset + length). The reader must outlive nothing: the source
   // keeps what it needs.
   virtual std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) = 0;
@@ -135,7 +145,13 @@ class Storage {
 
 // The filesystem backend: <root>/<account
 // id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}, the account id in decimal
-// ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound).
+// ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound). A relative root is taken
+// from the current directory at construction.
+//
+// Directories are made 0750 and objects 0640 (the process umask may take more away), so that
+// the storage root's group decides who else reads objects: the web server's group, with the
+// setgid bit on the root so that everything below inherits it, when the web server serves
+// downloads itself (http/download_handoff.h); a root of mode 0700 keeps everyone else out.
 std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
 
 }  // namespace tessera::backup

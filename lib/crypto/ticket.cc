@@ -3,7 +3,7 @@
 #include <sodium.h>
 
 #include <cstdio>
-#include <mutex>
+#include <optional>
 
 #include "crypto/base64url.h"
 #include "names/userid.h"
@@ -69,12 +69,12 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   VerifiedTicket out;
   out.userid_ = userid;
   out.time_ = time;
-  {
-    std::shared_lock lock(memo_->mutex);
-    auto hit = memo_->entries.find(std::string(ticket));
-    if (hit != memo_->entries.end()) out.revocation_id_ = hit->second;
-  }
-  if (out.revocation_id_.empty()) {
+  // The memo key is the whole ticket, so a hit means these exact bytes verified before.
+  std::optional<std::string> seen = memo_->Find(ticket);
+  bool remembered = seen.has_value();
+  if (remembered) {
+    out.revocation_id_ = std::move(*seen);
+  } else {
     auto sig = Base64Decode(sig_text, 128, Base64Alphabet::kStandard);
     if (!sig || sig->size() != kSigBytes) return std::unexpected(TicketError::kMalformed);
     if (!CheckSignature(text, *sig)) return std::unexpected(TicketError::kBadSignature);
@@ -83,12 +83,10 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
     char hex[sizeof digest * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     out.revocation_id_ = hex;
-    std::unique_lock lock(memo_->mutex);
-    if (memo_->entries.size() >= kMemoEntries) memo_->entries.clear();
-    memo_->entries.emplace(ticket, out.revocation_id_);
   }
   if (now > time + kTicketMaxAge) return std::unexpected(TicketError::kExpired);
   if (now < time - kTicketMaxSkew) return std::unexpected(TicketError::kFromFuture);
+  if (!remembered) memo_->Insert(ticket, out.revocation_id_);  // successes only
   return out;
 }
 

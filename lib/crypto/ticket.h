@@ -9,21 +9,21 @@
 //
 // Tickets carry no key id: verification tries the signing key, then each older key (rotation).
 // Only TicketKeys::Verify makes a VerifiedTicket. A browser presents the same ticket on every
-// request, so the signature check (the dominant cost) is remembered: a bounded memo maps the
-// exact ticket text to its revocation id; structure and time window are still checked on every
-// call. Thread-safe (the memo has its own lock).
+// request, so the signature check (the dominant cost) is remembered: a VerifyMemo
+// (crypto/verify_memo.h) maps a keyed hash of the ticket text — never the text itself — to its
+// revocation id. Only tickets that verified completely go in; structure and time window are still
+// checked on every call. Thread-safe (the memo locks itself).
 #pragma once
 
 #include <cstdint>
 #include <expected>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "crypto/keys.h"
+#include "crypto/verify_memo.h"
 
 namespace tessera::crypto {
 
@@ -68,16 +68,22 @@ class TicketKeys {
   std::expected<VerifiedTicket, TicketError> Verify(std::string_view ticket,
                                                     std::int64_t now) const;
 
+  // Verify() calls that found / did not find the ticket in the memo (past the structure checks).
+  // Monotonic; for metrics.
+  std::uint64_t memo_hits() const { return memo_->hits(); }
+  std::uint64_t memo_misses() const { return memo_->misses(); }
+
  private:
   bool CheckSignature(std::string_view text, const std::vector<std::uint8_t>& sig) const;
-  static constexpr std::size_t kMemoEntries = 4096;
+  // Tickets per memo generation: as many as the old single-generation memo held. An entry is about
+  // 200 bytes (digest, 64-hex-digit revocation id, node, bucket), so both generations take about
+  // 1.6 MiB.
+  static constexpr std::size_t kMemoPerGeneration = 4096;
   SecretKey key_;
   std::vector<PublicKey> verify_;
-  struct Memo {
-    std::shared_mutex mutex;
-    std::unordered_map<std::string, std::string> entries;  // ticket → revocation id
-  };
-  std::unique_ptr<Memo> memo_ = std::make_unique<Memo>();
+  // Ticket → revocation id. Behind a pointer so TicketKeys stays movable and Verify() const.
+  std::unique_ptr<VerifyMemo<std::string>> memo_ =
+      std::make_unique<VerifyMemo<std::string>>(kMemoPerGeneration);
 };
 
 // TIME as Proxmox writes it in tickets and CSRF tokens: upper-case hex, at least 8 digits.

@@ -44,15 +44,26 @@ std::expected<std::uint64_t, BodyError> StreamBody(Request& request, std::uint64
   if (length && *length > cap) return std::unexpected(BodyError::kTooLarge);
   std::uint64_t received = 0;
   if (request.body != nullptr) {
+    // The reader hands out what it has (a FastCGI record's worth, often 8 KiB); the sink gets
+    // full chunks, so a stored object costs one write and one hash update per chunk, not per
+    // record.
     std::vector<char> buffer(std::max<std::size_t>(chunk_bytes, 1));
-    for (;;) {
-      std::ptrdiff_t n = request.body->Read(buffer.data(), buffer.size());
-      if (n < 0) return std::unexpected(BodyError::kInterrupted);
-      if (n == 0) break;
-      received += static_cast<std::uint64_t>(n);
-      if (received > cap) return std::unexpected(BodyError::kTooLarge);
-      if (length && received > *length) return std::unexpected(BodyError::kLonger);
-      if (!sink(std::span<const char>(buffer.data(), static_cast<std::size_t>(n)))) {
+    bool ended = false;
+    while (!ended) {
+      std::size_t filled = 0;
+      while (filled < buffer.size()) {
+        std::ptrdiff_t n = request.body->Read(buffer.data() + filled, buffer.size() - filled);
+        if (n < 0) return std::unexpected(BodyError::kInterrupted);
+        if (n == 0) {
+          ended = true;
+          break;
+        }
+        filled += static_cast<std::size_t>(n);
+        received += static_cast<std::uint64_t>(n);
+        if (received > cap) return std::unexpected(BodyError::kTooLarge);
+        if (length && received > *length) return std::unexpected(BodyError::kLonger);
+      }
+      if (filled > 0 && !sink(std::span<const char>(buffer.data(), filled))) {
         return std::unexpected(BodyError::kSinkFailed);
       }
     }

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/download_handoff.h"
+
 namespace tessera::http {
 
 enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kOther };
@@ -42,6 +44,8 @@ struct Request {
   std::string content_type;  // as sent, may be empty
   std::optional<std::uint64_t> content_length;
   std::string remote_addr;
+  // What the web server can serve itself (its TESSERA_DOWNLOAD_HANDOFF parameter).
+  DownloadHandoff handoff;
   BodyReader* body = nullptr;  // not owned; null means no body
 
   // The first header with this lower-case name, or nullopt.

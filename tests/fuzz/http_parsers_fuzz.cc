@@ -1,8 +1,10 @@
 // Fuzz target for every parser of network input in lib/http, lib/json and the login request:
 // request paths, percent-encoding, form and JSON parameters (UTF-8 checks included) and the
 // login parameter check, the Cookie header and our cookie encoding, REMOTE_ADDR, and the
-// login-CSRF Origin check. The first byte picks the parser so one corpus serves all. Crashes,
-// leaks, sanitizer reports and broken round trips (abort) are bugs.
+// login-CSRF Origin check, and the web server's download handoff parameter. The first byte picks
+// the parser so one corpus serves all. Crashes, leaks, sanitizer reports and broken round trips
+// (abort) are bugs.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 #include "auth/login_request.h"
 #include "http/client_address.h"
 #include "http/cookies.h"
+#include "http/download_handoff.h"
 #include "http/params.h"
 #include "http/percent.h"
 #include "http/request.h"
@@ -57,6 +60,23 @@ void Origin(std::string_view input) {
   (void)auth::CheckLoginOrigin(request);
 }
 
+// A handoff location that parses is safe to prefix a path with: absolute, ending in '/', no
+// '.' or '..' segment, nothing to escape.
+void Handoff(std::string_view input) {
+  auto handoff = http::ParseDownloadHandoff(input);
+  if (!handoff || handoff->kind != http::HandoffKind::kAccelRedirect) return;
+  const std::string& l = handoff->location;
+  if (l.size() < 3 || l.front() != '/' || l.back() != '/') std::abort();
+  if (l.find("//") != std::string::npos || l.find("/./") != std::string::npos ||
+      l.find("/../") != std::string::npos)
+    std::abort();
+  for (char c : l) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '.' && c != '-' &&
+        c != '_')
+      std::abort();
+  }
+}
+
 // Parameters that parse are text: no handler ever sees malformed UTF-8.
 void CheckText(const std::expected<http::Params, http::Problem>& params) {
   if (!params) return;
@@ -69,7 +89,7 @@ void CheckText(const std::expected<http::Params, http::Problem>& params) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 8) {
+  switch (data[0] % 9) {
     case 0: {
       std::vector<std::string> segments;
       (void)http::SplitPath(input, &segments);
@@ -108,6 +128,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 7:
       Origin(input);
+      break;
+    case 8:
+      Handoff(input);
       break;
   }
   return 0;

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 TEST_CASE("behind Apache the worker answers exactly as behind nginx", "[apache]") {
   BackupStack b;
   Stack& stack = *b.stack;
-  Apache apache(stack.dir(), stack.worker().socket());
+  Apache apache(stack.dir(), stack.worker().socket(), stack.storage_dir());
   CheckedClient a("127.0.0.1", apache.port());
   CheckedClient n = stack.Client();
 

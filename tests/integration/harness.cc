@@ -280,6 +280,17 @@ std::string PgCluster::Sql(const std::string& sql, const std::string& dbname) {
   return r.output;
 }
 
+void MakeStorageDir(const std::string& path) {
+  fs::create_directories(path);
+  if (geteuid() != 0) return;
+  RunResult group = Run({"chgrp", "www-data", path});
+  if (group.status != 0) throw std::runtime_error("chgrp www-data failed: " + group.output);
+  fs::permissions(
+      path,
+      fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::set_gid,
+      fs::perm_options::replace);
+}
+
 void MigrateOrThrow(const std::string& conninfo) {
   RunResult r = Run({TESSERA_ADMIN_BIN, "--database", conninfo, "migrate", "--sql-dir",
                      TESSERA_SOURCE_DIR "/sql"});
@@ -346,12 +357,12 @@ void Worker::Start() {
   throw std::runtime_error("tessera-fcgi did not start: " + Tail(Log()));
 }
 
-Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket)
+Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::string& storage_dir)
     : dir_(dir), port_(FreePort()) {
   fs::create_directories(dir_ + "/nginx/logs");
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/nginx/fastcgi_params",
                 fs::copy_options::overwrite_existing);
-  std::string conf = std::string(geteuid() == 0 ? "user root;\n" : "") +
+  std::string conf = std::string(geteuid() == 0 ? "user www-data;\n" : "") +
                      "worker_processes 1;\n"
                      "pid " +
                      dir_ +
@@ -383,6 +394,9 @@ Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket)
                      "  server {\n"
                      "    listen 127.0.0.1:" +
                      std::to_string(port_) +
+                     ";\n"
+                     "    set $tessera_storage_dir " +
+                     (storage_dir.empty() ? dir_ + "/no-storage" : storage_dir) +
                      ";\n"
                      "    location = /static.txt { root " +
                      dir_ +
@@ -416,7 +430,8 @@ Nginx::~Nginx() {
   }
 }
 
-Apache::Apache(const std::string& dir, const std::string& fcgi_socket)
+Apache::Apache(const std::string& dir, const std::string& fcgi_socket,
+               const std::string& storage_dir)
     : dir_(dir + "/apache"), port_(FreePort()) {
   fs::create_directories(dir_ + "/logs");
   const std::string mods = "/usr/lib/apache2/modules/";
@@ -438,6 +453,9 @@ Apache::Apache(const std::string& dir, const std::string& fcgi_socket)
       "LoadModule reqtimeout_module " +
       mods +
       "mod_reqtimeout.so\n"
+      "LoadModule xsendfile_module " +
+      mods +
+      "mod_xsendfile.so\n"
       "PidFile " +
       dir_ +
       "/apache.pid\n"
@@ -460,6 +478,9 @@ Apache::Apache(const std::string& dir, const std::string& fcgi_socket)
       ">\n"
       "  Define TESSERA_SOCKET " +
       fcgi_socket +
+      "\n"
+      "  Define TESSERA_STORAGE_DIR " +
+      (storage_dir.empty() ? dir_ + "/no-storage" : storage_dir) +
       "\n"
       "  Include " TESSERA_SOURCE_DIR
       "/conf/apache/tessera.conf\n"
@@ -488,11 +509,12 @@ Apache::~Apache() {
   }
 }
 
-Stack::Stack(const std::string& extra_config) : dir_(MakeTempDir("tessera-stack")) {
+Stack::Stack(const std::string& extra_config, const std::string& storage_dir)
+    : dir_(MakeTempDir("tessera-stack")), storage_dir_(storage_dir) {
   MigrateOrThrow(pg_.Conninfo());
   worker_ = std::make_unique<Worker>(dir_, pg_.Conninfo(), extra_config);
   worker_->Start();
-  nginx_ = std::make_unique<Nginx>(dir_, worker_->socket());
+  nginx_ = std::make_unique<Nginx>(dir_, worker_->socket(), storage_dir_);
 }
 
 Stack::~Stack() {
@@ -510,13 +532,15 @@ httplib::Client Stack::Client() const {
 
 BackupStack::BackupStack(const std::string& extra_config)
     : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
-  fs::create_directories(keys + "/repos");
+  const std::string repos = keys + "/repos";
+  MakeStorageDir(repos);
   RunResult key = Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"});
   if (key.status != 0) throw std::runtime_error("keygen failed: " + key.output);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  stack = std::make_unique<Stack>(common + "storage_dir = " + keys + "/repos\n" +
-                                  "password_opslimit = 1\npassword_memlimit_kib = 8192\n" +
-                                  extra_config);
+  stack = std::make_unique<Stack>(common + "storage_dir = " + repos + "\n" +
+                                      "password_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+                                      extra_config,
+                                  repos);
   WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");

@@ -101,8 +101,10 @@ class Worker {
 class Nginx {
  public:
   // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
-  // conf/nginx/tessera.conf snippet.
-  Nginx(const std::string& dir, const std::string& fcgi_socket);
+  // conf/nginx/tessera.conf snippet, with downloads handed to nginx from `storage_dir` (the
+  // worker's). As root, nginx's workers run as www-data, as on Debian.
+  Nginx(const std::string& dir, const std::string& fcgi_socket,
+        const std::string& storage_dir = "");
   ~Nginx();
   int port() const { return port_; }
 
@@ -115,8 +117,10 @@ class Nginx {
 class Apache {
  public:
   // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
-  // conf/apache/tessera.conf snippet (mod_proxy_fcgi).
-  Apache(const std::string& dir, const std::string& fcgi_socket);
+  // conf/apache/tessera.conf snippet (mod_proxy_fcgi), with mod_xsendfile loaded so downloads
+  // from `storage_dir` (the worker's) are sent by Apache.
+  Apache(const std::string& dir, const std::string& fcgi_socket,
+         const std::string& storage_dir = "");
   ~Apache();
   int port() const { return port_; }
 
@@ -129,16 +133,18 @@ class Apache {
 // PostgreSQL with migrations applied, a worker and nginx in front of it.
 class Stack {
  public:
-  explicit Stack(const std::string& extra_config = "");
+  // `storage_dir` is the worker's (set in `extra_config`), for nginx's download location.
+  explicit Stack(const std::string& extra_config = "", const std::string& storage_dir = "");
   ~Stack();  // stops nginx and the worker, then removes the directory
   PgCluster& pg() { return pg_; }
   const std::string& dir() const { return dir_; }
+  const std::string& storage_dir() const { return storage_dir_; }
   Worker& worker() { return *worker_; }
   int port() const { return nginx_->port(); }
   httplib::Client Client() const;
 
  private:
-  std::string dir_;
+  std::string dir_, storage_dir_;
   PgCluster pg_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Nginx> nginx_;
@@ -156,11 +162,17 @@ class BackupStack {
   // A client of the nginx in front, sending `token` as a bearer token.
   httplib::Client Client(const std::string& token);
 
-  std::string keys;        // the throwaway directory: token key, admin.conf, repos/
+  // The throwaway directory: token key, admin.conf, repos/ (the storage: as root, group
+  // www-data and setgid, so the web server can read what it hands out).
+  std::string keys;
   std::string admin_conf;  // tessera-admin --config for token mint/verify/revoke
   std::unique_ptr<Stack> stack;
 };
 
+// Makes a storage directory as the shipped snippets ask for one: as root, group www-data (the
+// web servers' user here) with the setgid bit, mode 2750, so the web server can read what it
+// sends. Throws on failure.
+void MakeStorageDir(const std::string& path);
 // Applies the project's migrations with tessera-admin. Throws on failure.
 void MigrateOrThrow(const std::string& conninfo);
 // Adds an account with tessera-admin (password on stdin). Throws on failure.

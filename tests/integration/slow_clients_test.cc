@@ -206,7 +206,7 @@ TEST_CASE("slow uploads, logins and downloads behind nginx never freeze the serv
 
 TEST_CASE("slow uploads, logins and downloads behind Apache never freeze the service", "[slow]") {
   BackupStack b;
-  Apache apache(b.stack->dir(), b.stack->worker().socket());
+  Apache apache(b.stack->dir(), b.stack->worker().socket(), b.stack->storage_dir());
   RunSlowClients(b, apache.port());
 }
 

@@ -54,12 +54,13 @@ bool Eventually(F done, std::chrono::milliseconds limit) {
 TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sweeps", "[sweep]") {
   // The backup stack with the default max age for temporary files: an hour.
   std::string keys = MakeTempDir("tessera-sweep");
-  fs::create_directories(keys + "/repos");
+  MakeStorageDir(keys + "/repos");
   REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
   Stack stack(common + "storage_dir = " + keys +
-              "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
-              "upload_temp_max_age = 3600\n");
+                  "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+                  "upload_temp_max_age = 3600\n",
+              keys + "/repos");
   WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint",

@@ -177,3 +177,81 @@ TEST_CASE("token verification: one negative test per error") {
     CHECK(f.factory.Create(r).error() == TokenError::kInvalidRequest);
   }
 }
+
+TEST_CASE("a token seen before is answered from the memo, with the same grant") {
+  Fixture f;
+  std::string good = f.factory.Create(f.Request()).value();
+  REQUIRE(f.factory.Verify(good));
+  CHECK(f.factory.memo_hits() == 0);
+  CHECK(f.factory.memo_misses() == 1);
+  auto again = f.factory.Verify(good);
+  REQUIRE(again);
+  CHECK(f.factory.memo_hits() == 1);
+  CHECK(again->subject() == "alice@pbs");
+  CHECK(again->jti() == "42");
+  CHECK(again->repo() == "alice/laptop");
+  CHECK(again->permissions().write);
+  CHECK_FALSE(again->permissions().del);
+  CHECK(again->expires_at() == kNow + 3600);
+  // Length and header are checked before the memo is asked.
+  CHECK(f.factory.Verify(std::string(9000, 'a')).error() == TokenError::kTooLong);
+  CHECK(f.factory.Verify("v4.local." + good.substr(10)).error() == TokenError::kWrongHeader);
+  CHECK(f.factory.memo_hits() + f.factory.memo_misses() == 2);
+}
+
+TEST_CASE("a remembered token still expires, and is still not valid before nbf or iat") {
+  Fixture f;
+  std::string good = f.factory.Create(f.Request()).value();
+  std::string c = f.Claims("");
+  std::string no_nbf = f.Forge(c.erase(c.find(",\"nbf\""), 29));  // only iat limits the start
+  REQUIRE(f.factory.Verify(good));
+  REQUIRE(f.factory.Verify(no_nbf));
+  REQUIRE(f.factory.Verify(good));  // now remembered
+  std::uint64_t hits = f.factory.memo_hits();
+  REQUIRE(hits == 1);
+
+  f.clock.Set(kNow + 3599);
+  CHECK(f.factory.Verify(good).has_value());
+  f.clock.Set(kNow + 3600);
+  CHECK(f.factory.Verify(good).error() == TokenError::kExpired);
+  CHECK(f.factory.Verify(no_nbf).error() == TokenError::kExpired);
+  f.clock.Set(kNow - 61);
+  CHECK(f.factory.Verify(good).error() == TokenError::kNotYetValid);
+  CHECK(f.factory.Verify(no_nbf).error() == TokenError::kIssuedInFuture);
+  f.clock.Set(kNow - 60);
+  CHECK(f.factory.Verify(good).has_value());
+  // Every one of these was a memo hit: the time checks ran on remembered tokens.
+  CHECK(f.factory.memo_hits() == hits + 6);
+}
+
+TEST_CASE("a refused token is never remembered") {
+  Fixture f;
+  std::string good = f.factory.Create(f.Request()).value();
+  REQUIRE(f.factory.Verify(good));
+  REQUIRE(f.factory.Verify(good));
+  std::uint64_t hits = f.factory.memo_hits();
+
+  SECTION("a flipped signature byte is refused after the good token was remembered") {
+    std::size_t dot = good.rfind('.');
+    auto body = crypto::Base64Decode(good.substr(10, dot - 10), 9000).value();
+    body.back() ^= 0x01;
+    std::string flipped = "v4.public." + crypto::Base64Encode(body) + good.substr(dot);
+    for (int i = 0; i < 3; ++i)
+      CHECK(f.factory.Verify(flipped).error() == TokenError::kBadSignature);
+    CHECK(f.factory.memo_hits() == hits);
+    CHECK(f.factory.Verify(good).has_value());
+  }
+  SECTION("a token whose nbf is ahead is refused until then, then remembered") {
+    std::string start = crypto::FormatRfc3339(kNow + 600);
+    std::string c = f.Claims("");
+    c.replace(c.find(crypto::FormatRfc3339(kNow), c.find("\"nbf\"")), start.size(), start);
+    std::string later = f.Forge(c);
+    CHECK(f.factory.Verify(later).error() == TokenError::kNotYetValid);
+    CHECK(f.factory.Verify(later).error() == TokenError::kNotYetValid);
+    CHECK(f.factory.memo_hits() == hits);
+    f.clock.Set(kNow + 600);
+    CHECK(f.factory.Verify(later).has_value());
+    CHECK(f.factory.Verify(later).has_value());
+    CHECK(f.factory.memo_hits() == hits + 1);
+  }
+}

@@ -34,6 +34,38 @@ TEST_CASE("ticket window: 300 s early to 7200 s late") {
   CHECK(keys.Verify(t, kNow + 7201).error() == TicketError::kExpired);
 }
 
+TEST_CASE("a remembered ticket still expires and is still refused from the future") {
+  TicketKeys keys = Keys();
+  std::string t = keys.Issue("alice@pbs", kNow);
+  auto first = keys.Verify(t, kNow);
+  REQUIRE(first);
+  CHECK(keys.memo_hits() == 0);
+  auto again = keys.Verify(t, kNow);  // from the memo
+  REQUIRE(again);
+  CHECK(keys.memo_hits() == 1);
+  CHECK(again->userid() == "alice@pbs");
+  CHECK(again->revocation_id() == first->revocation_id());
+  CHECK(keys.Verify(t, kNow + 7200).has_value());
+  CHECK(keys.Verify(t, kNow + 7201).error() == TicketError::kExpired);
+  CHECK(keys.Verify(t, kNow - 301).error() == TicketError::kFromFuture);
+  CHECK(keys.memo_hits() == 4);
+  // A flipped signature character is refused although the genuine ticket is remembered.
+  std::string flipped = t;
+  flipped[flipped.size() - 3] = flipped[flipped.size() - 3] == 'A' ? 'B' : 'A';
+  CHECK(keys.Verify(flipped, kNow).error() == TicketError::kBadSignature);
+  CHECK(keys.Verify(flipped, kNow).error() == TicketError::kBadSignature);
+  CHECK(keys.memo_hits() == 4);
+}
+
+TEST_CASE("a ticket outside its window is not remembered") {
+  TicketKeys keys = Keys();
+  std::string t = keys.Issue("alice@pbs", kNow);
+  CHECK(keys.Verify(t, kNow + 7201).error() == TicketError::kExpired);
+  CHECK(keys.Verify(t, kNow + 7201).error() == TicketError::kExpired);
+  CHECK(keys.memo_hits() == 0);
+  CHECK(keys.memo_misses() == 2);
+}
+
 TEST_CASE("older keys still verify; unknown keys do not") {
   SecretKey old_key = *SecretKey::FromSeed(std::vector<std::uint8_t>(32, 1));
   PublicKey old_public = old_key.Public();

@@ -102,3 +102,20 @@ TEST_CASE("ReadBody keeps the body in memory, within its cap") {
   r.body = &big;
   CHECK(http::ReadBody(r, 6).error() == BodyError::kTooLarge);
 }
+
+TEST_CASE("a body read in small pieces reaches the sink in full chunks") {
+  ChunkedBody body(std::string(1000, 'x'), 3);
+  http::Request r;
+  r.content_length = 1000;
+  r.body = &body;
+  std::vector<std::size_t> sizes;
+  auto result = http::StreamBody(
+      r, 1000,
+      [&](std::span<const char> chunk) {
+        sizes.push_back(chunk.size());
+        return true;
+      },
+      256);
+  REQUIRE(result.has_value());
+  CHECK(sizes == std::vector<std::size_t>{256, 256, 256, 232});
+}
