@@ -141,6 +141,10 @@ TEST_CASE("downloads are the same through nginx, Apache and the worker's own str
     CHECK(via_nginx->get_header_value("Content-Range") == c.content_range);
     CHECK(via_apache->get_header_value("Content-Range") == c.content_range);
     CHECK(direct.headers["content-range"] == c.content_range);
+    // restic reads Content-Length (a chunked answer is "negative content length" to it).
+    const std::string length = std::to_string(c.body.size());
+    CHECK(via_nginx->get_header_value("Content-Length") == length);
+    CHECK(via_apache->get_header_value("Content-Length") == length);
     // Never leaked to the client.
     CHECK_FALSE(via_nginx->has_header("X-Accel-Redirect"));
     CHECK_FALSE(via_apache->has_header("X-Sendfile"));
@@ -242,4 +246,18 @@ TEST_CASE("objects are group-readable below a setgid storage root, and nothing e
     CHECK(unreadable->status == 500);
     CHECK(unreadable->body.find("\"storage error\"") != std::string::npos);
   }
+}
+
+// Apache's mod_proxy_fcgi sends FastCGI answers chunked, without the worker's Content-Length,
+// which restic refuses: the shipped snippet requires mod_xsendfile and says so at start-up.
+TEST_CASE("the Apache snippet refuses to load without mod_xsendfile", "[download]") {
+  std::string dir = MakeTempDir("tessera-noxsendfile");
+  try {
+    Apache apache(dir, dir + "/no.sock", dir, /*xsendfile=*/false);
+    FAIL("Apache started without mod_xsendfile");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("XSendFile") != std::string::npos);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }

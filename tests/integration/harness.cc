@@ -431,8 +431,8 @@ Nginx::~Nginx() {
 }
 
 Apache::Apache(const std::string& dir, const std::string& fcgi_socket,
-               const std::string& storage_dir)
-    : dir_(dir + "/apache"), port_(FreePort()) {
+               const std::string& storage_dir, bool xsendfile)
+    : dir_(dir + (xsendfile ? "/apache" : "/apache-streaming")), port_(FreePort()) {
   fs::create_directories(dir_ + "/logs");
   const std::string mods = "/usr/lib/apache2/modules/";
   std::string conf =
@@ -451,12 +451,8 @@ Apache::Apache(const std::string& dir, const std::string& fcgi_socket,
       mods +
       "mod_proxy_fcgi.so\n"
       "LoadModule reqtimeout_module " +
-      mods +
-      "mod_reqtimeout.so\n"
-      "LoadModule xsendfile_module " +
-      mods +
-      "mod_xsendfile.so\n"
-      "PidFile " +
+      mods + "mod_reqtimeout.so\n" +
+      (xsendfile ? "LoadModule xsendfile_module " + mods + "mod_xsendfile.so\n" : "") + "PidFile " +
       dir_ +
       "/apache.pid\n"
       "ErrorLog " +

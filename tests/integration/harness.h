@@ -119,8 +119,9 @@ class Apache {
   // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
   // conf/apache/tessera.conf snippet (mod_proxy_fcgi), with mod_xsendfile loaded so downloads
   // from `storage_dir` (the worker's) are sent by Apache.
+  // Without `xsendfile`, the module is not loaded and the worker streams downloads itself.
   Apache(const std::string& dir, const std::string& fcgi_socket,
-         const std::string& storage_dir = "");
+         const std::string& storage_dir = "", bool xsendfile = true);
   ~Apache();
   int port() const { return port_; }
 
