@@ -23,38 +23,7 @@ using nlohmann::json;
 namespace {
 constexpr const char* kTicket = "/api2/json/access/ticket";
 constexpr const char* kWhoami = "/api2/json/access/whoami";
-constexpr const char* kForm = "application/x-www-form-urlencoded";
 constexpr const char* kOctets = "application/octet-stream";
-
-// Polls `check` for up to a second: changes reach the worker through NOTIFY.
-template <typename F>
-bool Within1s(F check) {
-  auto deadline = std::chrono::steady_clock::now() + 1s;
-  do {
-    if (check()) return true;
-    std::this_thread::sleep_for(20ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return check();
-}
-
-struct Tickets {
-  int status = 0;
-  std::string ticket;
-  std::string csrf;
-};
-
-Tickets Login(CheckedClient& c, const std::string& userid, const std::string& password) {
-  auto r = c.Post(kTicket, "username=" + FormEncode(userid) + "&password=" + FormEncode(password),
-                  kForm);
-  REQUIRE(r);
-  Tickets t{r->status, "", ""};
-  if (r->status == 200) {
-    json data = json::parse(r->body)["data"];
-    t.ticket = data["ticket"];
-    t.csrf = data["CSRFPreventionToken"];
-  }
-  return t;
-}
 
 int Whoami(CheckedClient& c, const std::string& ticket) {
   auto r = c.Get(kWhoami, {{"Cookie", "PBSAuthCookie=" + ticket}});
@@ -110,7 +79,7 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
     REQUIRE(g.Write(token) == 200);
     REQUIRE(g.Write(token) == 200);
     g.pg().Sql("UPDATE api_tokens SET write = false WHERE jti = '" + jti + "'");
-    CHECK(Within1s([&] { return g.Write(token) == 403; }));
+    CHECK(Eventually([&] { return g.Write(token) == 403; }));
     CHECK(g.Read(token) == 200);
   }
 
@@ -119,7 +88,7 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
     REQUIRE(g.Read(token) == 200);
     REQUIRE(g.Read(token) == 200);
     g.pg().Sql("UPDATE api_tokens SET repo = 'other' WHERE jti = '" + jti + "'");
-    CHECK(Within1s([&] { return g.Read(token) == 403; }));
+    CHECK(Eventually([&] { return g.Read(token) == 403; }));
   }
 
   SECTION("expiry moved into the past, revocation, deletion, a changed jti, TRUNCATE: 401") {
@@ -137,13 +106,13 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
         change.replace(at, 1, jti);
       INFO(change);
       g.pg().Sql(change);
-      CHECK(Within1s([&] { return g.Read(token) == 401; }));
+      CHECK(Eventually([&] { return g.Read(token) == 401; }));
     }
     auto [token, jti] = g.Mint("alice@pbs", {"--read"});
     REQUIRE(g.Read(token) == 200);
     REQUIRE(g.Read(token) == 200);
     g.pg().Sql("TRUNCATE api_tokens");
-    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    CHECK(Eventually([&] { return g.Read(token) == 401; }));
   }
 
   SECTION("a grant made longer-lived or given back its rights applies too") {
@@ -151,10 +120,10 @@ TEST_CASE("every change to a grant row applies on the worker within a second", "
     REQUIRE(g.Write(token) == 200);
     REQUIRE(g.Write(token) == 200);
     g.pg().Sql("UPDATE api_tokens SET write = false WHERE jti = '" + jti + "'");
-    REQUIRE(Within1s([&] { return g.Write(token) == 403; }));
+    REQUIRE(Eventually([&] { return g.Write(token) == 403; }));
     g.pg().Sql("UPDATE api_tokens SET write = true, expires_at = 'infinity' WHERE jti = '" + jti +
                "'");
-    CHECK(Within1s([&] { return g.Write(token) == 200; }));
+    CHECK(Eventually([&] { return g.Write(token) == 200; }));
   }
 }
 
@@ -202,7 +171,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   g.pg().Sql("NOTIFY tessera_revocations, 'junk'");
 
   // The reload brought in the silent revocation.
-  CHECK(Within1s([&] { return g.Read(stale) == 401; }));
+  CHECK(Eventually([&] { return g.Read(stale) == 401; }));
   // The worker is alive and serving.
   CHECK(g.b.stack->worker().process().Running());
   CheckedClient c = g.b.stack->Client();
@@ -210,7 +179,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   CHECK(g.Read(later) == 404);
   // A revocation made afterwards still applies within a second.
   g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + later_jti + "'");
-  CHECK(Within1s([&] { return g.Read(later) == 401; }));
+  CHECK(Eventually([&] { return g.Read(later) == 401; }));
 
   std::string log = g.b.stack->worker().Log();
   CHECK(log.find("malformed notification") != std::string::npos);
@@ -218,57 +187,61 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   CHECK(log.find(std::string(100, 'r')) == std::string::npos);
 }
 
+namespace {
+// Logs `user` in and mints a read token, and uses each twice, so that the worker has remembered
+// both (crypto/verify_memo.h): what the test changes next must apply to remembered credentials.
+std::pair<PasswordLogin, std::string> LogInAndMint(Grants& g, CheckedClient& c,
+                                                   const std::string& user) {
+  PasswordLogin login = LogIn(c, user, "pw");
+  REQUIRE(login.status == 200);
+  std::string token = g.Mint(user, {"--read"}).first;
+  for (int use = 0; use < 2; ++use) {
+    REQUIRE(Whoami(c, login.ticket) == 200);
+    REQUIRE(g.Read(token) == 404);
+  }
+  return {login, token};
+}
+}  // namespace
+
 TEST_CASE("a renamed or deleted account's old name loses every ticket and token", "[grants]") {
   Grants g;
   CheckedClient c = g.b.stack->Client();
 
   SECTION("rename alice@pbs to alice2@pbs") {
-    Tickets alice = Login(c, "alice@pbs", "pw");
-    REQUIRE(alice.status == 200);
-    auto [token, jti] = g.Mint("alice@pbs", {"--read"});
-    REQUIRE(Whoami(c, alice.ticket) == 200);
-    REQUIRE(Whoami(c, alice.ticket) == 200);  // remembered: the rename must still apply
-    REQUIRE(g.Read(token) == 404);
-    REQUIRE(g.Read(token) == 404);
+    auto [alice, token] = LogInAndMint(g, c, "alice@pbs");
 
     g.pg().Sql("UPDATE accounts SET userid = 'alice2@pbs' WHERE userid = 'alice@pbs'");
-    CHECK(Within1s([&] { return Whoami(c, alice.ticket) == 401; }));
-    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    CHECK(Eventually([&] { return Whoami(c, alice.ticket) == 401; }));
+    CHECK(Eventually([&] { return g.Read(token) == 401; }));
     // The account itself lives on under its new name.
-    CHECK(Within1s([&] { return Login(c, "alice2@pbs", "pw").status == 200; }));
+    CHECK(Eventually([&] { return LogIn(c, "alice2@pbs", "pw").status == 200; }));
     // Renewing with the old name's ticket fails too.
-    CHECK(Login(c, "alice@pbs", alice.ticket).status == 401);
+    CHECK(LogIn(c, "alice@pbs", alice.ticket).status == 401);
 
     // A new account that takes the old name never honours the old name's ticket or token.
     AddAccount(g.pg().Conninfo(), "alice@pbs", "new");
-    REQUIRE(Within1s([&] { return Login(c, "alice@pbs", "new").status == 200; }));
+    REQUIRE(Eventually([&] { return LogIn(c, "alice@pbs", "new").status == 200; }));
     CHECK(Whoami(c, alice.ticket) == 401);
     CHECK(g.Read(token) == 401);
-    CHECK(Login(c, "alice@pbs", alice.ticket).status == 401);
+    CHECK(LogIn(c, "alice@pbs", alice.ticket).status == 401);
   }
 
   SECTION("delete bob@pbs, then create bob@pbs again") {
-    Tickets bob = Login(c, "bob@pbs", "pw");
-    REQUIRE(bob.status == 200);
-    auto [token, jti] = g.Mint("bob@pbs", {"--read"});
-    REQUIRE(Whoami(c, bob.ticket) == 200);
-    REQUIRE(Whoami(c, bob.ticket) == 200);  // remembered: the deletion must still apply
-    REQUIRE(g.Read(token) == 404);
-    REQUIRE(g.Read(token) == 404);
+    auto [bob, token] = LogInAndMint(g, c, "bob@pbs");
 
     g.pg().Sql("DELETE FROM accounts WHERE userid = 'bob@pbs'");
-    CHECK(Within1s([&] { return Whoami(c, bob.ticket) == 401; }));
-    CHECK(Within1s([&] { return g.Read(token) == 401; }));
+    CHECK(Eventually([&] { return Whoami(c, bob.ticket) == 401; }));
+    CHECK(Eventually([&] { return g.Read(token) == 401; }));
     CHECK(g.pg().Sql("SELECT count(*) FROM api_tokens WHERE userid = 'bob@pbs'") ==
           "0");  // cascaded
 
     AddAccount(g.pg().Conninfo(), "bob@pbs", "new");
-    REQUIRE(Within1s([&] { return Login(c, "bob@pbs", "new").status == 200; }));
-    Tickets fresh = Login(c, "bob@pbs", "new");
+    REQUIRE(Eventually([&] { return LogIn(c, "bob@pbs", "new").status == 200; }));
+    PasswordLogin fresh = LogIn(c, "bob@pbs", "new");
     REQUIRE(fresh.status == 200);
     CHECK(Whoami(c, fresh.ticket) == 200);
     CHECK(Whoami(c, bob.ticket) == 401);
-    CHECK(Login(c, "bob@pbs", bob.ticket).status == 401);
+    CHECK(LogIn(c, "bob@pbs", bob.ticket).status == 401);
     CHECK(g.Read(token) == 401);
   }
 }
@@ -283,7 +256,7 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
   struct Person {
     std::string userid, expires;
     bool honoured;
-    Tickets tickets;
+    PasswordLogin tickets;
     std::string token;
   };
   std::vector<Person> people = {{"inf@pbs", "'infinity'", true, {}, {}},
@@ -292,7 +265,7 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
                                 {"future@pbs", far_future, true, {}, {}}};
   for (Person& p : people) {
     AddAccount(g.pg().Conninfo(), p.userid, "pw");
-    REQUIRE(Within1s([&] { return (p.tickets = Login(c, p.userid, "pw")).status == 200; }));
+    REQUIRE(Eventually([&] { return (p.tickets = LogIn(c, p.userid, "pw")).status == 200; }));
     p.token = g.Mint(p.userid, {"--read"}).first;
   }
   // Grants of alice: one per odd expiry.
@@ -314,9 +287,9 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
   // Revocations: bob logs out one of two sessions; the revocation's expiry then takes odd values.
   // (A ticket is the user and the second it was issued, signed: two logins in one second give one
   // ticket, so the second session starts a second later.)
-  Tickets bob_out = Login(c, "bob@pbs", "pw");
+  PasswordLogin bob_out = LogIn(c, "bob@pbs", "pw");
   std::this_thread::sleep_for(1100ms);
-  Tickets bob_in = Login(c, "bob@pbs", "pw");
+  PasswordLogin bob_in = LogIn(c, "bob@pbs", "pw");
   REQUIRE(bob_in.ticket != bob_out.ticket);
   REQUIRE(bob_out.status == 200);
   REQUIRE(bob_in.status == 200);
@@ -339,8 +312,8 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
     for (Person& p : people) {
       INFO(p.userid + " expires " + p.expires);
       int code = p.honoured ? 200 : 401;
-      CHECK(Within1s([&] { return Whoami(c, p.tickets.ticket) == code; }));
-      CHECK(Login(c, p.userid, "pw").status == code);
+      CHECK(Eventually([&] { return Whoami(c, p.tickets.ticket) == code; }));
+      CHECK(LogIn(c, p.userid, "pw").status == code);
       CHECK(g.Read(p.token) == (p.honoured ? 404 : 401));
     }
     for (Grant& grant : grants) {
@@ -350,7 +323,7 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
     // Everyone else keeps working; the logged-out session stays out.
     CHECK(Whoami(c, bob_in.ticket) == 200);
     CHECK(Whoami(c, bob_out.ticket) == 401);
-    CHECK(Login(c, "alice@pbs", "pw").status == 200);
+    CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
   };
   expect_all("applied one notification at a time");
 
@@ -370,7 +343,7 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
       "ALTER TABLE accounts ADD CONSTRAINT accounts_userid_bytes "
       "CHECK (octet_length(userid) BETWEEN 3 AND 64) NOT VALID");
   g.pg().Sql("NOTIFY tessera_accounts, 'junk'");
-  CHECK(Within1s([&] {
+  CHECK(Eventually([&] {
     return g.b.stack->worker().Log().find("refused: not a userid") != std::string::npos;
   }));
   expect_all("after a reload with an unreadable row");
@@ -409,5 +382,5 @@ TEST_CASE("a flood of well-formed NOTIFYs neither delays a revocation nor causes
   std::this_thread::sleep_for(1500ms);
   CHECK(g.Read(token) == 401);
   auto [fresh, fresh_jti] = g.Mint("bob@pbs", {"--read"});
-  CHECK(Within1s([&] { return g.Read(fresh) == 404; }));
+  CHECK(Eventually([&] { return g.Read(fresh) == 404; }));
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace httplib {
@@ -30,6 +31,18 @@ std::string FormEncode(const std::string& value);
 std::string Sha256Hex(const std::string& data);
 // `n` random bytes.
 std::string RandomBytes(std::size_t n);
+
+// Polls `check` every 20 ms until it holds or `limit` has passed, then asks once more. A change
+// in PostgreSQL reaches every worker through NOTIFY within a second: the default.
+template <typename F>
+bool Eventually(F check, std::chrono::milliseconds limit = std::chrono::seconds(1)) {
+  for (auto end = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < end;) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return check();
+}
 
 // Runs a command to completion; returns its exit status and combined output.
 struct RunResult {
@@ -119,7 +132,8 @@ class Apache {
   // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
   // conf/apache/tessera.conf snippet (mod_proxy_fcgi), with mod_xsendfile loaded so downloads
   // from `storage_dir` (the worker's) are sent by Apache.
-  // Without `xsendfile`, the module is not loaded and the worker streams downloads itself.
+  // Without `xsendfile` the module is not loaded, which the snippet refuses: Apache exits and
+  // the constructor throws with its message.
   Apache(const std::string& dir, const std::string& fcgi_socket,
          const std::string& storage_dir = "", bool xsendfile = true);
   ~Apache();

@@ -9,8 +9,11 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
+
+#include "harness.h"
 
 namespace tessera::testing {
 
@@ -88,5 +91,26 @@ class CheckedClient : public httplib::Client {
     return {httplib::Client::Delete(path, headers, std::forward<Args>(args)...), "DELETE " + path};
   }
 };
+
+// What POST /api2/json/access/ticket answered a form login (or a renewal: the ticket as the
+// password): the status, and the ticket and CSRF token on 200, Retry-After on 429.
+struct PasswordLogin {
+  int status = 0;
+  std::string ticket, csrf, retry_after;
+};
+
+inline PasswordLogin LogIn(CheckedClient& c, const std::string& userid,
+                           const std::string& password) {
+  auto r = c.Post("/api2/json/access/ticket",
+                  "username=" + FormEncode(userid) + "&password=" + FormEncode(password),
+                  "application/x-www-form-urlencoded");
+  PasswordLogin out{r->status, "", "", r->get_header_value("Retry-After")};
+  if (r->status == 200) {
+    nlohmann::json data = nlohmann::json::parse(r->body)["data"];
+    out.ticket = data["ticket"];
+    out.csrf = data["CSRFPreventionToken"];
+  }
+  return out;
+}
 
 }  // namespace tessera::testing

@@ -33,24 +33,6 @@ httplib::Headers CookieHeaders(const std::string& ticket, const std::string& csr
   return h;
 }
 
-struct Login {
-  int status = 0;
-  std::string ticket, csrf, retry_after;
-};
-
-Login DoLogin(CheckedClient& c, const std::string& user, const std::string& password) {
-  auto r =
-      c.Post(kTicket, "username=" + FormEncode(user) + "&password=" + FormEncode(password), kForm);
-  REQUIRE(r);
-  Login out{r->status, "", "", r->get_header_value("Retry-After")};
-  if (r->status == 200) {
-    json data = json::parse(r->body)["data"];
-    out.ticket = data["ticket"];
-    out.csrf = data["CSRFPreventionToken"];
-  }
-  return out;
-}
-
 int Whoami(CheckedClient& c, const std::string& ticket) {
   auto r = c.Get(kWhoami, CookieHeaders(ticket));
   REQUIRE(r);
@@ -64,16 +46,6 @@ CheckedClient From(const std::string& source, int port) {
   c.set_interface(source);
   c.set_read_timeout(30, 0);
   return c;
-}
-
-template <typename F>
-bool Within1s(F check) {
-  auto deadline = std::chrono::steady_clock::now() + 1s;
-  do {
-    if (check()) return true;
-    std::this_thread::sleep_for(20ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return check();
 }
 
 const std::string kCheapHash = "password_opslimit = 1\npassword_memlimit_kib = 8192\n";
@@ -92,13 +64,13 @@ TEST_CASE("logout ends every ticket of the session on every worker; other sessio
   CheckedClient c1 = stack.Client();
   CheckedClient c2("127.0.0.1", nginx2.port());
 
-  Login t0 = DoLogin(c1, "alice@pbs", "pw");
+  PasswordLogin t0 = LogIn(c1, "alice@pbs", "pw");
   REQUIRE(t0.status == 200);
-  Login other = DoLogin(c1, "alice@pbs", "pw");  // another browser, before the logout
+  PasswordLogin other = LogIn(c1, "alice@pbs", "pw");  // another browser, before the logout
   REQUIRE(other.status == 200);
-  Login t1 = DoLogin(c1, "alice@pbs", t0.ticket);  // renewal
+  PasswordLogin t1 = LogIn(c1, "alice@pbs", t0.ticket);  // renewal
   REQUIRE(t1.status == 200);
-  Login t2 = DoLogin(c2, "alice@pbs", t1.ticket);  // renewal on the other worker
+  PasswordLogin t2 = LogIn(c2, "alice@pbs", t1.ticket);  // renewal on the other worker
   REQUIRE(t2.status == 200);
   CHECK(std::set<std::string>{t0.ticket, t1.ticket, t2.ticket, other.ticket}.size() == 4);
   for (const auto& t : {t0.ticket, t1.ticket, t2.ticket, other.ticket}) {
@@ -112,16 +84,16 @@ TEST_CASE("logout ends every ticket of the session on every worker; other sessio
 
   for (const auto& t : {t0.ticket, t1.ticket, t2.ticket}) {
     CHECK(Whoami(c1, t) == 401);
-    CHECK(Within1s([&] { return Whoami(c2, t) == 401; }));
-    CHECK(DoLogin(c1, "alice@pbs", t).status == 401);
-    CHECK(DoLogin(c2, "alice@pbs", t).status == 401);
+    CHECK(Eventually([&] { return Whoami(c2, t) == 401; }));
+    CHECK(LogIn(c1, "alice@pbs", t).status == 401);
+    CHECK(LogIn(c2, "alice@pbs", t).status == 401);
   }
   CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets") == "3");
   CHECK(stack.pg().Sql("SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL") == "1");
   // The other browser's session is untouched, and it still renews.
   CHECK(Whoami(c1, other.ticket) == 200);
   CHECK(Whoami(c2, other.ticket) == 200);
-  Login renewed = DoLogin(c2, "alice@pbs", other.ticket);
+  PasswordLogin renewed = LogIn(c2, "alice@pbs", other.ticket);
   CHECK(renewed.status == 200);
   CHECK(Whoami(c1, renewed.ticket) == 200);
   fs::remove_all(dir2);
@@ -131,7 +103,7 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   Stack stack(kCheapHash);
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
-  Login first = DoLogin(c, "alice@pbs", "pw");
+  PasswordLogin first = LogIn(c, "alice@pbs", "pw");
   REQUIRE(first.status == 200);
 
   std::mutex mutex;
@@ -168,7 +140,7 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   std::size_t live = 0;
   for (const auto& t : issued) live += Whoami(c, t) == 200 ? 1 : 0;
   CHECK(live == 0);
-  CHECK(DoLogin(c, "alice@pbs", issued.back()).status == 401);
+  CHECK(LogIn(c, "alice@pbs", issued.back()).status == 401);
 }
 
 TEST_CASE("failed logins are throttled per (account, address) and per address, atomically",
@@ -178,7 +150,8 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
       "login_max_user_failures = 5\nlogin_max_addr_failures = 8\nlogin_failure_window = 60\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   CheckedClient local = From("127.0.0.1", stack.port());
-  Login before = DoLogin(local, "alice@pbs", "pw");  // a ticket from this address, for renewal
+  PasswordLogin before =
+      LogIn(local, "alice@pbs", "pw");  // a ticket from this address, for renewal
   REQUIRE(before.status == 200);
 
   // 30 parallel wrong passwords: exactly 5 are verified, the others refused before hashing.
@@ -201,7 +174,7 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
 
   // The right password from the flooded address: 429, answered at once, with Retry-After.
   auto start = std::chrono::steady_clock::now();
-  Login throttled = DoLogin(local, "alice@pbs", "pw");
+  PasswordLogin throttled = LogIn(local, "alice@pbs", "pw");
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   CHECK(throttled.status == 429);
   int retry = std::stoi(throttled.retry_after.empty() ? "0" : throttled.retry_after);
@@ -210,18 +183,18 @@ TEST_CASE("failed logins are throttled per (account, address) and per address, a
 
   // The owner logs in from another address; renewal works from the flooded one.
   CheckedClient elsewhere = From("127.0.0.2", stack.port());
-  CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
-  Login renewed = DoLogin(local, "alice@pbs", before.ticket);
+  CHECK(LogIn(elsewhere, "alice@pbs", "pw").status == 200);
+  PasswordLogin renewed = LogIn(local, "alice@pbs", before.ticket);
   CHECK(renewed.status == 200);
   CHECK(Whoami(local, renewed.ticket) == 200);
 
   // Per address: 8 attempts from 127.0.0.3 spread over other names exhaust the address...
   CheckedClient spray = From("127.0.0.3", stack.port());
   for (int i = 0; i < 8; ++i)
-    CHECK(DoLogin(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
-  CHECK(DoLogin(spray, "alice@pbs", "pw").status == 429);
+    CHECK(LogIn(spray, "user" + std::to_string(i) + "@pbs", "x").status == 401);
+  CHECK(LogIn(spray, "alice@pbs", "pw").status == 429);
   // ...and nobody else.
-  CHECK(DoLogin(elsewhere, "alice@pbs", "pw").status == 200);
+  CHECK(LogIn(elsewhere, "alice@pbs", "pw").status == 200);
   CHECK(stack.pg().Sql(
             "SELECT client FROM auth_audit WHERE event = 'login' ORDER BY id DESC LIMIT 1") ==
         "127.0.0.2");
@@ -233,9 +206,9 @@ TEST_CASE("a successful login forgives its address's failures for the account", 
   CheckedClient c = stack.Client();
   for (int round = 0; round < 3; ++round) {
     INFO(round);
-    CHECK(DoLogin(c, "alice@pbs", "bad").status == 401);
-    CHECK(DoLogin(c, "alice@pbs", "bad").status == 401);
-    CHECK(DoLogin(c, "alice@pbs", "pw").status == 200);
+    CHECK(LogIn(c, "alice@pbs", "bad").status == 401);
+    CHECK(LogIn(c, "alice@pbs", "bad").status == 401);
+    CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
   }
   CHECK(stack.pg().Sql("SELECT count(*) FROM login_failures WHERE subject LIKE 'pair:%'") == "0");
 }
@@ -247,7 +220,7 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
   auto& pg = stack.pg();
   AddAccount(pg.Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
-  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);  // the first pass of this worker
+  REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);  // the first pass of this worker
 
   pg.Sql(
       "INSERT INTO auth_audit (at, event, reason) VALUES "
@@ -268,11 +241,11 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
       "(repeat('c', 64), 'alice@pbs', now() + interval '1 hour')");
 
   // Within the interval nothing is pruned...
-  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);
+  REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "2");
   // ...once it has passed, the next login prunes what outlived its retention, and only that.
   std::this_thread::sleep_for(3200ms);
-  REQUIRE(DoLogin(c, "alice@pbs", "pw").status == 200);
+  REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "0");
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'recent'") == "1");
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'login'") == "3");
@@ -321,9 +294,9 @@ TEST_CASE("an account change ends every session, whatever its tickets' stamps", 
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack.pg().Conninfo(), "dave@pbs", "pw");
   CheckedClient c = stack.Client();
-  Login a1 = DoLogin(c, "alice@pbs", "pw");
-  Login a2 = DoLogin(c, "alice@pbs", "pw");
-  Login d = DoLogin(c, "dave@pbs", "pw");
+  PasswordLogin a1 = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin a2 = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin d = LogIn(c, "dave@pbs", "pw");
   REQUIRE(a1.status == 200);
   REQUIRE(a2.status == 200);
   REQUIRE(d.status == 200);
@@ -332,19 +305,19 @@ TEST_CASE("an account change ends every session, whatever its tickets' stamps", 
   stack.pg().Sql("UPDATE accounts SET enabled = false WHERE userid = 'alice@pbs'");
   stack.pg().Sql("UPDATE accounts SET enabled = true WHERE userid = 'alice@pbs'");
   for (const auto& t : {a1.ticket, a2.ticket}) {
-    CHECK(Within1s([&] { return Whoami(c, t) == 401; }));
-    CHECK(DoLogin(c, "alice@pbs", t).status == 401);
+    CHECK(Eventually([&] { return Whoami(c, t) == 401; }));
+    CHECK(LogIn(c, "alice@pbs", t).status == 401);
   }
   CHECK(stack.pg().Sql("SELECT count(*) FROM sessions s JOIN accounts a ON a.id = s.account_id "
                        "WHERE a.userid = 'alice@pbs' AND s.ended_at IS NULL") == "0");
-  CHECK(DoLogin(c, "alice@pbs", "pw").status == 200);  // a new login works at once
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);  // a new login works at once
 
   // Deleted and made again for someone else: the old holder's ticket is revoked, not merely old.
   std::string hash = stack.pg().Sql("SELECT encode(sha256(decode(split_part('" + d.ticket +
                                     "', '::', 2) || '==', 'base64')), 'hex')");
   stack.pg().Sql("DELETE FROM accounts WHERE userid = 'dave@pbs'");
   AddAccount(stack.pg().Conninfo(), "dave@pbs", "another");
-  CHECK(Within1s([&] { return Whoami(c, d.ticket) == 401; }));
+  CHECK(Eventually([&] { return Whoami(c, d.ticket) == 401; }));
   CHECK(stack.pg().Sql("SELECT count(*) FROM revoked_tickets WHERE ticket_hash = '" + hash + "'") ==
         "1");
 }
@@ -356,7 +329,7 @@ TEST_CASE("a spray of user names from one address stops adding rows once the add
   CheckedClient spray = From("127.0.0.4", stack.port());
   int refused = 0;
   for (int i = 0; i < 120; ++i) {
-    Login l = DoLogin(spray, "user" + std::to_string(i) + "@pbs", "guess");
+    PasswordLogin l = LogIn(spray, "user" + std::to_string(i) + "@pbs", "guess");
     if (l.status == 429) ++refused;
   }
   CHECK(refused == 100);  // the default allows 20 attempts per address and window
@@ -367,5 +340,5 @@ TEST_CASE("a spray of user names from one address stops adding rows once the add
   CHECK(stack.pg().Sql("SELECT count(*) FROM auth_audit WHERE event = 'login-throttled'") == "1");
   // The owner, elsewhere, is untouched.
   CheckedClient owner = From("127.0.0.5", stack.port());
-  CHECK(DoLogin(owner, "alice@pbs", "pw").status == 200);
+  CHECK(LogIn(owner, "alice@pbs", "pw").status == 200);
 }

@@ -38,17 +38,6 @@ std::vector<std::string> Temps(const std::string& dir) {
   return out;
 }
 
-// Waits up to `limit` for `done`; returns whether it came true.
-template <typename F>
-bool Eventually(F done, std::chrono::milliseconds limit) {
-  for (auto end = std::chrono::steady_clock::now() + limit;
-       std::chrono::steady_clock::now() < end;) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
 }  // namespace
 
 TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sweeps", "[sweep]") {
