@@ -118,14 +118,15 @@ std::expected<BearerToken, TokenError> TokenFactory::Verify(std::string_view unt
   if (!untrusted.starts_with(crypto::PublicVerifier::kHeader)) {
     return std::unexpected(TokenError::kWrongHeader);
   }
-  if (auto seen = memo_->Find(untrusted)) {
+  const crypto::MemoDigest key = memo_->Key(untrusted);
+  if (auto seen = memo_->Find(key)) {
     if (auto error = TimeError(clock_.Now(), skew_, seen->token.expires_at(), seen->nbf, seen->iat))
       return std::unexpected(*error);
     return std::move(seen->token);
   }
   auto verified = VerifyFully(untrusted);
   if (!verified) return std::unexpected(verified.error());
-  memo_->Insert(untrusted, *verified);  // successes only: a failure is never remembered
+  memo_->Insert(key, *verified);  // successes only: a failure is never remembered
   return std::move(verified->token);
 }
 

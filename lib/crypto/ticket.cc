@@ -70,7 +70,8 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   out.userid_ = userid;
   out.time_ = time;
   // The memo key is the whole ticket, so a hit means these exact bytes verified before.
-  std::optional<std::string> seen = memo_->Find(ticket);
+  const MemoDigest key = memo_->Key(ticket);
+  std::optional<std::string> seen = memo_->Find(key);
   bool remembered = seen.has_value();
   if (remembered) {
     out.revocation_id_ = std::move(*seen);
@@ -86,7 +87,7 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
   }
   if (now > time + kTicketMaxAge) return std::unexpected(TicketError::kExpired);
   if (now < time - kTicketMaxSkew) return std::unexpected(TicketError::kFromFuture);
-  if (!remembered) memo_->Insert(ticket, out.revocation_id_);  // successes only
+  if (!remembered) memo_->Insert(key, out.revocation_id_);  // successes only
   return out;
 }
 

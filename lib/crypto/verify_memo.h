@@ -64,9 +64,13 @@ class VerifyMemo {
   VerifyMemo(const VerifyMemo&) = delete;
   VerifyMemo& operator=(const VerifyMemo&) = delete;
 
+  // The memo's key for a credential. A caller that may Insert() after a missed Find() digests
+  // once and passes the key to both.
+  MemoDigest Key(std::string_view credential) const { return hasher_.Digest(credential); }
+
   // What Insert() stored for exactly these bytes, or nullopt. Counts a hit or a miss.
-  std::optional<Value> Find(std::string_view credential) {
-    MemoDigest digest = hasher_.Digest(credential);
+  std::optional<Value> Find(std::string_view credential) { return Find(Key(credential)); }
+  std::optional<Value> Find(const MemoDigest& digest) {
     Shard& shard = ShardOf(digest);
     std::optional<Value> found;
     {
@@ -85,7 +89,9 @@ class VerifyMemo {
 
   // Remembers `value` for these bytes (replacing what was there).
   void Insert(std::string_view credential, Value value) {
-    MemoDigest digest = hasher_.Digest(credential);
+    Insert(Key(credential), std::move(value));
+  }
+  void Insert(const MemoDigest& digest, Value value) {
     Shard& shard = ShardOf(digest);
     std::lock_guard lock(shard.mutex);
     shard.previous.erase(digest);
