@@ -30,10 +30,15 @@ int Usage() {
          "  account list                           list accounts\n"
          "  hash-password                          print an Argon2id hash for site SQL\n"
          "  token verify                           check a token read from stdin\n"
+         "  token mint --user NAME@REALM --name NAME [--read] [--write] [--delete]\n"
+         "             [--repo PATH] [--lifetime 30d]  make a named grant, print its token\n"
+         "  token mint --user NAME@REALM --name NAME  re-mint the token of a live named grant\n"
          "  token mint --user NAME@REALM [--read] [--write] [--delete] [--repo PATH]\n"
-         "             [--lifetime 30d]            grant (api_tokens) and mint a bearer token\n"
+         "             [--lifetime 30d]            the same, the grant named after its id\n"
          "  token mint --jti ID                    re-mint the token of an existing grant\n"
-         "  token revoke ID                        revoke a grant on every worker\n";
+         "  token list --user NAME@REALM           the account's grants (never a token)\n"
+         "  token revoke --user NAME@REALM --name NAME | token revoke ID\n"
+         "                                         revoke a grant on every worker\n";
   return 2;
 }
 

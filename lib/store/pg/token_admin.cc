@@ -4,64 +4,154 @@
 
 namespace tessera::store::pg {
 namespace {
-constexpr const char* kColumns = "jti, userid, read, write, delete, repo, " TESSERA_EPOCH_SQL(
-    "expires_at") ", revoked_at IS NOT NULL";
+using Params = std::vector<std::optional<std::string>>;
 
-std::expected<GrantRow, std::string> Query(const std::string& conninfo, const std::string& sql,
-                                           const std::vector<std::optional<std::string>>& params) {
+constexpr const char* kColumns = "jti, userid, name, read, write, delete, repo, " TESSERA_EPOCH_SQL(
+    "expires_at") ", " TESSERA_EPOCH_SQL("created_at") ", revoked_at IS NOT NULL";
+
+// PostgreSQL's message without the severity libpq puts before it ("ERROR:  "): the schema's
+// functions word their errors for the admin, who reads them as they are.
+std::string Message(const DbError& error) {
+  constexpr std::string_view kSeverity = "ERROR:  ";
+  std::string_view text = error.message;
+  if (text.starts_with(kSeverity)) text.remove_prefix(kSeverity.size());
+  return std::string(text);
+}
+
+std::expected<Connection, std::string> Open(const std::string& conninfo) {
   auto conn = Connection::Open(conninfo, std::chrono::seconds(10), "tessera-admin");
   if (!conn) return std::unexpected("cannot connect to PostgreSQL: " + conn.error().message);
-  auto result = conn->Exec(sql, params);
-  if (!result) return std::unexpected(result.error().message);
-  PGresult* r = result->get();
-  if (PQntuples(r) == 0) return std::unexpected("no such grant");
-  auto t = [&](int c) { return std::string_view(PQgetvalue(r, 0, c)) == "t"; };
-  auto expires = EpochFromRow(r, 0, 6);
-  if (!expires)
-    return std::unexpected("grant row unreadable: " + std::string(Describe(expires.error())));
-  GrantRow row{
-      PQgetvalue(r, 0, 0),
-      PQgetvalue(r, 0, 1),
-      t(2),
+  return std::move(*conn);
+}
+
+std::expected<GrantRow, std::string> RowAt(PGresult* r, int i) {
+  auto t = [&](int c) { return std::string_view(PQgetvalue(r, i, c)) == "t"; };
+  auto expires = EpochFromRow(r, i, 7);
+  auto created = EpochFromRow(r, i, 8);
+  if (!expires || !created) {
+    return std::unexpected("grant row unreadable: " +
+                           std::string(Describe(!expires ? expires.error() : created.error())));
+  }
+  return GrantRow{
+      PQgetvalue(r, i, 0),
+      PQgetvalue(r, i, 1),
+      PQgetvalue(r, i, 2),
       t(3),
       t(4),
-      PQgetisnull(r, 0, 5) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, 0, 5)),
+      t(5),
+      PQgetisnull(r, i, 6) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, 6)),
       *expires,
-      t(7)};
-  return row;
+      *created,
+      t(9)};
 }
+
+// The grants a query over kColumns returns.
+std::expected<std::vector<GrantRow>, std::string> Rows(Connection& conn, const std::string& sql,
+                                                       const Params& params) {
+  auto result = conn.Exec(sql, params);
+  if (!result) return std::unexpected(Message(result.error()));
+  std::vector<GrantRow> rows;
+  for (int i = 0; i < PQntuples(result->get()); ++i) {
+    auto row = RowAt(result->get(), i);
+    if (!row) return std::unexpected(row.error());
+    rows.push_back(std::move(*row));
+  }
+  return rows;
+}
+
+std::expected<GrantRow, std::string> One(Connection& conn, const std::string& sql,
+                                         const Params& params, const std::string& none) {
+  auto rows = Rows(conn, sql, params);
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::unexpected(none);
+  return std::move(rows->front());
+}
+
+// Fails with the schema's own message for an account that does not exist.
+std::expected<void, std::string> CheckAccount(Connection& conn, const std::string& userid) {
+  auto found = conn.Exec("SELECT tessera.account_row($1)", {userid});
+  if (!found) return std::unexpected(Message(found.error()));
+  return {};
+}
+
+std::string Quoted(const std::string& name) { return "'" + name + "'"; }
 }  // namespace
 
 std::expected<GrantRow, std::string> CreateGrant(const std::string& conninfo,
-                                                 const std::string& userid, bool read, bool write,
-                                                 bool del, const std::optional<std::string>& repo,
-                                                 std::int64_t lifetime_seconds) {
+                                                 const GrantSpec& spec) {
   auto b = [](bool v) { return std::optional<std::string>(v ? "true" : "false"); };
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  Params shape = {b(spec.read), b(spec.write), b(spec.del), spec.repo,
+                  std::to_string(spec.lifetime_seconds)};
+  Params params = {spec.userid};
+  if (spec.name) params.push_back(spec.name);
+  params.insert(params.end(), shape.begin(), shape.end());
   // Two statements: a query does not see rows its own function call inserts.
-  auto conn = Connection::Open(conninfo, std::chrono::seconds(10), "tessera-admin");
-  if (!conn) return std::unexpected("cannot connect to PostgreSQL: " + conn.error().message);
-  auto made =
-      conn->Exec("SELECT tessera_grant_token($1, $2, $3, $4, $5, make_interval(secs => $6))",
-                 {userid, b(read), b(write), b(del), repo, std::to_string(lifetime_seconds)});
-  if (!made) return std::unexpected(made.error().message);
-  return ReadGrant(conninfo, PQgetvalue(made->get(), 0, 0));
+  auto made = conn->Exec(
+      spec.name ? "SELECT tessera.grant_token(account => $1, name => $2, read => $3, write => $4, "
+                  "delete => $5, repo => $6, valid_for => make_interval(secs => $7))"
+                : "SELECT tessera_grant_token($1, $2, $3, $4, $5, make_interval(secs => $6))",
+      params);
+  if (!made) return std::unexpected(Message(made.error()));
+  std::string jti = PQgetvalue(made->get(), 0, 0);
+  return One(*conn, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE jti = $1", {jti},
+             "no such grant");
 }
 
 std::expected<GrantRow, std::string> ReadGrant(const std::string& conninfo,
                                                const std::string& jti) {
-  return Query(conninfo, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE jti = $1",
-               {jti});
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  return One(*conn, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE jti = $1", {jti},
+             "no such grant");
+}
+
+std::expected<GrantRow, std::string> ReadNamedGrant(const std::string& conninfo,
+                                                    const std::string& userid,
+                                                    const std::string& name) {
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  if (auto known = CheckAccount(*conn, userid); !known) return std::unexpected(known.error());
+  // A name is unique among live grants only: a revoked one may have had it before.
+  return One(*conn,
+             std::string("SELECT ") + kColumns +
+                 " FROM api_tokens WHERE userid = $1 AND name = $2"
+                 " ORDER BY revoked_at IS NULL DESC, created_at DESC LIMIT 1",
+             {userid, name}, userid + " has no token named " + Quoted(name));
+}
+
+std::expected<std::vector<GrantRow>, std::string> ListGrants(const std::string& conninfo,
+                                                             const std::string& userid) {
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  if (auto known = CheckAccount(*conn, userid); !known) return std::unexpected(known.error());
+  return Rows(*conn,
+              std::string("SELECT ") + kColumns +
+                  " FROM api_tokens WHERE userid = $1 ORDER BY created_at, jti",
+              {userid});
 }
 
 std::expected<void, std::string> RevokeGrant(const std::string& conninfo, const std::string& jti) {
-  auto row = Query(
-      conninfo,
-      std::string("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE jti = $1 "
-                  "RETURNING ") +
-          kColumns,
-      {jti});
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  auto row = One(*conn,
+                 std::string("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) "
+                             "WHERE jti = $1 RETURNING ") +
+                     kColumns,
+                 {jti}, "no such grant");
   if (!row) return std::unexpected(row.error());
   return {};
+}
+
+std::expected<std::string, std::string> RevokeNamedGrant(const std::string& conninfo,
+                                                         const std::string& userid,
+                                                         const std::string& name) {
+  auto conn = Open(conninfo);
+  if (!conn) return std::unexpected(conn.error());
+  auto gone = conn->Exec("SELECT tessera.revoke_token(account => $1, name => $2)", {userid, name});
+  if (!gone) return std::unexpected(Message(gone.error()));
+  return std::string(PQgetvalue(gone->get(), 0, 0));
 }
 
 }  // namespace tessera::store::pg
