@@ -128,7 +128,7 @@ std::expected<std::vector<GrantRow>, std::string> ListGrants(const std::string& 
   if (auto known = CheckAccount(*conn, userid); !known) return std::unexpected(known.error());
   return Rows(*conn,
               std::string("SELECT ") + kColumns +
-                  " FROM api_tokens WHERE userid = $1 ORDER BY created_at, jti",
+                  " FROM api_tokens WHERE userid = $1 ORDER BY created_at, name, jti",
               {userid});
 }
 
