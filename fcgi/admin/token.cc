@@ -182,7 +182,7 @@ int Mint(const config::Config& config, const auth::TokenFactory& factory, const 
 
 // One line per grant, tab-separated: name, rights, repository (* for any), created, expires,
 // state. The grant rows only: a token is never printed here.
-int List(const clock::Clock& clock, const config::Config& config, const Args& args) {
+int List(const config::Config& config, const clock::Clock& clock, const Args& args) {
   if (args.size() != 2 || args[0] != "--user") return Usage();
   auto grants = store::pg::ListGrants(config.database, std::string(args[1]));
   if (!grants) {
@@ -243,7 +243,7 @@ int Token(const config::Config& config, const Args& args) {
   if (!args.empty() && args[0] == "revoke")
     return Revoke(config, Args(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "list")
-    return List(kClock, config, Args(args.begin() + 1, args.end()));
+    return List(config, kClock, Args(args.begin() + 1, args.end()));
   if (args.empty() || (args[0] != "verify" && args[0] != "mint")) return Usage();
   auto keys = LoadKeys(config);
   if (!keys) {
