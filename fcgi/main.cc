@@ -157,8 +157,14 @@ std::unique_ptr<Core> StartCore(const config::Config& config) {
   core->db =
       store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
                             config.database_connect_timeout);
-  api::Services services{core->tickets.get(), core->backup ? core->backup->handler.get() : nullptr};
-  core->app = std::make_unique<api::App>(config, *core->db, services);
+  api::Services services{core->tickets.get()};
+  if (core->backup) {
+    services.backup = core->backup->handler.get();
+    services.tokens = core->backup->tokens.get();
+    services.token_door = core->backup->authenticator.get();
+    services.storage = core->backup->storage.get();
+  }
+  core->app = std::make_unique<api::App>(config, *core->db, services, core->clock);
   return core;
 }
 

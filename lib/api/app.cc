@@ -15,7 +15,7 @@ using http::Request;
 using http::Response;
 
 namespace {
-constexpr std::string_view kCookieAttributes = "; Secure; SameSite=Lax; HttpOnly; Path=/";
+using auth::kCookieAttributes;
 
 Response Denied() { return http::AuthenticationRefused(401); }
 Response Unavailable() { return http::AuthenticationRefused(503); }
@@ -46,8 +46,12 @@ std::expected<http::ClientAddress, Response> Client(const Request& request) {
 }
 }  // namespace
 
-App::App(const config::Config& config, store::Database& db, Services services)
-    : config_(config), db_(db), services_(services) {
+App::App(const config::Config& config, store::Database& db, Services services,
+         const clock::Clock& clock)
+    : config_(config),
+      db_(db),
+      services_(services),
+      self_(services.tickets, services.tokens, services.storage, clock, config.max_body_bytes) {
   if (services_.tickets != nullptr) tickets_door_.emplace(*services_.tickets);
   version_body_ =
       http::JsonData({{"version", kVersion}, {"release", "0"}, {"repoid", "tessera"}}).body;
@@ -61,6 +65,35 @@ App::App(const config::Config& config, store::Database& db, Services services)
   router_.Add(Method::kPost, "/api2/json/access/ticket", bind(&App::Login));
   router_.Add(Method::kDelete, "/api2/json/access/ticket", bind(&App::Logout));
   router_.Add(Method::kGet, "/api2/json/access/whoami", bind(&App::Whoami));
+  // What a person does for themselves: changes need a ticket (and its CSRF token).
+  auto as_person = [this](auto call) {
+    return [this, call](Request& r, const PathParams& p) -> Response {
+      auto who = ByTicket(r);
+      if (!who) return who.error();
+      return call(r, p, *who);
+    };
+  };
+  router_.Add(Method::kGet, "/api2/json/access/tokens",
+              as_person([this](Request&, const PathParams&, const auth::Principal& who) {
+                return self_.ListTokens(who, db_);
+              }));
+  router_.Add(Method::kPost, "/api2/json/access/tokens",
+              as_person([this](Request& r, const PathParams&, const auth::Principal& who) {
+                return self_.MintToken(r, who, db_);
+              }));
+  router_.Add(Method::kDelete, "/api2/json/access/tokens/{name}",
+              as_person([this](Request&, const PathParams& p, const auth::Principal& who) {
+                return self_.RevokeToken(p.at("name"), who, db_);
+              }));
+  router_.Add(Method::kPut, "/api2/json/access/password",
+              as_person([this](Request& r, const PathParams&, const auth::Principal& who) {
+                return self_.ChangePassword(r, who, db_);
+              }));
+  router_.Add(Method::kGet, "/api2/json/repos", [this](Request& r, const PathParams&) {
+    auto who = ByTicketOrApiToken(r);
+    if (!who) return who.error();
+    return self_.Repos(*who, db_);
+  });
   auto backup = [this](Request& r, const PathParams& p) { return Backup(r, p); };
   for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kDelete}) {
     router_.Add(m, "/backup/{rest*}", backup);
@@ -135,14 +168,27 @@ Response App::Logout(Request& request) const {
 }
 
 Response App::Whoami(Request& request) const {
-  auto who = ByTicket(request);
+  auto who = ByTicketOrApiToken(request);
   if (!who) return who.error();
-  return http::JsonData({{"userid", who->userid()}, {"auth", "cookie"}});
+  if (who->credential() == auth::Credential::kTicket)
+    return http::JsonData({{"userid", who->userid()}, {"auth", "cookie"}});
+  return http::JsonData({{"userid", who->userid()},
+                         {"auth", "token"},
+                         {"tokenid", who->userid() + "!" + who->grant_name()}});
 }
 
 std::expected<auth::Principal, Response> App::ByTicket(const Request& request) const {
   if (!tickets_door_) return std::unexpected(Unavailable());
   auto who = tickets_door_->Authenticate(request, auth::Credential::kTicket, db_);
+  if (!who) return std::unexpected(http::AuthenticationRefused(auth::HttpStatus(who.error())));
+  return std::move(*who);
+}
+
+std::expected<auth::Principal, Response> App::ByTicketOrApiToken(const Request& request) const {
+  auto header = request.Header("authorization");
+  if (!header || !header->starts_with("PBSAPIToken=")) return ByTicket(request);
+  if (services_.token_door == nullptr) return std::unexpected(Unavailable());
+  auto who = services_.token_door->Authenticate(request, auth::Credential::kApiToken, db_);
   if (!who) return std::unexpected(http::AuthenticationRefused(auth::HttpStatus(who.error())));
   return std::move(*who);
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "api/self_service.h"
 #include "auth/authenticator.h"
 #include "auth/ticket_service.h"
 #include "backup/rest_handler.h"
@@ -27,12 +28,17 @@ inline constexpr std::string_view kVersion = "0.1.0";
 struct Services {
   const auth::TicketService* tickets = nullptr;
   const backup::RestHandler* backup = nullptr;  // null: backup endpoints off (503)
+  // Set with `backup`: minting tokens, PBSAPIToken on the JSON API, the repository overview.
+  const auth::TokenFactory* tokens = nullptr;
+  const auth::Authenticator* token_door = nullptr;
+  backup::Storage* storage = nullptr;
 };
 
 class App {
  public:
   // `db` and everything in `services` must outlive the App.
-  App(const config::Config& config, store::Database& db, Services services);
+  App(const config::Config& config, store::Database& db, Services services,
+      const clock::Clock& clock);
 
   http::Response Handle(http::Request& request) const { return router_.Dispatch(request); }
 
@@ -45,11 +51,15 @@ class App {
   http::Response Backup(http::Request& request, const http::PathParams& params) const;
   // The request's ticket principal, or the answer to a refusal (401, 503).
   std::expected<auth::Principal, http::Response> ByTicket(const http::Request& request) const;
+  // The same, or a PBSAPIToken principal when the request sends one (read-only routes).
+  std::expected<auth::Principal, http::Response> ByTicketOrApiToken(
+      const http::Request& request) const;
 
   const config::Config& config_;
   store::Database& db_;
   Services services_;
   std::optional<auth::Authenticator> tickets_door_;  // set when services_.tickets is
+  SelfService self_;
   http::Router router_;
   std::string version_body_;  // /version never changes: rendered once
 };

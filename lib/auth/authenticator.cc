@@ -1,6 +1,5 @@
 #include "auth/authenticator.h"
 
-#include "auth/bearer.h"
 #include "log/log.h"
 #include "names/userid.h"
 
@@ -83,7 +82,14 @@ std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Re
                                                                   store::GrantStore& grants) const {
   switch (accepted) {
     case Credential::kToken:
-      if (tokens_ != nullptr) return ByToken(request, grants);
+      if (tokens_ == nullptr) break;
+      if (auto untrusted = BearerFromRequest(request)) return ByToken(*untrusted, nullptr, grants);
+      break;
+    case Credential::kApiToken:
+      if (tokens_ == nullptr) break;
+      if (auto claimed = ApiTokenFromRequest(request)) {
+        return ByToken(claimed->token, &*claimed, grants);
+      }
       break;
     case Credential::kTicket:
       if (tickets_ != nullptr) return ByTicket(request);
@@ -92,11 +98,10 @@ std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Re
   return std::unexpected(AuthRefusal::kNoCredentials);
 }
 
-std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request& request,
+std::expected<Principal, AuthRefusal> Authenticator::ByToken(std::string_view untrusted,
+                                                             const ApiTokenCredential* claimed,
                                                              store::GrantStore& grants) const {
-  auto untrusted = BearerFromRequest(request);
-  if (!untrusted) return std::unexpected(AuthRefusal::kNoCredentials);
-  auto token = tokens_->Verify(*untrusted);
+  auto token = tokens_->Verify(untrusted);
   if (!token) {
     log::Debug("bearer token refused: " + std::string(Describe(token.error())));
     return std::unexpected(AuthRefusal::kBadCredentials);
@@ -110,6 +115,9 @@ std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request
       cache_->CheckGrant(token->jti(), token->subject(), clock_->Now(),
                          [&grants](std::string_view jti) { return grants.FindGrant(jti); });
   if (!grant) return Refuse(FromCache(grant.error()));
+  if (claimed != nullptr && (claimed->userid != token->subject() || claimed->name != grant->name)) {
+    return Refuse(AuthRefusal::kBadCredentials);
+  }
   // Storage is keyed on the account's immutable id from the grant row, never on the subject's
   // name: a subject that is not a userid, or a row without an account id, reaches nothing.
   if (!names::IsValidUserid(token->subject())) return Refuse(AuthRefusal::kBadSubject);
@@ -122,9 +130,10 @@ std::expected<Principal, AuthRefusal> Authenticator::ByToken(const http::Request
   p.userid_ = token->subject();
   p.account_id_ = grant->account_id;
   p.grant_id_ = token->jti();
-  const Permissions& claimed = token->permissions();
-  p.rights_ = {claimed.read && grant->read, claimed.write && grant->write,
-               claimed.del && grant->del};
+  p.grant_name_ = grant->name;
+  const Permissions& signed_rights = token->permissions();
+  p.rights_ = {signed_rights.read && grant->read, signed_rights.write && grant->write,
+               signed_rights.del && grant->del};
   p.grant_repo_ = grant->repo;
   p.token_repo_ = token->repo();
   return p;

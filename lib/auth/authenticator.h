@@ -1,7 +1,8 @@
 // The one door of authentication: turns a request's credentials into a verified Principal.
 //
 // Credential kinds: a bearer token, sent as `Authorization: Bearer <token>` or, because restic
-// only speaks basic auth, as the password of `Authorization: Basic` (auth/bearer.h); and a
+// only speaks basic auth, as the password of `Authorization: Basic` (auth/bearer.h), or by Proxmox
+// API clients as `Authorization: PBSAPIToken=<userid>!<name>:<token>`; and a
 // Proxmox-style ticket cookie (auth/ticket_service.h, with CSRF for non-GET requests). Each
 // route says which kinds it accepts; the backup API accepts tokens only.
 //
@@ -24,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/bearer.h"
 #include "auth/session_cache.h"
 #include "auth/ticket_service.h"
 #include "auth/token_factory.h"
@@ -34,8 +36,9 @@
 namespace tessera::auth {
 
 enum class Credential {
-  kToken,   // bearer or basic
-  kTicket,  // cookie ticket
+  kToken,     // bearer or basic
+  kTicket,    // cookie ticket
+  kApiToken,  // `PBSAPIToken=<userid>!<name>:<token>`: a token whose subject and grant name match
 };
 
 enum class AuthRefusal {
@@ -64,8 +67,9 @@ class Principal {
   const std::string& userid() const { return userid_; }
   // accounts.id, immutable: keys the account's storage. Set for tokens; 0 for tickets.
   std::int64_t account_id() const { return account_id_; }
-  // The token's grant id (jti); empty for tickets.
+  // The token's grant id (jti) and name; empty for tickets.
   const std::string& grant_id() const { return grant_id_; }
+  const std::string& grant_name() const { return grant_name_; }
   // What the principal may do: the grant row AND the token's claims. None for tickets.
   const Permissions& rights() const { return rights_; }
   // Whether `repo` lies in the principal's repository scope: every scope set (the grant row's,
@@ -82,6 +86,7 @@ class Principal {
   std::string userid_;
   std::int64_t account_id_ = 0;
   std::string grant_id_;
+  std::string grant_name_;
   Permissions rights_;
   std::optional<std::string> grant_repo_, token_repo_;
   std::optional<Identity> ticket_;
@@ -102,7 +107,10 @@ class Authenticator {
                                                      store::GrantStore& grants) const;
 
  private:
-  std::expected<Principal, AuthRefusal> ByToken(const http::Request& request,
+  // `untrusted` is the token text; with `claimed`, the token's subject and its grant's name must
+  // be those (PBSAPIToken).
+  std::expected<Principal, AuthRefusal> ByToken(std::string_view untrusted,
+                                                const ApiTokenCredential* claimed,
                                                 store::GrantStore& grants) const;
   std::expected<Principal, AuthRefusal> ByTicket(const http::Request& request) const;
 

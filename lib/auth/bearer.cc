@@ -34,4 +34,19 @@ std::optional<std::string> BearerFromRequest(const http::Request& request) {
   return token;
 }
 
+std::optional<ApiTokenCredential> ApiTokenFromRequest(const http::Request& request) {
+  constexpr std::string_view kScheme = "PBSAPIToken=";
+  auto header = request.Header("authorization");
+  if (!header || header->size() > 12000 || !header->starts_with(kScheme)) return std::nullopt;
+  std::string_view rest = std::string_view(*header).substr(kScheme.size());
+  std::size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view who = rest.substr(0, colon);
+  std::size_t bang = who.rfind('!');
+  if (bang == std::string_view::npos || bang == 0 || bang + 1 == who.size()) return std::nullopt;
+  if (colon + 1 == rest.size()) return std::nullopt;
+  return ApiTokenCredential{std::string(who.substr(0, bang)), std::string(who.substr(bang + 1)),
+                            std::string(rest.substr(colon + 1))};
+}
+
 }  // namespace tessera::auth

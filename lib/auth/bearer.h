@@ -13,4 +13,15 @@ namespace tessera::auth {
 
 std::optional<std::string> BearerFromRequest(const http::Request& request);
 
+// A Proxmox API token (DESIGN.md, "Ticket-authenticated API"):
+// `Authorization: PBSAPIToken=<userid>!<name>:<token>`, as Proxmox API clients send it. The userid
+// holds no ':', the name neither '!' nor ':', so the first ':' ends the userid and name and the
+// last '!' before it splits them. Nothing in it is trusted yet.
+struct ApiTokenCredential {
+  std::string userid;
+  std::string name;
+  std::string token;
+};
+std::optional<ApiTokenCredential> ApiTokenFromRequest(const http::Request& request);
+
 }  // namespace tessera::auth

@@ -252,6 +252,48 @@ std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthSto
   return std::move(*result);
 }
 
+std::expected<LoginResult, LoginFailure> TicketService::ChangePassword(
+    store::AuthStore& store, const Identity& who, std::string_view current, std::string_view next,
+    const http::ClientAddress& client) const {
+  const std::string& userid = who.userid;
+  auto verdict = store.ReserveAttempt(userid, client.network, policy_.throttle);
+  if (!verdict) return std::unexpected(LoginFailure{FromStore(verdict.error())});
+  if (verdict->retry_after > 0) {
+    if (verdict->first_refusal) {
+      (void)store.Audit("password-throttled", userid, client.address, "too many failed attempts");
+    }
+    return std::unexpected(LoginFailure{AuthFailure::kThrottled, verdict->retry_after});
+  }
+  auto account = store.FindAccount(userid);
+  if (!account) return std::unexpected(LoginFailure{FromStore(account.error())});
+  if (!*account || !crypto::VerifyPassword((*account)->password_hash, current)) {
+    (void)store.Audit("password-change-failed", userid, client.address,
+                      *account ? "wrong current password" : "account vanished");
+    return std::unexpected(LoginFailure{AuthFailure::kDenied});
+  }
+  (void)store.ReleaseAttempt(userid, client.network);
+  auto hash = crypto::HashPassword(next, policy_.password_cost);
+  if (!hash) {
+    log::Error("password change for " + userid + ": the new password could not be hashed");
+    return std::unexpected(LoginFailure{AuthFailure::kInternal});
+  }
+  auto epoch = store.ChangePassword(userid, (*account)->password_hash, *hash);
+  crypto::WipeString(*hash);
+  if (!epoch) return std::unexpected(LoginFailure{FromStore(epoch.error())});
+  if (!*epoch) {
+    (void)store.Audit("password-change-failed", userid, client.address, "changed meanwhile");
+    return std::unexpected(LoginFailure{AuthFailure::kDenied});
+  }
+  (void)store.Audit("password-change", userid, client.address, "every session ended");
+  std::string reason;
+  auto issued = Issue(store, userid, **epoch, std::nullopt, &reason);
+  if (!issued) {
+    log::Warning("password changed for " + userid + " but no new ticket: " + reason);
+    return std::unexpected(LoginFailure{issued.error()});
+  }
+  return std::move(*issued);
+}
+
 std::expected<LoginResult, LoginFailure> TicketService::Login(
     store::AuthStore& store, const LoginRequest& request,
     std::optional<std::string_view> cookie_ticket, const http::ClientAddress& client) const {

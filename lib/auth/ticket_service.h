@@ -48,6 +48,8 @@
 namespace tessera::auth {
 
 inline constexpr std::string_view kHostCookie = "__Host-PBSAuthCookie";
+// What follows the value of every auth cookie the worker sets (DESIGN.md, "Ticket API").
+inline constexpr std::string_view kCookieAttributes = "; Secure; SameSite=Lax; HttpOnly; Path=/";
 inline constexpr std::string_view kLegacyCookie = "PBSAuthCookie";
 
 struct TicketPolicy {
@@ -105,6 +107,19 @@ class TicketService {
   // worker at once, the others through NOTIFY). Fails with kUnavailable or kInternal.
   std::expected<void, AuthFailure> Logout(store::AuthStore& store, const Identity& identity,
                                           std::string_view client) const;
+
+  // Changes the password of `who`'s account when `current` is its password: throttled like a
+  // password login (the attempt is reserved before hashing), the new one hashed at the configured
+  // cost, the session epoch moved past every ticket issued so far, which ends every session of the
+  // account on every worker (sql/0007), and a fresh ticket issued in a new session for the caller.
+  // Fails with kDenied (wrong current password, or the hash changed meanwhile), kThrottled (with
+  // the seconds to wait), kUnavailable or kInternal. `next` must already satisfy the caller's
+  // strength rules.
+  std::expected<LoginResult, LoginFailure> ChangePassword(store::AuthStore& store,
+                                                          const Identity& who,
+                                                          std::string_view current,
+                                                          std::string_view next,
+                                                          const http::ClientAddress& client) const;
 
   // The auth cookie of a request (host-only cookie first), percent-decoded; nullopt if none or
   // if the one found is malformed (it is not skipped in favour of the other name).

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -276,6 +277,18 @@ class FilesystemStorage final : public Storage {
     return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
+  std::expected<std::vector<RepoUsage>, StorageError> Usage(AccountId owner,
+                                                            std::size_t limit) override {
+    std::vector<RepoUsage> repos;
+    if (!IsOwner(owner)) return repos;
+    std::string base = root_ + "/" + std::to_string(static_cast<std::int64_t>(owner));
+    if (!FindRepos(base, "", 0, limit, repos)) return std::unexpected(StorageError::kIo);
+    std::sort(repos.begin(), repos.end(),
+              [](const RepoUsage& a, const RepoUsage& b) { return a.repo < b.repo; });
+    for (RepoUsage& usage : repos) Measure(owner, usage);
+    return repos;
+  }
+
   std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(AccountId owner,
                                                                   std::string_view repo,
                                                                   std::string_view type,
@@ -389,6 +402,76 @@ class FilesystemStorage final : public Storage {
 
   // The account's directory is its id in decimal: digits only, so it can never collide with a
   // userid-named directory of an older layout (a userid always holds '@').
+  // Collects the repositories at and below `dir` (repository path `repo`, `depth` segments):
+  // directories with a keys/ subdirectory whose path is a valid repository path. Symbolic links
+  // are never followed. False when the account's directory cannot be read (a missing one holds
+  // no repository).
+  static bool FindRepos(const std::string& dir, const std::string& repo, int depth,
+                        std::size_t limit, std::vector<RepoUsage>& found) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec) return depth > 0 || ec == std::errc::no_such_file_or_directory;
+    std::vector<std::string> children;
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (it->symlink_status(ec).type() != fs::file_type::directory) continue;
+      std::string name = it->path().filename().string();
+      if (name == "keys" && depth > 0) {
+        if (IsRepoPath(repo) && found.size() < limit) {
+          RepoUsage usage;
+          usage.repo = repo;
+          found.push_back(std::move(usage));
+        }
+        continue;
+      }
+      children.push_back(std::move(name));
+    }
+    std::sort(children.begin(), children.end());
+    for (const std::string& name : children) {
+      if (depth == 4 || IsObjectType(name) || found.size() >= limit) continue;
+      FindRepos(dir + "/" + name, repo.empty() ? name : repo + "/" + name, depth + 1, limit, found);
+    }
+    return true;
+  }
+
+  // Adds up the regular files of `usage.repo` whose names are object names (temporary files of
+  // uploads in progress are not objects yet).
+  void Measure(AccountId owner, RepoUsage& usage) const {
+    namespace fs = std::filesystem;
+    std::string base = RepoDir(owner, usage.repo);
+    struct stat st{};
+    if (lstat((base + "/config").c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      usage.bytes += static_cast<std::uint64_t>(st.st_size);
+      ++usage.objects;
+    }
+    auto count = [&](const std::string& dir, bool snapshots) {
+      std::error_code ec;
+      for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
+           it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!IsObjectName(name) || lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+          continue;
+        usage.bytes += static_cast<std::uint64_t>(st.st_size);
+        ++usage.objects;
+        if (!snapshots) continue;
+        ++usage.snapshots;
+        usage.last_snapshot = std::max<std::int64_t>(usage.last_snapshot.value_or(0), st.st_mtime);
+      }
+    };
+    for (auto type : kTypes) {
+      std::string dir = base + "/" + std::string(type);
+      if (type != "data") {
+        count(dir, type == "snapshots");
+        continue;
+      }
+      char sub[3];
+      for (int i = 0; i < 256; ++i) {
+        std::snprintf(sub, sizeof sub, "%02x", i);
+        count(dir + "/" + sub, false);
+      }
+    }
+  }
+
   std::string RepoDir(AccountId owner, std::string_view repo) const {
     return root_ + "/" + std::to_string(static_cast<std::int64_t>(owner)) + "/" + std::string(repo);
   }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/response.h"
 
@@ -107,6 +108,15 @@ class ObjectLister {
   virtual std::expected<std::optional<ObjectInfo>, StorageError> Next() = 0;
 };
 
+// What one repository holds (GET /api2/json/repos).
+struct RepoUsage {
+  std::string repo;
+  std::uint64_t bytes = 0;    // every object, the config included
+  std::uint64_t objects = 0;  // the same, counted
+  std::uint64_t snapshots = 0;
+  std::optional<std::int64_t> last_snapshot;  // Unix seconds when the newest snapshot was stored
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -137,6 +147,10 @@ class Storage {
   // kNotFound when the repository does not exist.
   virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(
       AccountId owner, std::string_view repo, std::string_view type) = 0;
+  // The repositories of `owner` in path order, at most `limit`, and what each holds. Visits
+  // every object of them: for an overview, not for a hot path.
+  virtual std::expected<std::vector<RepoUsage>, StorageError> Usage(AccountId owner,
+                                                                    std::size_t limit) = 0;
   // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
   virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type,

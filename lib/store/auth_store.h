@@ -25,6 +25,7 @@ struct AccountRecord {
   std::string userid;
   std::string password_hash;
   AccountState state;
+  std::int64_t id = 0;  // accounts.id: immutable, keys the account's storage
 };
 
 // A bearer-token grant (api_tokens, sql/0003): the row is the authority on what a token may do;
@@ -38,6 +39,7 @@ struct GrantRecord {
   std::optional<std::string> repo;  // limits the grant to one repository
   bool revoked = false;
   std::int64_t expires_at = 0;  // Unix seconds
+  std::string name;             // unique per account among live grants (sql/0008)
 };
 
 // Failed-login throttling. Attempts are counted per (account, client network) and per client
@@ -66,6 +68,11 @@ class AccountStore {
   virtual std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
                                                               std::string_view old_hash,
                                                               std::string_view new_hash) = 0;
+  // A password change: sets `new_hash` if the hash is still `old_hash` and moves the session
+  // epoch past now, which ends every session of the account (sql/0007). Returns the new epoch,
+  // or nullopt when the hash changed meanwhile (a concurrent change wins).
+  virtual std::expected<std::optional<std::int64_t>, StoreError> ChangePassword(
+      std::string_view userid, std::string_view old_hash, std::string_view new_hash) = 0;
 };
 
 // What the throttle says about one password attempt.

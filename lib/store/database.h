@@ -8,6 +8,7 @@
 #include <expected>
 
 #include "store/auth_store.h"
+#include "store/own_grants.h"
 
 namespace tessera::store {
 
@@ -16,10 +17,11 @@ enum class StoreError {
   kConflict,     // a unique constraint refused the write (SQLSTATE 23505)
   kNotFound,
   kInvalid,  // the database refused the data (constraint, type): a bug or bad input
+  kRefused,  // a rule in the schema said no (SQLSTATE 42501, e.g. a token ceiling)
 };
 
 // The per-thread database handle: every store interface of the core, plus a health check.
-class Database : public AuthStore {
+class Database : public AuthStore, public OwnGrantStore {
  public:
   // Whether PostgreSQL answers a trivial query now. kUnavailable when it does not.
   virtual std::expected<void, StoreError> Ping() = 0;

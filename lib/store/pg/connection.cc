@@ -10,6 +10,8 @@ StoreError MapSqlState(const char* state) {
   if (state == nullptr) return StoreError::kUnavailable;
   std::string_view s(state);
   if (s == "23505") return StoreError::kConflict;
+  if (s == "42501") return StoreError::kRefused;
+  if (s == "P0002") return StoreError::kNotFound;
   if (s.starts_with("23") || s.starts_with("22")) return StoreError::kInvalid;
   if (s.starts_with("08") || s.starts_with("57P")) return StoreError::kUnavailable;
   return StoreError::kInvalid;

@@ -77,7 +77,7 @@ std::string_view Describe(RowError error);
 // The columns of a grant row as GrantFromRow reads them, and the FROM clause they need.
 inline constexpr const char* kGrantColumns =
     "t.userid, a.id, t.read, t.write, t.delete, t.repo, t.revoked_at IS NOT "
-    "NULL, " TESSERA_EPOCH_SQL("t.expires_at");
+    "NULL, " TESSERA_EPOCH_SQL("t.expires_at") ", t.name";
 inline constexpr const char* kGrantFrom = "api_tokens t JOIN accounts a ON a.userid = t.userid";
 std::expected<GrantRecord, RowError> GrantFromRow(PGresult* result, int row, int first_column);
 

@@ -22,6 +22,48 @@ std::string PairSubject(std::string_view account_key, std::string_view network) 
   return "pair:" + std::string(network) + " " + std::string(account_key);
 }
 
+// "ERROR:  text" as libpq words it -> "text".
+std::string PrimaryMessage(std::string_view message) {
+  if (auto colon = message.find(":  "); colon != std::string_view::npos && colon < 10) {
+    message.remove_prefix(colon + 3);
+  }
+  return std::string(message);
+}
+
+// The columns OwnGrantFromRow reads, from api_tokens aliased t.
+constexpr const char* kOwnGrantColumns =
+    "t.jti, t.name, t.read, t.write, t.delete, t.repo, " TESSERA_EPOCH_SQL(
+        "t.created_at") ", " TESSERA_EPOCH_SQL("t.expires_at") ", " TESSERA_EPOCH_SQL("t.revoked_at");
+
+std::expected<OwnGrant, RowError> OwnGrantFromRow(PGresult* r, int row) {
+  OwnGrant g;
+  for (int c : {0, 1, 2, 3, 4}) {
+    if (PQgetisnull(r, row, c)) return std::unexpected(RowError::kNull);
+  }
+  g.jti = PQgetvalue(r, row, 0);
+  g.name = PQgetvalue(r, row, 1);
+  auto read = ParseSqlBool(PQgetvalue(r, row, 2));
+  auto write = ParseSqlBool(PQgetvalue(r, row, 3));
+  auto del = ParseSqlBool(PQgetvalue(r, row, 4));
+  if (!read || !write || !del) return std::unexpected(RowError::kBadBool);
+  g.read = *read;
+  g.write = *write;
+  g.del = *del;
+  if (!PQgetisnull(r, row, 5)) g.repo = PQgetvalue(r, row, 5);
+  auto created = EpochFromRow(r, row, 6);
+  auto expires = EpochFromRow(r, row, 7);
+  if (!created) return std::unexpected(created.error());
+  if (!expires) return std::unexpected(expires.error());
+  g.created_at = *created;
+  g.expires_at = *expires;
+  if (!PQgetisnull(r, row, 8)) {
+    auto revoked = EpochFromRow(r, row, 8);
+    if (!revoked) return std::unexpected(revoked.error());
+    g.revoked_at = *revoked;
+  }
+  return g;
+}
+
 // An integer column, parsed strictly; nullopt for NULL or anything else.
 class PgDatabase final : public Database {
  public:
@@ -31,13 +73,14 @@ class PgDatabase final : public Database {
 
   std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
       std::string_view userid) override {
-    auto result = Query(
-        std::string("SELECT password_hash, ") + kStateColumns + " FROM accounts WHERE userid = $1",
-        {std::string(userid)});
+    auto result = Query(std::string("SELECT password_hash, id, ") + kStateColumns +
+                            " FROM accounts WHERE userid = $1",
+                        {std::string(userid)});
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
-    auto state = StateFromRow(r, 0, 1);
+    auto id = Int64FromRow(r, 0, 1);
+    auto state = id ? StateFromRow(r, 0, 2) : std::unexpected(id.error());
     if (!state) {
       // One odd row denies only its own account, as if it were not there.
       log::Error("accounts row " + LogSafePrefix(userid) +
@@ -45,6 +88,7 @@ class PgDatabase final : public Database {
       return std::optional<AccountRecord>{};
     }
     AccountRecord rec;
+    rec.id = *id;
     rec.userid = userid;
     rec.password_hash = PQgetvalue(r, 0, 0);
     rec.state = *state;
@@ -56,6 +100,75 @@ class PgDatabase final : public Database {
                                                       std::string_view new_hash) override {
     return Run("UPDATE accounts SET password_hash = $3 WHERE userid = $1 AND password_hash = $2",
                {std::string(userid), std::string(old_hash), std::string(new_hash)});
+  }
+
+  std::expected<std::optional<std::int64_t>, StoreError> ChangePassword(
+      std::string_view userid, std::string_view old_hash, std::string_view new_hash) override {
+    // Past every ticket stamped so far (Issue() stamps at most at the clock), and never back.
+    auto result = Query(
+        "UPDATE accounts SET password_hash = $3, session_epoch = "
+        "  GREATEST(session_epoch + 1, floor(extract(epoch FROM clock_timestamp()))::bigint + 1) "
+        "WHERE userid = $1 AND password_hash = $2 RETURNING session_epoch",
+        {std::string(userid), std::string(old_hash), std::string(new_hash)});
+    if (!result) return std::unexpected(result.error());
+    if (PQntuples(result->get()) == 0) return std::optional<std::int64_t>{};
+    auto epoch = Int64FromRow(result->get(), 0, 0);
+    if (!epoch) return std::unexpected(StoreError::kInvalid);
+    return std::optional<std::int64_t>(*epoch);
+  }
+
+  std::expected<std::vector<OwnGrant>, StoreError> ListOwnGrants(std::string_view userid,
+                                                                 std::size_t limit) override {
+    auto result = Query(std::string("SELECT ") + kOwnGrantColumns +
+                            " FROM api_tokens t WHERE t.userid = $1 "
+                            "ORDER BY t.created_at DESC, t.name LIMIT $2",
+                        {std::string(userid), std::to_string(limit)});
+    if (!result) return std::unexpected(result.error());
+    std::vector<OwnGrant> grants;
+    for (int i = 0; i < PQntuples(result->get()); ++i) {
+      auto grant = OwnGrantFromRow(result->get(), i);
+      if (!grant) {
+        log::Error("api_tokens row of " + LogSafePrefix(userid) +
+                   " not listed: " + std::string(Describe(grant.error())));
+        continue;
+      }
+      grants.push_back(std::move(*grant));
+    }
+    return grants;
+  }
+
+  std::expected<OwnGrant, GrantRefusal> GrantOwn(std::string_view userid,
+                                                 const GrantAsk& ask) override {
+    auto b = [](bool v) { return std::optional<std::string>(v ? "true" : "false"); };
+    auto result =
+        Query(std::string("SELECT ") + kOwnGrantColumns +
+                  " FROM tessera.grant_own_token($1, $2, $3, $4, $5, $6, "
+                  "  COALESCE(NULLIF(make_interval(secs => $7), interval '0'), "
+                  "           (SELECT token_max_lifetime FROM accounts WHERE userid = $1))) t",
+              {std::string(userid), ask.name, b(ask.read), b(ask.write), b(ask.del), ask.repo,
+               std::to_string(ask.valid_for)});
+    if (!result) {
+      StoreError e = result.error();
+      bool told =
+          e == StoreError::kRefused || e == StoreError::kConflict || e == StoreError::kInvalid;
+      return std::unexpected(GrantRefusal{e, told ? last_error_ : std::string()});
+    }
+    auto grant = PQntuples(result->get()) == 1
+                     ? OwnGrantFromRow(result->get(), 0)
+                     : std::expected<OwnGrant, RowError>(std::unexpected(RowError::kNull));
+    if (!grant) return std::unexpected(GrantRefusal{StoreError::kInvalid, {}});
+    return std::move(*grant);
+  }
+
+  std::expected<std::optional<std::string>, StoreError> RevokeOwn(std::string_view userid,
+                                                                  std::string_view name) override {
+    auto result = Query(
+        "UPDATE api_tokens SET revoked_at = now() "
+        "WHERE userid = $1 AND name = $2 AND revoked_at IS NULL RETURNING jti",
+        {std::string(userid), std::string(name)});
+    if (!result) return std::unexpected(result.error());
+    if (PQntuples(result->get()) == 0) return std::optional<std::string>{};
+    return std::optional<std::string>(PQgetvalue(result->get(), 0, 0));
   }
 
   std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
@@ -238,6 +351,7 @@ class PgDatabase final : public Database {
       if (result) return std::move(*result);
       if (result.error().kind != StoreError::kUnavailable || conn_->Healthy()) {
         log::Warning("database: " + result.error().message);
+        last_error_ = PrimaryMessage(result.error().message);
         return std::unexpected(result.error().kind);
       }
       log::Warning("database connection lost: " + result.error().message);
@@ -289,6 +403,7 @@ class PgDatabase final : public Database {
 
   PgOptions options_;
   std::optional<Connection> conn_;
+  std::string last_error_;  // PostgreSQL's message of the last refused statement
   Clock::time_point next_attempt_{};
   std::chrono::milliseconds delay_{0};
 };
@@ -321,6 +436,8 @@ std::expected<GrantRecord, RowError> GrantFromRow(PGresult* r, int row, int firs
   if (!PQgetisnull(r, row, first + 5)) g.repo = PQgetvalue(r, row, first + 5);
   g.revoked = *revoked;
   g.expires_at = *expires_at;
+  if (PQgetisnull(r, row, first + 8)) return std::unexpected(RowError::kNull);
+  g.name = PQgetvalue(r, row, first + 8);
   return g;
 }
 

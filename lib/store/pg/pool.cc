@@ -30,6 +30,27 @@ class DatabasePool final : public Database {
                                                       std::string_view new_hash) override {
     return With([&](Database& db) { return db.ReplacePasswordHash(userid, old_hash, new_hash); });
   }
+  std::expected<std::optional<std::int64_t>, StoreError> ChangePassword(
+      std::string_view userid, std::string_view old_hash, std::string_view new_hash) override {
+    return With([&](Database& db) { return db.ChangePassword(userid, old_hash, new_hash); });
+  }
+  std::expected<std::vector<OwnGrant>, StoreError> ListOwnGrants(std::string_view userid,
+                                                                 std::size_t limit) override {
+    return With([&](Database& db) { return db.ListOwnGrants(userid, limit); });
+  }
+  std::expected<OwnGrant, GrantRefusal> GrantOwn(std::string_view userid,
+                                                 const GrantAsk& ask) override {
+    auto made = With([&](Database& db) {
+      return std::expected<std::expected<OwnGrant, GrantRefusal>, StoreError>(
+          db.GrantOwn(userid, ask));
+    });
+    if (!made) return std::unexpected(GrantRefusal{made.error(), {}});
+    return std::move(*made);
+  }
+  std::expected<std::optional<std::string>, StoreError> RevokeOwn(std::string_view userid,
+                                                                  std::string_view name) override {
+    return With([&](Database& db) { return db.RevokeOwn(userid, name); });
+  }
   std::expected<bool, StoreError> StartSession(std::string_view userid,
                                                const SessionTicket& first) override {
     return With([&](Database& db) { return db.StartSession(userid, first); });

@@ -30,9 +30,9 @@ TEST_CASE("session cache answers from loaded state") {
 TEST_CASE("session cache fails closed when the listener is lost or stale") {
   clock::ManualSteadyClock steady;
   auth::SessionCache cache(std::chrono::milliseconds(50), steady);
-  cache.Load(
-      {{"alice@pbs", {true, std::nullopt, 0}}}, {},
-      {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false, 500}}});
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+             {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false,
+                                        500, "g1"}}});
   CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
   steady.Advance(std::chrono::milliseconds(50));  // exactly the bound: still fresh
   CHECK(cache.IsFresh());

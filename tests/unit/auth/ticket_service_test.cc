@@ -40,6 +40,13 @@ class FakeStore final : public store::AuthStore {
                                                              std::string_view) override {
     return {};
   }
+  std::expected<std::optional<std::int64_t>, store::StoreError> ChangePassword(
+      std::string_view, std::string_view old_hash, std::string_view new_hash) override {
+    if (!account || account->password_hash != old_hash) return std::optional<std::int64_t>{};
+    account->password_hash = new_hash;
+    account->state.session_epoch = std::max(account->state.session_epoch + 1, kNow + 1);
+    return std::optional<std::int64_t>(account->state.session_epoch);
+  }
   std::expected<bool, store::StoreError> StartSession(std::string_view,
                                                       const store::SessionTicket& t) override {
     if (!Record(t)) return std::unexpected(store::StoreError::kConflict);

@@ -53,6 +53,10 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return {};
   }
+  std::expected<std::vector<backup::RepoUsage>, backup::StorageError> Usage(backup::AccountId,
+                                                                            std::size_t) override {
+    return std::vector<backup::RepoUsage>{};
+  }
   std::expected<std::unique_ptr<backup::ObjectLister>, backup::StorageError> List(
       backup::AccountId owner, std::string_view repo, std::string_view) override {
     Note(owner, repo);

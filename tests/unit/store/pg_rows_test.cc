@@ -37,7 +37,9 @@ using V = std::optional<std::string>;
 const V kNull = std::nullopt;
 
 // userid, account id, read, write, delete, repo, revoked, expires_at
-std::vector<V> GoodGrant() { return {"alice@pbs", "7", "t", "f", "f", kNull, "f", "1800000000"}; }
+std::vector<V> GoodGrant() {
+  return {"alice@pbs", "7", "t", "f", "f", kNull, "f", "1800000000", "laptop-1"};
+}
 }  // namespace
 
 TEST_CASE("account state rows: infinities, far times, and refusals") {
@@ -73,6 +75,7 @@ TEST_CASE("grant rows: every column read, odd values refused with a reason") {
   CHECK(grant->repo == "laptop");
   CHECK_FALSE(grant->revoked);
   CHECK(grant->expires_at == 1800000000);
+  CHECK(grant->name == "laptop-1");
 
   row = GoodGrant();
   row[7] = "infinity";
@@ -85,12 +88,12 @@ TEST_CASE("grant rows: every column read, odd values refused with a reason") {
     V value;
     RowError error;
   };
-  for (const Case& c :
-       {Case{0, kNull, RowError::kNull}, Case{0, "alice", RowError::kBadUserid},
-        Case{0, "../x@pbs/", RowError::kBadUserid}, Case{1, "x", RowError::kBadInteger},
-        Case{1, kNull, RowError::kNull}, Case{2, "true", RowError::kBadBool},
-        Case{4, kNull, RowError::kNull}, Case{6, "", RowError::kBadBool},
-        Case{7, "soon", RowError::kBadTime}, Case{7, kNull, RowError::kNull}}) {
+  for (const Case& c : {Case{0, kNull, RowError::kNull}, Case{0, "alice", RowError::kBadUserid},
+                        Case{0, "../x@pbs/", RowError::kBadUserid},
+                        Case{1, "x", RowError::kBadInteger}, Case{1, kNull, RowError::kNull},
+                        Case{2, "true", RowError::kBadBool}, Case{4, kNull, RowError::kNull},
+                        Case{6, "", RowError::kBadBool}, Case{7, "soon", RowError::kBadTime},
+                        Case{7, kNull, RowError::kNull}, Case{8, kNull, RowError::kNull}}) {
     INFO(c.column);
     row = GoodGrant();
     row[c.column] = c.value;

@@ -45,6 +45,22 @@ class FakeDb final : public store::Database {
                                                              std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
+  std::expected<std::optional<std::int64_t>, store::StoreError> ChangePassword(
+      std::string_view, std::string_view, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<std::vector<store::OwnGrant>, store::StoreError> ListOwnGrants(
+      std::string_view, std::size_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<store::OwnGrant, store::GrantRefusal> GrantOwn(std::string_view,
+                                                               const store::GrantAsk&) override {
+    return std::unexpected(store::GrantRefusal{store::StoreError::kInvalid, {}});
+  }
+  std::expected<std::optional<std::string>, store::StoreError> RevokeOwn(
+      std::string_view, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
   std::expected<bool, store::StoreError> StartSession(std::string_view,
                                                       const store::SessionTicket&) override {
     return std::unexpected(store::StoreError::kInvalid);

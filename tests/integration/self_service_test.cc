@@ -1,0 +1,213 @@
+// The ticket-authenticated self-service API (DESIGN.md, "Ticket-authenticated API"): token
+// grants within the account's ceiling, CSRF on every change, one account never reaching
+// another's grants, the password change ending the other sessions, the repository overview, and
+// PBSAPIToken on the read-only routes — through nginx, against a real PostgreSQL.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "http_client.h"
+
+using namespace tessera::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kTokens = "/api2/json/access/tokens";
+
+httplib::Headers Cookie(const PasswordLogin& who, bool csrf = true) {
+  httplib::Headers h = {{"Cookie", "__Host-PBSAuthCookie=" + FormEncode(who.ticket)}};
+  if (csrf) h.emplace("CSRFPreventionToken", who.csrf);
+  return h;
+}
+
+json Data(const CheckedResult& r) { return json::parse(r->body)["data"]; }
+
+CheckedResult MintOwn(CheckedClient& c, const PasswordLogin& who, const json& body,
+                      bool csrf = true) {
+  return c.Post(kTokens, Cookie(who, csrf), body.dump(), "application/json");
+}
+
+}  // namespace
+
+TEST_CASE("a person lists, mints and revokes their own tokens, within their ceiling",
+          "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin bob = LogIn(c, "bob@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  REQUIRE(bob.status == 200);
+
+  // Every change needs the CSRF token; nothing is made without it.
+  CHECK(MintOwn(c, alice, {{"name", "laptop"}, {"read", true}}, false)->status == 401);
+  CHECK(c.Post(kTokens, R"({"name":"x","read":true})", "application/json")->status == 401);
+
+  // Within the default ceiling (read and write, 90 days).
+  auto made =
+      MintOwn(c, alice, {{"name", "laptop"}, {"read", true}, {"write", true}, {"repo", "laptop"}});
+  REQUIRE(made->status == 200);
+  CHECK(made->get_header_value("Cache-Control") == "no-store");
+  json token = Data(made);
+  CHECK(token["name"] == "laptop");
+  CHECK(token["repo"] == "laptop");
+  std::string secret = token["token"];
+  CHECK(secret.starts_with("v4.public."));
+
+  // The token works for restic's endpoints at once, and only for its repository.
+  auto restic = b.Client(secret);
+  CHECK(restic.Post("/backup/laptop/?create=true")->status == 200);
+  CHECK(restic.Post("/backup/desktop/?create=true")->status == 403);
+
+  // Beyond the ceiling: delete, a long life, a duplicate live name.
+  CHECK(MintOwn(c, alice, {{"name", "d"}, {"read", true}, {"delete", true}})->status == 403);
+  auto too_long = MintOwn(
+      c, alice, {{"name", "l"}, {"read", true}, {"expire", std::time(nullptr) + 200 * 86400}});
+  CHECK(too_long->status == 403);
+  CHECK(json::parse(too_long->body)["message"].get<std::string>().find("lifetime") !=
+        std::string::npos);
+  CHECK(MintOwn(c, alice, {{"name", "laptop"}, {"read", true}})->status == 409);
+  // Bad fields are 400s that name them.
+  for (const json& bad : {json{{"read", true}}, json{{"name", "-x"}, {"read", true}},
+                          json{{"name", "x"}}, json{{"name", "x"}, {"read", "maybe"}},
+                          json{{"name", "x"}, {"read", true}, {"repo", "a/config"}},
+                          json{{"name", "x"}, {"read", true}, {"expire", 5}},
+                          json{{"name", "x"}, {"read", true}, {"colour", "red"}}}) {
+    INFO(bad.dump());
+    CHECK(MintOwn(c, alice, bad)->status == 400);
+  }
+
+  // The admin lowers the ceiling: repositories and count.
+  b.stack->pg().Sql(
+      "SELECT tessera.set_token_ceiling('alice@pbs', repos => '{laptop}', "
+      "max_count => 2)");
+  CHECK(MintOwn(c, alice, {{"name", "all"}, {"read", true}})->status == 403);
+  CHECK(MintOwn(c, alice, {{"name", "second"}, {"read", true}, {"repo", "laptop"}})->status == 200);
+  CHECK(MintOwn(c, alice, {{"name", "third"}, {"read", true}, {"repo", "laptop"}})->status == 403);
+
+  // The list never holds a token; bob sees none of alice's grants and cannot revoke them.
+  auto listed = c.Get(kTokens, Cookie(alice, false));
+  REQUIRE(listed->status == 200);
+  CHECK(listed->body.find(secret) == std::string::npos);
+  CHECK(listed->body.find("v4.public.") == std::string::npos);
+  CHECK(Data(listed).size() == 2);
+  CHECK(Data(listed)[0]["name"] == "second");
+  CHECK(Data(listed)[1]["revoked"].is_null());
+  CHECK(Data(c.Get(kTokens, Cookie(bob, false))).empty());
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(bob))->status == 404);
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice, false))->status == 401);
+  CHECK(restic.Get("/backup/laptop/config")->status == 404);  // alive: no config yet
+
+  // Revoked by its owner: dead within a second, and shown as revoked.
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 200);
+  CHECK(Eventually([&] { return restic.Get("/backup/laptop/config")->status == 401; }));
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 404);
+  json after = Data(c.Get(kTokens, Cookie(alice, false)));
+  CHECK(after[1]["name"] == "laptop");
+  CHECK(after[1]["revoked"].is_number());
+}
+
+TEST_CASE("a password change ends every other session and renews this one", "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin here = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin there = LogIn(c, "alice@pbs", "pw");
+  REQUIRE(here.status == 200);
+  REQUIRE(there.status == 200);
+  auto change = [&](const PasswordLogin& who, const std::string& userid, const std::string& next,
+                    const std::string& current, bool csrf = true) {
+    json body = {{"userid", userid}, {"password", next}, {"confirmation-password", current}};
+    return c.Put("/api2/json/access/password", Cookie(who, csrf), body.dump(), "application/json");
+  };
+  CHECK(change(here, "alice@pbs", "a new long password", "pw", false)->status == 401);
+  CHECK(change(here, "bob@pbs", "a new long password", "pw")->status == 403);
+  CHECK(change(here, "alice@pbs", "short", "pw")->status == 400);
+  CHECK(change(here, "alice@pbs", "a new long password", "wrong")->status == 403);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);  // a wrong current password changed nothing
+
+  auto changed = change(here, "alice@pbs", "a new long password", "pw");
+  REQUIRE(changed->status == 200);
+  std::string cookie = changed->get_header_value("Set-Cookie");
+  CHECK(cookie.starts_with("__Host-PBSAuthCookie="));
+  json data = Data(changed);
+  CHECK_FALSE(data.contains("ticket"));  // this client holds the HttpOnly cookie
+  PasswordLogin renewed{200, "", data["CSRFPreventionToken"], ""};
+  {
+    std::string value = cookie.substr(cookie.find('=') + 1);
+    value.resize(value.find(';'));
+    std::string decoded;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value[i] == '%' && i + 2 < value.size()) {
+        decoded += static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        decoded += value[i];
+      }
+    }
+    renewed.ticket = decoded;
+  }
+
+  // The other session and the old ticket die; the fresh ticket lives; only the new password logs
+  // in.
+  auto alive = [&](const PasswordLogin& who) {
+    return c.Get("/api2/json/access/whoami", Cookie(who, false))->status == 200;
+  };
+  CHECK(Eventually([&] { return !alive(there) && !alive(here); }));
+  CHECK(alive(renewed));
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 401);
+  CHECK(LogIn(c, "alice@pbs", "a new long password").status == 200);
+  CHECK(MintOwn(c, renewed, {{"name", "after"}, {"read", true}})->status == 200);
+}
+
+TEST_CASE("repositories are listed with their usage; PBSAPIToken reads, never changes",
+          "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  json made =
+      Data(MintOwn(c, alice, {{"name", "nas"}, {"read", true}, {"write", true}, {"repo", "nas"}}));
+  std::string token = made["token"];
+  auto restic = b.Client(token);
+  REQUIRE(restic.Post("/backup/nas/?create=true")->status == 200);
+  std::string config = "some config bytes";
+  REQUIRE(restic.Post("/backup/nas/config", config, "application/octet-stream")->status == 200);
+  std::string snapshot = RandomBytes(100);
+  REQUIRE(restic
+              .Post("/backup/nas/snapshots/" + Sha256Hex(snapshot), snapshot,
+                    "application/octet-stream")
+              ->status == 200);
+  // Another account's repository never shows.
+  auto bob = b.Client(b.Mint("bob@pbs", {"--read", "--write"}));
+  REQUIRE(bob.Post("/backup/bobs/?create=true")->status == 200);
+
+  auto repos = c.Get("/api2/json/repos", Cookie(alice, false));
+  REQUIRE(repos->status == 200);
+  json list = Data(repos);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["repo"] == "nas");
+  CHECK(list[0]["bytes"] == config.size() + snapshot.size());
+  CHECK(list[0]["objects"] == 2);
+  CHECK(list[0]["snapshots"] == 1);
+  CHECK(list[0]["last_snapshot"].get<std::int64_t>() >= std::time(nullptr) - 60);
+  CHECK(c.Get("/api2/json/repos")->status == 401);
+
+  // Proxmox API clients: PBSAPIToken=<userid>!<name>:<token> on read-only calls.
+  httplib::Headers api = {{"Authorization", "PBSAPIToken=alice@pbs!nas:" + token}};
+  auto whoami = c.Get("/api2/json/access/whoami", api);
+  REQUIRE(whoami->status == 200);
+  CHECK(Data(whoami)["tokenid"] == "alice@pbs!nas");
+  CHECK(Data(c.Get("/api2/json/repos", api)).size() == 1);
+  for (const std::string& wrong :
+       {"PBSAPIToken=alice@pbs!other:" + token, "PBSAPIToken=bob@pbs!nas:" + token,
+        "PBSAPIToken=alice@pbs!nas:" + token + "x", "PBSAPIToken=alice@pbs:" + token,
+        std::string("PBSAPIToken=alice@pbs!nas:"), "PBSAPIToken=!nas:" + token}) {
+    INFO(wrong);
+    CHECK(c.Get("/api2/json/access/whoami", httplib::Headers{{"Authorization", wrong}})->status ==
+          401);
+  }
+  // Changing tokens or the password needs a ticket.
+  CHECK(c.Post(kTokens, api, R"({"name":"x","read":true})", "application/json")->status == 401);
+  CHECK(c.Get(kTokens, api)->status == 401);
+  CHECK(c.Delete(std::string(kTokens) + "/nas", api)->status == 401);
+}
