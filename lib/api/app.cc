@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/console.h"
 #include "auth/login_request.h"
 #include "http/client_address.h"
 #include "http/cookies.h"
@@ -61,6 +62,11 @@ App::App(const config::Config& config, store::Database& db, Services services)
   router_.Add(Method::kPost, "/api2/json/access/ticket", bind(&App::Login));
   router_.Add(Method::kDelete, "/api2/json/access/ticket", bind(&App::Logout));
   router_.Add(Method::kGet, "/api2/json/access/whoami", bind(&App::Whoami));
+  // The browser console (api/console.h); HEAD falls back to these GET routes.
+  router_.Add(Method::kGet, "/",
+              [](Request&, const PathParams&) { return ServeConsole("index.html"); });
+  router_.Add(Method::kGet, "/console/{file}",
+              [](Request&, const PathParams& p) { return ServeConsole(p.at("file")); });
   auto backup = [this](Request& r, const PathParams& p) { return Backup(r, p); };
   for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kDelete}) {
     router_.Add(m, "/backup/{rest*}", backup);
