@@ -314,6 +314,7 @@
   }
 
   async function revoke(name, button) {
+    clearMessage();
     button.disabled = true;
     try {
       await api('DELETE', '/access/tokens/' + encodeURIComponent(name));
@@ -365,6 +366,7 @@
 
   async function mint(event) {
     event.preventDefault();
+    clearMessage();  // a new action: an old message would answer for it
     hideMinted();
     const name = $('mint-name').value.trim();
     const repo = $('mint-repo').value.trim();
@@ -425,6 +427,7 @@
 
   async function changePassword(event) {
     event.preventDefault();
+    clearMessage();  // a new action: an old message would answer for it
     const current = $('password-current').value;
     const next = $('password-new').value;
     const again = $('password-confirm').value;
@@ -449,6 +452,7 @@
 
   async function signIn(event) {
     event.preventDefault();
+    clearMessage();  // a new action: an old message would answer for it
     const username = $('signin-user').value.trim();
     const password = $('signin-password').value;
     if (!username || !password) { sayError('Enter your user name (name@realm) and password.'); return; }

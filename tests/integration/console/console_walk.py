@@ -8,7 +8,8 @@ Run by tests/integration/console_test.cc against a real stack (PostgreSQL, worke
 
 Steps: sign in; the repositories screen; mint a token (read+write, one repository), shown once
 with a restic command and a Copy button; it is listed; revoke it; change the password (still
-signed in); reload (the session resumes); sign out; sign in with the new password; the same
+signed in; a mismatch or a wrong current password is reported in the aria-live region);
+reload (the session resumes); sign out; sign in with the new password; the same
 screens at 360 px wide without horizontal scrolling. After every step: the ticket is never
 visible to scripts (document.cookie has no PBSAuthCookie), and the browser's console shows no
 Content-Security-Policy violation and no script error. A screenshot of each screen goes to
@@ -283,7 +284,39 @@ class Walk:
             raise StepFailed('after Revoke the token is %s: %s' % (status, self.message()))
         if self.driver.find_elements(By.CSS_SELECTOR, sel + ' button.revoke'):
             raise StepFailed('a revoked token still has a Revoke button')
+        self.driver.execute_script('arguments[0].scrollIntoView();', self.el('tokens-title'))
         self.shot('token-revoked')
+
+    def password_errors(self):
+        """Mistakes are shown in the live region, and the session goes on."""
+        if self.el('message').get_attribute('aria-live') not in ('polite', 'assertive'):
+            raise StepFailed('#message is not an aria-live region')
+        self.fill('password-current', self.args.password)
+        self.fill('password-new', self.args.new_password)
+        self.fill('password-confirm', self.args.new_password + 'x')
+        self.el('password-submit').click()
+        self.wait(lambda: 'differ' in self.message(), 'the mismatch to be reported')
+        self.check_page()
+        self.fill('password-current', self.args.password + '-wrong')
+        self.fill('password-confirm', self.args.new_password)
+        self.el('password-submit').click()
+        self.wait(lambda: 'Could not change the password' in self.message(),
+                  'the wrong current password to be reported')
+        # The API's refusal (403) was the point: not a refused request of the walk.
+        refused = False
+        for entry in self.driver.get_log('browser'):
+            text = entry.get('message', '')
+            if '/api2/json/access/password' in text and 'status of 403' in text:
+                refused = True
+            else:
+                self.failed_requests.append((self.current, text))
+        if not refused:
+            raise StepFailed('the wrong current password was not refused with 403: ' +
+                             self.message())
+        if not self.visible('overview-screen') or \
+                self.fetch_status('/api2/json/access/whoami') != 200:
+            raise StepFailed('a wrong current password ended the session')
+        self.shot('password-error')
 
     def change_password(self):
         self.fill('password-current', self.args.password)
@@ -346,6 +379,7 @@ class Walk:
         self.step('mint a token', self.mint, needs=['sign in'])
         self.step('token listed', self.listed, needs=['mint a token'])
         self.step('revoke the token', self.revoke, needs=['token listed'])
+        self.step('password mistakes are shown', self.password_errors, needs=['sign in'])
         self.step('change password', self.change_password, needs=['sign in'])
         self.step('reload resumes the session', self.reload_resumes, needs=['sign in'])
         self.step('sign out', self.sign_out, needs=['sign in'])
