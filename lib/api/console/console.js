@@ -91,7 +91,11 @@
     if (!response.ok) {
       const message = envelope && typeof envelope.message === 'string' && envelope.message
           ? envelope.message : 'HTTP ' + response.status;
-      if (response.status === 401 && !opts.signingIn) endSession('Your session has ended. Please sign in again.');
+      if (response.status === 401 && !opts.signingIn) {
+        const ended = 'Your session has ended. Please sign in again.';
+        endSession(ended);
+        throw new ApiError(401, ended);
+      }
       throw new ApiError(response.status, message);
     }
     return envelope ? envelope.data : null;

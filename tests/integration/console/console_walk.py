@@ -9,8 +9,8 @@ Run by tests/integration/console_test.cc against a real stack (PostgreSQL, worke
 Steps: sign in; the repositories screen; mint a token (read+write, one repository), shown once
 with a restic command and a Copy button; it is listed; revoke it; change the password (still
 signed in; a mismatch or a wrong current password is reported in the aria-live region);
-reload (the session resumes); sign out; sign in with the new password; the same
-screens at 360 px wide without horizontal scrolling. After every step: the ticket is never
+reload (the session resumes); sign out; sign in with the new password; a session the server
+no longer honours (its cookie gone) leads back to sign-in; the same screens at 360 px wide without horizontal scrolling. After every step: the ticket is never
 visible to scripts (document.cookie has no PBSAuthCookie), and the browser's console shows no
 Content-Security-Policy violation and no script error. A screenshot of each screen goes to
 --screens as NN-name.png.
@@ -372,6 +372,24 @@ class Walk:
         self.el('signout').click()
         self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen')
 
+    def lost_session(self):
+        """A session the server no longer honours sends the console back to sign-in."""
+        self.sign_in(self.args.new_password if 'change password' in self.passed
+                     else self.args.password)
+        self.check_page()
+        self.driver.delete_cookie('__Host-PBSAuthCookie')
+        self.fill('mint-name', 'after-the-session')
+        self.el('mint-submit').click()
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen after a 401')
+        if 'session has ended' not in self.message():
+            raise StepFailed('no word that the session ended: ' + self.message())
+        # The 401 was the point: not a refused request of the walk.
+        for entry in self.driver.get_log('browser'):
+            text = entry.get('message', '')
+            if 'status of 401' not in text:
+                self.failed_requests.append((self.current, text))
+        self.shot('session-ended')
+
     def run(self):
         self.step('load the console', self.load)
         self.step('sign in', self.first_sign_in, needs=['load the console'])
@@ -390,11 +408,12 @@ class Walk:
                                  'needs change password'))
             self.step('sign in again (old password)', self.sign_in_old, needs=['sign out'])
         self.step('final sign out', self.final_sign_out, needs=['sign out'])
+        self.step('a lost session returns to sign-in', self.lost_session, needs=['final sign out'])
 
     def report(self):
         print('\nconsole walk summary:')
         for name, status, detail in self.results:
-            print('  %-32s %s%s' % (name, status, ('  — ' + detail.splitlines()[0]) if detail
+            print('  %-36s %s%s' % (name, status, ('  — ' + detail.splitlines()[0]) if detail
                                      else ''))
         for step, text in self.failed_requests:
             print('  request refused during %r: %s' % (step, text))
