@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/console.h"
 #include "auth/login_request.h"
 #include "http/client_address.h"
 #include "http/cookies.h"
@@ -94,6 +95,11 @@ App::App(const config::Config& config, store::Database& db, Services services,
     if (!who) return who.error();
     return self_.Repos(*who, db_);
   });
+  // The browser console (api/console.h); HEAD falls back to these GET routes.
+  router_.Add(Method::kGet, "/",
+              [](Request&, const PathParams&) { return ServeConsole("index.html"); });
+  router_.Add(Method::kGet, "/console/{file}",
+              [](Request&, const PathParams& p) { return ServeConsole(p.at("file")); });
   auto backup = [this](Request& r, const PathParams& p) { return Backup(r, p); };
   for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kDelete}) {
     router_.Add(m, "/backup/{rest*}", backup);

@@ -187,7 +187,9 @@ std::expected<LoginResult, AuthFailure> TicketService::Renew(store::AuthStore& s
     *reason = Describe(check);
     return std::unexpected(AuthFailure::kDenied);
   }
-  return Issue(store, username, 0, verified->revocation_id(), reason);
+  // Never stamped before the presented ticket: that one passed the session epoch, which may be
+  // a second ahead of the clock right after a password change (a renewal then would be dead).
+  return Issue(store, username, verified->time(), verified->revocation_id(), reason);
 }
 
 std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthStore& store,

@@ -48,10 +48,10 @@ class OwnGrantStore {
   virtual ~OwnGrantStore() = default;
   // Every grant of `userid`, live or not, newest first, at most `limit`.
   virtual std::expected<std::vector<OwnGrant>, StoreError> ListOwnGrants(std::string_view userid,
-                                                                       std::size_t limit) = 0;
+                                                                         std::size_t limit) = 0;
   // Makes the grant through tessera.grant_own_token (the ceiling is checked there, atomically).
   virtual std::expected<OwnGrant, GrantRefusal> GrantOwn(std::string_view userid,
-                                                        const GrantAsk& ask) = 0;
+                                                         const GrantAsk& ask) = 0;
   // Revokes the live grant `name` of `userid`; returns its jti, nullopt when there is none.
   virtual std::expected<std::optional<std::string>, StoreError> RevokeOwn(
       std::string_view userid, std::string_view name) = 0;

@@ -1,0 +1,450 @@
+#!/usr/bin/python3
+"""Walks the Tessera console in headless Chromium, as a user would.
+
+Run by tests/integration/console_test.cc against a real stack (PostgreSQL, worker, nginx):
+
+  console_walk.py --url http://127.0.0.1:PORT/ --user alice@pbs --password pw \
+      --new-password '...' --screens BUILD/console-screens
+
+Steps: sign in; the repositories screen; mint a token (read+write, one repository), shown once
+with a restic command and a Copy button; it is listed; revoke it; change the password (still
+signed in; a mismatch or a wrong current password is reported in the aria-live region);
+reload (the session resumes); sign out; sign in with the new password; a session the server
+no longer honours (its cookie gone) leads back to sign-in; the same screens at 360 px wide without horizontal scrolling. After every step: the ticket is never
+visible to scripts (document.cookie has no PBSAuthCookie), and the browser's console shows no
+Content-Security-Policy violation and no script error. A screenshot of each screen goes to
+--screens as NN-name.png.
+
+A failing step does not stop the walk: later steps that need it are skipped, the others run, and
+the summary at the end names every step with ok / FAIL / skipped. Requests the API answered with
+an error (for example 404 from an endpoint that does not exist yet) are listed too. Exit status:
+0 when every step passed and nothing was refused, 1 otherwise, 2 when the browser did not start.
+
+Needs Debian's python3-selenium, chromium and chromium-driver; uses /usr/bin/chromedriver.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT_SECONDS = 15
+WIDE = (1280, 1000)
+NARROW = (360, 800)
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Walk:
+    def __init__(self, args):
+        self.args = args
+        self.url = args.url.rstrip('/') + '/'
+        self.results = []  # (name, 'ok' | 'FAIL' | 'skipped', detail)
+        self.passed = set()
+        self.failed_requests = []  # (step, console message)
+        self.shots = 0
+        self.token = None
+        self.current = 'start'
+        os.makedirs(args.screens, exist_ok=True)
+        opts = Options()
+        opts.binary_location = '/usr/bin/chromium'
+        for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
+                  '--no-first-run', '--no-default-browser-check', '--lang=en-US',
+                  '--window-size=%d,%d' % WIDE,
+                  '--user-data-dir=' + tempfile.mkdtemp(prefix='console-walk-chromium-')):
+            opts.add_argument(a)
+        opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+        self.driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=opts)
+        self.driver.set_page_load_timeout(30)
+        self.driver.set_script_timeout(30)
+
+    # ---- helpers ----
+
+    def wait(self, condition, what, seconds=WAIT_SECONDS):
+        try:
+            return WebDriverWait(self.driver, seconds).until(lambda d: condition())
+        except TimeoutException:
+            raise StepFailed('timed out waiting for ' + what + '; the page says: ' + self.message())
+
+    def el(self, element_id):
+        return self.driver.find_element(By.ID, element_id)
+
+    def visible(self, element_id):
+        elements = self.driver.find_elements(By.ID, element_id)
+        return bool(elements) and elements[0].is_displayed()
+
+    def message(self):
+        found = self.driver.find_elements(By.ID, 'message')
+        return repr(found[0].text) if found else '(no #message)'
+
+    def fill(self, element_id, text):
+        e = self.el(element_id)
+        e.clear()
+        e.send_keys(text)
+
+    def shot(self, name):
+        self.shots += 1
+        path = os.path.join(self.args.screens, '%02d-%s.png' % (self.shots, name))
+        self.driver.save_screenshot(path)
+        return path
+
+    def fetch_status(self, path):
+        """The status of a same-origin GET made by the page itself (with its cookies)."""
+        return self.driver.execute_async_script(
+            'const done = arguments[arguments.length - 1];'
+            'fetch(arguments[0], {credentials: "same-origin", cache: "no-store"})'
+            '.then(r => done(r.status), e => done(-1));', path)
+
+    def check_page(self):
+        """Checks that hold after every step: no readable ticket, no CSP violation or error."""
+        cookies = self.driver.execute_script('return document.cookie;')
+        if 'PBSAuthCookie' in cookies:
+            raise StepFailed('document.cookie shows the ticket cookie: ' + cookies)
+        problems = []
+        for entry in self.driver.get_log('browser'):
+            text = entry.get('message', '')
+            level = entry.get('level', '')
+            if 'Content Security Policy' in text or 'Refused to' in text:
+                problems.append('CSP violation: ' + text)
+            elif 'Failed to load resource' in text:
+                self.failed_requests.append((self.current, text))
+            elif level == 'SEVERE':
+                problems.append('browser console error: ' + text)
+            else:
+                print('  browser console (%s): %s' % (level, text))
+        if problems:
+            raise StepFailed('; '.join(problems))
+
+    def no_horizontal_scroll(self, where):
+        self.driver.set_window_size(*NARROW)
+        try:
+            time.sleep(0.3)
+            sizes = self.driver.execute_script(
+                'return [document.documentElement.scrollWidth, window.innerWidth];')
+            self.shot('narrow-' + where)
+            if sizes[1] > NARROW[0]:
+                raise StepFailed('the window did not get narrow: innerWidth %d' % sizes[1])
+            if sizes[0] > sizes[1]:
+                raise StepFailed('%s scrolls sideways at %d px: scrollWidth %d > innerWidth %d' %
+                                 (where, NARROW[0], sizes[0], sizes[1]))
+        finally:
+            self.driver.set_window_size(*WIDE)
+
+    def step(self, name, fn, needs=()):
+        missing = [n for n in needs if n not in self.passed]
+        if missing:
+            self.results.append((name, 'skipped', 'needs ' + ', '.join(missing)))
+            print('-- %s: skipped (needs %s)' % (name, ', '.join(missing)))
+            return
+        self.current = name
+        print('-- ' + name)
+        try:
+            fn()
+            self.check_page()
+        except Exception as e:  # noqa: BLE001 — every failure is reported, the walk goes on
+            detail = str(e) if isinstance(e, StepFailed) else traceback.format_exc(limit=3)
+            try:
+                self.shot(name + '-failed')
+                self.check_page()
+            except Exception as more:  # noqa: BLE001
+                detail += ' (also: %s)' % more
+            self.results.append((name, 'FAIL', detail.strip()))
+            print('   FAIL: ' + detail.strip())
+            return
+        self.passed.add(name)
+        self.results.append((name, 'ok', ''))
+
+    def sign_in(self, password, by_keyboard=False):
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen')
+        self.fill('signin-user', self.args.user)
+        self.fill('signin-password', password)
+        if by_keyboard:
+            self.el('signin-password').send_keys(Keys.ENTER)
+        else:
+            self.el('signin-submit').click()
+        self.wait(lambda: self.visible('overview-screen') or 'failed' in self.message(),
+                  'the overview after signing in')
+        if not self.visible('overview-screen'):
+            raise StepFailed('sign-in refused: ' + self.message())
+        who = self.el('session-user').text
+        if who != self.args.user:
+            raise StepFailed('signed in as %r, expected %r' % (who, self.args.user))
+        status = self.fetch_status('/api2/json/access/whoami')
+        if status != 200:
+            raise StepFailed('whoami from the page answered %s: the browser did not keep or send '
+                             'the __Host-PBSAuthCookie cookie' % status)
+
+    # ---- the steps ----
+
+    def load(self):
+        self.driver.get(self.url)
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen')
+        if self.driver.execute_script('return document.activeElement.id') != 'signin-user':
+            raise StepFailed('the user name field does not have the focus')
+        self.shot('signin')
+
+    def first_sign_in(self):
+        self.sign_in(self.args.password)
+        cookies = {c['name']: c for c in self.driver.get_cookies()}
+        c = cookies.get('__Host-PBSAuthCookie')
+        if c is None:
+            raise StepFailed('no __Host-PBSAuthCookie in the browser: ' + ', '.join(cookies))
+        if not c.get('httpOnly') or not c.get('secure'):
+            raise StepFailed('the ticket cookie is not HttpOnly and Secure: %r' %
+                             {k: c.get(k) for k in ('httpOnly', 'secure', 'sameSite', 'path')})
+        for store in ('localStorage', 'sessionStorage'):
+            dump = self.driver.execute_script(
+                'return JSON.stringify(Object.assign({}, window[arguments[0]]));', store)
+            if 'CSRF' in dump or '::' in dump.replace('::ticketinfo', ''):
+                raise StepFailed('%s holds a secret: %s' % (store, dump))
+        self.shot('overview')
+
+    def repositories(self):
+        self.wait(lambda: self.el('repos-state').text != 'Loading…', 'the repositories to load')
+        state = self.el('repos-state')
+        if 'error' in (state.get_attribute('class') or ''):
+            raise StepFailed('the repositories did not load: ' + state.text)
+        self.shot('repositories')
+
+    def mint(self):
+        self.wait(lambda: self.el('tokens-state').text != 'Loading…', 'the tokens to load')
+        self.fill('mint-name', 'walk-token')
+        if not self.el('mint-read').is_selected():
+            self.el('mint-read').click()
+        if not self.el('mint-write').is_selected():
+            self.el('mint-write').click()
+        if self.el('mint-delete').is_selected():
+            self.el('mint-delete').click()
+        self.fill('mint-repo', 'walk')
+        self.fill('mint-days', '30')
+        self.el('mint-submit').click()
+        self.wait(lambda: self.visible('minted') or 'Could not' in self.message(),
+                  'the new token')
+        if not self.visible('minted'):
+            raise StepFailed('no token shown: ' + self.message())
+        token = self.el('minted-token').text.strip()
+        command = self.el('minted-command').text
+        if not token.startswith('v4.public.'):
+            raise StepFailed('the token shown is not a PASETO v4.public token: %r' % token[:20])
+        host = self.driver.execute_script('return location.host;')
+        proto = self.driver.execute_script('return location.protocol;')
+        user = self.args.user.replace('@', '%40')
+        want = "export RESTIC_REPOSITORY='rest:%s//%s:%s@%s/backup/walk/'" % (proto, user, token,
+                                                                             host)
+        if want not in command:
+            raise StepFailed('the restic command is not %r but %r' % (want, command))
+        copy = self.el('minted-copy')
+        if copy.tag_name != 'button':
+            raise StepFailed('Copy is not a button')
+        self.token = token
+        self.shot('token-minted')
+        copy.click()
+        self.wait(lambda: 'clipboard' in self.message() or 'copy it' in self.message(),
+                  'the copy to be confirmed')
+        print('   copy: ' + self.message())
+        self.no_horizontal_scroll('token-minted')
+
+    def listed(self):
+        self.wait(lambda: self.driver.find_elements(
+            By.CSS_SELECTOR, '#tokens-body tr[data-token="walk-token"]'), 'the token in the list')
+        row = self.driver.find_element(By.CSS_SELECTOR, '#tokens-body tr[data-token="walk-token"]')
+        if row.get_attribute('data-status') != 'active':
+            raise StepFailed('the new token is listed as ' + row.get_attribute('data-status'))
+        cells = row.text
+        for want in ('read, write', 'walk'):
+            if want not in cells:
+                raise StepFailed('the token row %r lacks %r' % (cells, want))
+        if not row.find_elements(By.CSS_SELECTOR, 'button.revoke'):
+            raise StepFailed('the live token has no Revoke button')
+        # Shown once: after Done, the token is nowhere in the page.
+        self.el('minted-done').click()
+        if self.visible('minted') or self.token in self.driver.page_source:
+            raise StepFailed('the token is still in the page after Done')
+
+    def revoke(self):
+        sel = '#tokens-body tr[data-token="walk-token"]'
+        self.driver.find_element(By.CSS_SELECTOR, sel + ' button.revoke').click()
+        self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, sel)
+                  .get_attribute('data-status') == 'revoked' or 'Could not' in self.message(),
+                  'the token to show as revoked')
+        status = self.driver.find_element(By.CSS_SELECTOR, sel).get_attribute('data-status')
+        if status != 'revoked':
+            raise StepFailed('after Revoke the token is %s: %s' % (status, self.message()))
+        if self.driver.find_elements(By.CSS_SELECTOR, sel + ' button.revoke'):
+            raise StepFailed('a revoked token still has a Revoke button')
+        self.driver.execute_script('arguments[0].scrollIntoView();', self.el('tokens-title'))
+        self.shot('token-revoked')
+
+    def password_errors(self):
+        """Mistakes are shown in the live region, and the session goes on."""
+        if self.el('message').get_attribute('aria-live') not in ('polite', 'assertive'):
+            raise StepFailed('#message is not an aria-live region')
+        self.fill('password-current', self.args.password)
+        self.fill('password-new', self.args.new_password)
+        self.fill('password-confirm', self.args.new_password + 'x')
+        self.el('password-submit').click()
+        self.wait(lambda: 'differ' in self.message(), 'the mismatch to be reported')
+        self.check_page()
+        self.fill('password-current', self.args.password + '-wrong')
+        self.fill('password-confirm', self.args.new_password)
+        self.el('password-submit').click()
+        self.wait(lambda: 'Could not change the password' in self.message(),
+                  'the wrong current password to be reported')
+        # The API's refusal (403) was the point: not a refused request of the walk.
+        refused = False
+        for entry in self.driver.get_log('browser'):
+            text = entry.get('message', '')
+            if '/api2/json/access/password' in text and 'status of 403' in text:
+                refused = True
+            else:
+                self.failed_requests.append((self.current, text))
+        if not refused:
+            raise StepFailed('the wrong current password was not refused with 403: ' +
+                             self.message())
+        if not self.visible('overview-screen') or \
+                self.fetch_status('/api2/json/access/whoami') != 200:
+            raise StepFailed('a wrong current password ended the session')
+        self.shot('password-error')
+
+    def change_password(self):
+        self.fill('password-current', self.args.password)
+        self.fill('password-new', self.args.new_password)
+        self.fill('password-confirm', self.args.new_password)
+        self.el('password-submit').click()
+        self.wait(lambda: 'Password changed' in self.message() or 'Could not' in self.message(),
+                  'the password change')
+        if 'Password changed' not in self.message():
+            raise StepFailed('password not changed: ' + self.message())
+        if not self.visible('overview-screen'):
+            raise StepFailed('signed out by the password change')
+        if self.fetch_status('/api2/json/access/whoami') != 200:
+            raise StepFailed('the session did not survive the password change')
+        self.shot('password-changed')
+
+    def reload_resumes(self):
+        self.driver.refresh()
+        self.wait(lambda: self.visible('overview-screen') or self.visible('signin-screen'),
+                  'a screen after the reload')
+        self.wait(lambda: self.visible('overview-screen'), 'the overview after the reload')
+        if self.el('session-user').text != self.args.user:
+            raise StepFailed('after the reload the console shows another user')
+
+    def sign_out(self):
+        self.el('signout').click()
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen after signing out')
+        if 'Signed out' not in self.message():
+            raise StepFailed('sign-out reported: ' + self.message())
+        self.check_page()
+        status = self.fetch_status('/api2/json/access/whoami')
+        if status != 401:
+            raise StepFailed('after signing out whoami answers %s, not 401' % status)
+        # That 401 was the point: the browser's note of it is no refused request.
+        for entry in self.driver.get_log('browser'):
+            if '/api2/json/access/whoami' not in entry.get('message', '') or \
+                    'status of 401' not in entry.get('message', ''):
+                self.failed_requests.append((self.current, entry.get('message', '')))
+        self.shot('signed-out')
+        self.no_horizontal_scroll('signin')
+
+    def sign_in_new(self):
+        self.sign_in(self.args.new_password, by_keyboard=True)
+        self.shot('signed-in-new-password')
+        self.no_horizontal_scroll('overview')
+
+    def sign_in_old(self):
+        self.sign_in(self.args.password, by_keyboard=True)
+        self.shot('signed-in-again')
+        self.no_horizontal_scroll('overview')
+
+    def final_sign_out(self):
+        self.el('signout').click()
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen')
+
+    def lost_session(self):
+        """A session the server no longer honours sends the console back to sign-in."""
+        self.sign_in(self.args.new_password if 'change password' in self.passed
+                     else self.args.password)
+        self.check_page()
+        self.driver.delete_cookie('__Host-PBSAuthCookie')
+        self.fill('mint-name', 'after-the-session')
+        self.el('mint-submit').click()
+        self.wait(lambda: self.visible('signin-screen'), 'the sign-in screen after a 401')
+        if 'session has ended' not in self.message():
+            raise StepFailed('no word that the session ended: ' + self.message())
+        # The 401 was the point: not a refused request of the walk.
+        for entry in self.driver.get_log('browser'):
+            text = entry.get('message', '')
+            if 'status of 401' not in text:
+                self.failed_requests.append((self.current, text))
+        self.shot('session-ended')
+
+    def run(self):
+        self.step('load the console', self.load)
+        self.step('sign in', self.first_sign_in, needs=['load the console'])
+        self.step('repositories screen', self.repositories, needs=['sign in'])
+        self.step('mint a token', self.mint, needs=['sign in'])
+        self.step('token listed', self.listed, needs=['mint a token'])
+        self.step('revoke the token', self.revoke, needs=['token listed'])
+        self.step('password mistakes are shown', self.password_errors, needs=['sign in'])
+        self.step('change password', self.change_password, needs=['sign in'])
+        self.step('reload resumes the session', self.reload_resumes, needs=['sign in'])
+        self.step('sign out', self.sign_out, needs=['sign in'])
+        if 'change password' in self.passed:
+            self.step('sign in with the new password', self.sign_in_new, needs=['sign out'])
+        else:
+            self.results.append(('sign in with the new password', 'skipped',
+                                 'needs change password'))
+            self.step('sign in again (old password)', self.sign_in_old, needs=['sign out'])
+        self.step('final sign out', self.final_sign_out, needs=['sign out'])
+        self.step('a lost session returns to sign-in', self.lost_session, needs=['final sign out'])
+
+    def report(self):
+        print('\nconsole walk summary:')
+        for name, status, detail in self.results:
+            print('  %-36s %s%s' % (name, status, ('  — ' + detail.splitlines()[0]) if detail
+                                     else ''))
+        for step, text in self.failed_requests:
+            print('  request refused during %r: %s' % (step, text))
+        print('  screenshots: ' + self.args.screens)
+        ok = all(s == 'ok' for _, s, _ in self.results) and not self.failed_requests
+        print('console walk: ' + ('PASSED' if ok else 'FAILED'))
+        return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--url', required=True)
+    p.add_argument('--user', required=True)
+    p.add_argument('--password', required=True)
+    p.add_argument('--new-password', required=True)
+    p.add_argument('--screens', required=True)
+    args = p.parse_args()
+    try:
+        walk = Walk(args)
+    except Exception:  # noqa: BLE001
+        print('the browser did not start:\n' + traceback.format_exc())
+        return 2
+    try:
+        walk.run()
+    finally:
+        try:
+            walk.driver.quit()
+        except Exception:  # noqa: BLE001
+            pass
+    return walk.report()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
