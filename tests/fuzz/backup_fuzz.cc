@@ -1,7 +1,7 @@
 // Fuzz target for the backup endpoints' parsers of network input: the path after /backup/ (and
 // the repository-path grammar it rests on), the Range header, and the Authorization header
-// (Bearer and Basic). Besides not crashing, the path parser must keep its promises: whatever it
-// accepts names a valid repository path and reassembles to the input.
+// (Bearer, Basic and PBSAPIToken). Besides not crashing, the path parser must keep its promises:
+// whatever it accepts names a valid repository path and reassembles to the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -71,6 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       http::Request request;
       request.headers.emplace_back("authorization", std::string(input));
       (void)auth::BearerFromRequest(request);
+      // A PBSAPIToken's parts never hold what separates them, and rebuild the header.
+      if (auto api = auth::ApiTokenFromRequest(request)) {
+        Require(!api->userid.empty() && !api->name.empty() && !api->token.empty());
+        Require(api->userid.find(':') == std::string::npos);
+        Require(api->name.find_first_of("!:") == std::string::npos);
+        Require("PBSAPIToken=" + api->userid + "!" + api->name + ":" + api->token == input);
+      }
       break;
     }
   }

@@ -218,6 +218,32 @@ TEST_CASE("repositories are listed with their usage; PBSAPIToken reads, never ch
     CHECK(c.Get("/api2/json/access/whoami", httplib::Headers{{"Authorization", wrong}})->status ==
           401);
   }
+  // The same through python3-proxmoxer, as a Proxmox API client would: its own Authorization
+  // header. The harness speaks plain HTTP, so only the base URL proxmoxer builds is changed.
+  static constexpr const char* kProxmoxer = R"(
+import sys
+from proxmoxer import ProxmoxAPI
+port, token = sys.argv[1], sys.argv[2]
+api = ProxmoxAPI("127.0.0.1", port=port, user="alice@pbs", token_name="nas", token_value=token,
+                 service="PBS", verify_ssl=False)
+api._store["base_url"] = "http://127.0.0.1:%s/api2/json" % port
+who = api.access.whoami.get()
+assert who["userid"] == "alice@pbs" and who["tokenid"] == "alice@pbs!nas", who
+repos = api.repos.get()
+assert [r["repo"] for r in repos] == ["nas"], repos
+try:
+    api.access.tokens.post(name="x", read=1)
+    sys.exit("an API token minted a token")
+except Exception as e:
+    assert "401" in str(e), e
+print("proxmoxer ok")
+)";
+  auto proxmoxer =
+      Run({"/usr/bin/python3", "-c", kProxmoxer, std::to_string(b.stack->port()), token});
+  INFO(proxmoxer.output);
+  CHECK(proxmoxer.status == 0);
+  CHECK(proxmoxer.output.find("proxmoxer ok") != std::string::npos);
+
   // Changing tokens or the password needs a ticket.
   CHECK(c.Post(kTokens, api, R"({"name":"x","read":true})", "application/json")->status == 401);
   CHECK(c.Get(kTokens, api)->status == 401);
