@@ -31,6 +31,19 @@ bool IsGrantName(std::string_view name) {
   return true;
 }
 
+// The jti grammar (sql/0003): the name of a grant made before names existed.
+bool IsJtiName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+// The longest a grant may live: PostgreSQL's interval '10 years' (3600 days), which
+// tessera.check_grant_shape holds every grant to.
+constexpr std::int64_t kLongestGrantSeconds = 3600LL * 86400;
+
 nlohmann::json Nullable(const std::optional<std::int64_t>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
@@ -83,7 +96,7 @@ std::expected<store::GrantAsk, Response> ParseGrantAsk(const http::Params& param
     auto [end, ec] =
         std::from_chars(expire->second.data(), expire->second.data() + expire->second.size(), at);
     if (ec != std::errc() || end != expire->second.data() + expire->second.size() || at <= now ||
-        at - now > auth::kLongestTokenLifetime.count()) {
+        at - now > kLongestGrantSeconds) {
       return std::unexpected(JsonError(
           400, "parameter 'expire' must be a Unix time in the future, at most ten years ahead"));
     }
@@ -168,7 +181,8 @@ Response SelfService::MintToken(http::Request& request, const auth::Principal& w
 
 Response SelfService::RevokeToken(std::string_view name, const auth::Principal& who,
                                   store::Database& db) const {
-  if (!IsGrantName(name)) return JsonError(404, "no live token of that name");
+  // Grants made before names existed are named after their jti, which may start with '-'.
+  if (!IsGrantName(name) && !IsJtiName(name)) return JsonError(404, "no live token of that name");
   auto revoked = db.RevokeOwn(who.userid(), name);
   if (!revoked) return Unavailable();
   if (!*revoked) return JsonError(404, "no live token of that name");
@@ -256,11 +270,14 @@ Response SelfService::Repos(const auth::Principal& who, store::Database& db) con
   } else if (!who.rights().read) {
     return JsonError(403, "token has no read permission");
   }
-  auto repos = storage_->Usage(backup::AccountId{account}, kMaxListed);
+  // A token measures only what it reaches: never the account's other repositories.
+  auto reached = [&who](std::string_view repo) {
+    return who.credential() == auth::Credential::kTicket || who.Covers(repo);
+  };
+  auto repos = storage_->Usage(backup::AccountId{account}, kMaxListed, reached);
   if (!repos) return JsonError(500, "the storage could not be read");
   nlohmann::json list = nlohmann::json::array();
   for (const backup::RepoUsage& r : *repos) {
-    if (who.credential() != auth::Credential::kTicket && !who.Covers(r.repo)) continue;
     list.push_back({{"repo", r.repo},
                     {"bytes", r.bytes},
                     {"objects", r.objects},

@@ -142,6 +142,9 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(
     // step forward from the epoch instead. Such a ticket is recorded in its session like any
     // other, so the next account change revokes it whatever its stamp (sql/0007).
     if (stamp < not_before) stamp = not_before + (not_before - stamp);
+    // Never more than a minute ahead (well inside every verifier's skew): renewals chained
+    // within seconds of each other run out of stamps and are throttled instead.
+    if (stamp > now + 60) continue;
     std::string ticket = keys_.Issue(userid, stamp);
     auto verified = keys_.Verify(ticket, now);  // for its revocation id
     if (!verified) {

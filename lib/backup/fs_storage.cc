@@ -277,12 +277,13 @@ class FilesystemStorage final : public Storage {
     return stat((RepoDir(owner, repo) + "/keys").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
-  std::expected<std::vector<RepoUsage>, StorageError> Usage(AccountId owner,
-                                                            std::size_t limit) override {
+  std::expected<std::vector<RepoUsage>, StorageError> Usage(
+      AccountId owner, std::size_t limit,
+      const std::function<bool(std::string_view repo)>& include) override {
     std::vector<RepoUsage> repos;
     if (!IsOwner(owner)) return repos;
     std::string base = root_ + "/" + std::to_string(static_cast<std::int64_t>(owner));
-    if (!FindRepos(base, "", 0, limit, repos)) return std::unexpected(StorageError::kIo);
+    if (!FindRepos(base, "", 0, limit, include, repos)) return std::unexpected(StorageError::kIo);
     std::sort(repos.begin(), repos.end(),
               [](const RepoUsage& a, const RepoUsage& b) { return a.repo < b.repo; });
     for (RepoUsage& usage : repos) Measure(owner, usage);
@@ -407,7 +408,8 @@ class FilesystemStorage final : public Storage {
   // are never followed. False when the account's directory cannot be read (a missing one holds
   // no repository).
   static bool FindRepos(const std::string& dir, const std::string& repo, int depth,
-                        std::size_t limit, std::vector<RepoUsage>& found) {
+                        std::size_t limit, const std::function<bool(std::string_view)>& include,
+                        std::vector<RepoUsage>& found) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::directory_iterator it(dir, ec);
@@ -417,7 +419,7 @@ class FilesystemStorage final : public Storage {
       if (it->symlink_status(ec).type() != fs::file_type::directory) continue;
       std::string name = it->path().filename().string();
       if (name == "keys" && depth > 0) {
-        if (IsRepoPath(repo) && found.size() < limit) {
+        if (IsRepoPath(repo) && found.size() < limit && include(repo)) {
           RepoUsage usage;
           usage.repo = repo;
           found.push_back(std::move(usage));
@@ -429,7 +431,8 @@ class FilesystemStorage final : public Storage {
     std::sort(children.begin(), children.end());
     for (const std::string& name : children) {
       if (depth == 4 || IsObjectType(name) || found.size() >= limit) continue;
-      FindRepos(dir + "/" + name, repo.empty() ? name : repo + "/" + name, depth + 1, limit, found);
+      FindRepos(dir + "/" + name, repo.empty() ? name : repo + "/" + name, depth + 1, limit,
+                include, found);
     }
     return true;
   }

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -147,10 +148,11 @@ class Storage {
   // kNotFound when the repository does not exist.
   virtual std::expected<std::unique_ptr<ObjectLister>, StorageError> List(
       AccountId owner, std::string_view repo, std::string_view type) = 0;
-  // The repositories of `owner` in path order, at most `limit`, and what each holds. Visits
-  // every object of them: for an overview, not for a hot path.
-  virtual std::expected<std::vector<RepoUsage>, StorageError> Usage(AccountId owner,
-                                                                    std::size_t limit) = 0;
+  // The repositories of `owner` that `include` accepts, in path order, at most `limit`, and what
+  // each holds. Visits every object of them: for an overview, not for a hot path.
+  virtual std::expected<std::vector<RepoUsage>, StorageError> Usage(
+      AccountId owner, std::size_t limit,
+      const std::function<bool(std::string_view repo)>& include) = 0;
   // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
   virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
                                                    std::string_view type,

@@ -85,6 +85,21 @@ TEST_CASE("a person lists, mints and revokes their own tokens, within their ceil
   CHECK(MintOwn(c, alice, {{"name", "second"}, {"read", true}, {"repo", "laptop"}})->status == 200);
   CHECK(MintOwn(c, alice, {{"name", "third"}, {"read", true}, {"repo", "laptop"}})->status == 403);
 
+  // A NULL among the repositories would lift the bound: refused however it is written.
+  CHECK_THROWS(b.stack->pg().Sql(
+      "SELECT tessera.set_token_ceiling('alice@pbs', repos => ARRAY['laptop', NULL])"));
+  CHECK_THROWS(b.stack->pg().Sql(
+      "UPDATE accounts SET token_repos = ARRAY['laptop', NULL] WHERE userid = 'alice@pbs'"));
+  CHECK(MintOwn(c, alice, {{"name", "other"}, {"read", true}, {"repo", "other"}})->status == 403);
+  // Past ten years is the API's own 400, not the database's words.
+  auto far = MintOwn(c, alice,
+                     {{"name", "far"},
+                      {"read", true},
+                      {"repo", "laptop"},
+                      {"expire", std::time(nullptr) + 3601LL * 86400}});
+  CHECK(far->status == 400);
+  CHECK(json::parse(far->body)["message"].get<std::string>().find("'expire'") != std::string::npos);
+
   // The list never holds a token; bob sees none of alice's grants and cannot revoke them.
   auto listed = c.Get(kTokens, Cookie(alice, false));
   REQUIRE(listed->status == 200);
@@ -105,6 +120,27 @@ TEST_CASE("a person lists, mints and revokes their own tokens, within their ceil
   json after = Data(c.Get(kTokens, Cookie(alice, false)));
   CHECK(after[1]["name"] == "laptop");
   CHECK(after[1]["revoked"].is_number());
+
+  // Minting and revoking in a loop stays within a day's budget of new grants.
+  b.stack->pg().Sql(
+      "UPDATE accounts SET token_max_count = 100, token_max_per_day = 5 "
+      "WHERE userid = 'alice@pbs'");
+  int made_today = 2;  // laptop and second; a refused mint makes no row
+  for (int i = 0; made_today < 5; ++i, ++made_today) {
+    std::string name = "loop" + std::to_string(i);
+    REQUIRE(MintOwn(c, alice, {{"name", name}, {"read", true}, {"repo", "laptop"}})->status == 200);
+    REQUIRE(c.Delete(std::string(kTokens) + "/" + name, Cookie(alice))->status == 200);
+  }
+  auto spent = MintOwn(c, alice, {{"name", "one-more"}, {"read", true}, {"repo", "laptop"}});
+  CHECK(spent->status == 403);
+  CHECK(json::parse(spent->body)["message"].get<std::string>().find("today") != std::string::npos);
+
+  // A grant made before names existed is named after its jti, which may start with '-': its
+  // owner can still revoke it.
+  b.stack->pg().Sql(
+      "INSERT INTO api_tokens (jti, userid, read, expires_at) "
+      "VALUES ('-legacy', 'alice@pbs', true, now() + interval '1 day')");
+  CHECK(c.Delete(std::string(kTokens) + "/-legacy", Cookie(alice))->status == 200);
 }
 
 TEST_CASE("a password change ends every other session and renews this one", "[self_service]") {
@@ -166,6 +202,21 @@ TEST_CASE("a password change ends every other session and renews this one", "[se
   CHECK(c.Get("/api2/json/access/whoami",
               httplib::Headers{{"Cookie", "__Host-PBSAuthCookie=" + next}})
             ->status == 200);
+  // Renewals chained within seconds never stamp more than a minute ahead: they are answered
+  // (200) or throttled (429), never a ticket that fails to verify (500).
+  std::string chained = next;
+  for (int i = 0; i < 40; ++i) {
+    auto r = c.Post("/api2/json/access/ticket",
+                    httplib::Headers{{"Cookie", "__Host-PBSAuthCookie=" + chained}},
+                    "username=alice%40pbs&http-only=1&password=" +
+                        FormEncode(data["ticket-info"].get<std::string>()),
+                    "application/x-www-form-urlencoded");
+    INFO(i << ": " << r->body);
+    REQUIRE((r->status == 200 || r->status == 429));
+    if (r->status != 200) break;
+    chained = r->get_header_value("Set-Cookie").substr(std::string("__Host-PBSAuthCookie=").size());
+    chained.resize(chained.find(';'));
+  }
   CHECK(LogIn(c, "alice@pbs", "pw").status == 401);
   CHECK(LogIn(c, "alice@pbs", "a new long password").status == 200);
   CHECK(MintOwn(c, renewed, {{"name", "after"}, {"read", true}})->status == 200);
@@ -193,10 +244,18 @@ TEST_CASE("repositories are listed with their usage; PBSAPIToken reads, never ch
   auto bob = b.Client(b.Mint("bob@pbs", {"--read", "--write"}));
   REQUIRE(bob.Post("/backup/bobs/?create=true")->status == 200);
 
+  // A second repository of alice's, which the nas token does not reach.
+  json other = Data(
+      MintOwn(c, alice, {{"name", "home"}, {"read", true}, {"write", true}, {"repo", "home"}}));
+  REQUIRE(b.Client(other["token"]).Post("/backup/home/?create=true")->status == 200);
+
   auto repos = c.Get("/api2/json/repos", Cookie(alice, false));
   REQUIRE(repos->status == 200);
-  json list = Data(repos);
-  REQUIRE(list.size() == 1);
+  json both = Data(repos);
+  REQUIRE(both.size() == 2);
+  CHECK(both[0]["repo"] == "home");
+  CHECK(both[0]["objects"] == 0);
+  json list = json::array({both[1]});
   CHECK(list[0]["repo"] == "nas");
   CHECK(list[0]["bytes"] == config.size() + snapshot.size());
   CHECK(list[0]["objects"] == 2);

@@ -335,7 +335,11 @@
   // password of HTTP Basic (the user name is the account's, percent-encoded), on this origin.
   function resticCommand(token, repo) {
     const path = repo ? repo : '<repository>';
-    const url = 'rest:' + location.protocol + '//' + encodeURIComponent(userid) + ':' + token + '@' + location.host + '/backup/' + path + '/';
+    // encodeURIComponent leaves !'()* as they are; a userid may hold them, and a ' would end the
+    // shell quoting below.
+    const user = encodeURIComponent(userid).replace(/[!'()*]/g,
+        (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+    const url = 'rest:' + location.protocol + '//' + user + ':' + token + '@' + location.host + '/backup/' + path + '/';
     return "export RESTIC_REPOSITORY='" + url + "'\nrestic snapshots";
   }
 

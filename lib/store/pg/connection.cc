@@ -13,7 +13,10 @@ StoreError MapSqlState(const char* state) {
   if (s == "42501") return StoreError::kRefused;
   if (s == "P0002") return StoreError::kNotFound;
   if (s.starts_with("23") || s.starts_with("22")) return StoreError::kInvalid;
-  if (s.starts_with("08") || s.starts_with("57P")) return StoreError::kUnavailable;
+  // Lost connections, shutdowns, and what a retry may cure: serialization failures and
+  // deadlocks (40xxx), a statement timeout or cancel (57014).
+  if (s.starts_with("08") || s.starts_with("57P") || s.starts_with("40") || s == "57014")
+    return StoreError::kUnavailable;
   return StoreError::kInvalid;
 }
 

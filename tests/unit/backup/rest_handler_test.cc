@@ -53,8 +53,8 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return {};
   }
-  std::expected<std::vector<backup::RepoUsage>, backup::StorageError> Usage(backup::AccountId,
-                                                                            std::size_t) override {
+  std::expected<std::vector<backup::RepoUsage>, backup::StorageError> Usage(
+      backup::AccountId, std::size_t, const std::function<bool(std::string_view)>&) override {
     return std::vector<backup::RepoUsage>{};
   }
   std::expected<std::unique_ptr<backup::ObjectLister>, backup::StorageError> List(
