@@ -77,11 +77,17 @@ Response Ok() {
   return r;
 }
 
+// Objects smaller than this are sent by the worker: reading a few KiB it has open already
+// costs less than the web server's internal redirect, its own open and the second pass through
+// its phases (measured by tests/bench/data-path on restic's config, keys, locks and snapshots).
+constexpr std::uint64_t kStreamBelowBytes = 64 * 1024;
+
 // The answer that lets the web server send `object` itself (http/download_handoff.h), or nullopt
 // when it cannot (no handoff declared, or the object is not a local file). The web server
 // answers Range and HEAD on its own, exactly as for a static file.
 std::optional<Response> HandOff(const http::DownloadHandoff& handoff, const ObjectReader& object) {
   if (handoff.kind == http::HandoffKind::kNone) return std::nullopt;
+  if (object.size() < kStreamBelowBytes) return std::nullopt;
   auto file = object.local_file();
   if (!file) return std::nullopt;
   Response r;
