@@ -77,9 +77,11 @@ Response Ok() {
   return r;
 }
 
-// Objects smaller than this are sent by the worker: reading a few KiB it has open already
-// costs less than the web server's internal redirect, its own open and the second pass through
-// its phases (measured by tests/bench/data-path on restic's config, keys, locks and snapshots).
+// Behind nginx, objects smaller than this are sent by the worker: reading a few KiB it has open
+// already costs less than nginx's internal redirect, its own open and the second pass through its
+// phases (measured by tests/bench/data-path on restic's config, keys, locks and snapshots). Not
+// behind Apache: mod_proxy_fcgi drops the worker's Content-Length (the answer goes chunked) and
+// restic refuses a body without one, so X-Sendfile takes every object there.
 constexpr std::uint64_t kStreamBelowBytes = 64 * 1024;
 
 // The answer that lets the web server send `object` itself (http/download_handoff.h), or nullopt
@@ -87,7 +89,8 @@ constexpr std::uint64_t kStreamBelowBytes = 64 * 1024;
 // answers Range and HEAD on its own, exactly as for a static file.
 std::optional<Response> HandOff(const http::DownloadHandoff& handoff, const ObjectReader& object) {
   if (handoff.kind == http::HandoffKind::kNone) return std::nullopt;
-  if (object.size() < kStreamBelowBytes) return std::nullopt;
+  if (handoff.kind == http::HandoffKind::kAccelRedirect && object.size() < kStreamBelowBytes)
+    return std::nullopt;
   auto file = object.local_file();
   if (!file) return std::nullopt;
   Response r;
