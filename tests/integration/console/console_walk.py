@@ -31,7 +31,8 @@ import time
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (NoSuchElementException,
+                                        StaleElementReferenceException, TimeoutException)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -74,7 +75,12 @@ class Walk:
 
     def wait(self, condition, what, seconds=WAIT_SECONDS):
         try:
-            return WebDriverWait(self.driver, seconds).until(lambda d: condition())
+            # The console re-renders lists after each call: an element found a moment ago may be
+            # replaced while the condition reads it. Look again rather than fail.
+            return WebDriverWait(self.driver, seconds,
+                                 ignored_exceptions=(NoSuchElementException,
+                                                     StaleElementReferenceException)).until(
+                lambda d: condition())
         except TimeoutException:
             raise StepFailed('timed out waiting for ' + what + '; the page says: ' + self.message())
 
