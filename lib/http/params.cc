@@ -1,5 +1,7 @@
 #include "http/params.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "http/percent.h"
@@ -10,6 +12,19 @@ namespace tessera::http {
 namespace {
 
 Problem BadRequest(std::string message) { return Problem{400, std::move(message)}; }
+
+// Parameters may be passwords: every copy this file makes of a value is wiped when it is done
+// with, including the inline buffer of a short string (which a move would leave behind).
+void Wipe(std::string& text) { sodium_memzero(text.data(), text.size()); }
+
+// Wipes every string (values and keys' values; keys are names, not secrets) of a parsed document.
+void WipeStrings(nlohmann::json& doc) {
+  if (doc.is_string()) {
+    Wipe(doc.get_ref<std::string&>());
+  } else if (doc.is_structured()) {
+    for (auto& child : doc) WipeStrings(child);
+  }
+}
 
 // Shows a parameter name in a message without letting it carry control characters or run long;
 // non-ASCII bytes become '?' too, so a cut never splits a UTF-8 sequence (the JSON envelope
@@ -26,7 +41,12 @@ std::string Printable(std::string_view name) {
 // Every parameter passes here, from a form or JSON body alike: names and values are checked as
 // text (well-formed UTF-8, no NUL) before any handler sees them, so no malformed text can reach
 // SQL or a log line.
-std::expected<void, Problem> Insert(Params& params, std::string key, std::string value) {
+// `value` is copied into `params` and wiped, whatever the answer.
+std::expected<void, Problem> Insert(Params& params, std::string key, std::string& value) {
+  struct WipeOnExit {
+    std::string& text;
+    ~WipeOnExit() { Wipe(text); }
+  } wipe{value};
   if (key.empty()) return std::unexpected(BadRequest("empty parameter name"));
   if (key.size() > kMaxParamKeyBytes) return std::unexpected(BadRequest("parameter name too long"));
   if (!names::IsValidUtf8(key) || names::HasControlCharacter(key)) {
@@ -40,7 +60,7 @@ std::expected<void, Problem> Insert(Params& params, std::string key, std::string
   if (value.find('\0') != std::string::npos) {
     return std::unexpected(BadRequest("parameter '" + shown + "' contains NUL"));
   }
-  if (!params.emplace(std::move(key), std::move(value)).second) {
+  if (!params.emplace(std::move(key), value).second) {
     return std::unexpected(BadRequest("parameter '" + shown + "' given more than once"));
   }
   return {};
@@ -64,7 +84,7 @@ std::expected<Params, Problem> ParseForm(std::string_view text) {
       return std::unexpected(
           BadRequest("malformed form encoding in parameter '" + Printable(*key) + "'"));
     }
-    if (auto ok = Insert(params, std::move(*key), std::move(*value)); !ok) {
+    if (auto ok = Insert(params, std::move(*key), *value); !ok) {
       return std::unexpected(ok.error());
     }
   }
@@ -83,6 +103,10 @@ std::expected<Params, Problem> ParseJsonParams(std::string_view text) {
         return std::unexpected(BadRequest("malformed JSON body"));
     }
   }
+  struct WipeOnExit {
+    nlohmann::json& doc;
+    ~WipeOnExit() { WipeStrings(doc); }
+  } wipe{*parsed};
   if (!parsed->is_object()) return std::unexpected(BadRequest("JSON body must be an object"));
   Params params;
   for (auto& [key, value] : parsed->items()) {
@@ -97,8 +121,7 @@ std::expected<Params, Problem> ParseJsonParams(std::string_view text) {
       return std::unexpected(
           BadRequest("parameter '" + Printable(key) + "' must be a string, number or boolean"));
     }
-    if (auto ok = Insert(params, key, std::move(text_value)); !ok)
-      return std::unexpected(ok.error());
+    if (auto ok = Insert(params, key, text_value); !ok) return std::unexpected(ok.error());
   }
   return params;
 }
@@ -118,8 +141,9 @@ std::expected<Params, Problem> ReadBodyParams(Request& request, std::size_t cap)
     }
     return std::unexpected(BadRequest("request body incomplete"));
   }
-  if (type == "application/json") return ParseJsonParams(*body);
-  return ParseForm(*body);
+  auto params = type == "application/json" ? ParseJsonParams(*body) : ParseForm(*body);
+  Wipe(*body);
+  return params;
 }
 
 std::optional<bool> ParseBool(std::string_view text) {
