@@ -13,6 +13,7 @@
 #include "http/cookies.h"
 #include "http/params.h"
 #include "log/log.h"
+#include "store/notification.h"
 
 namespace tessera::api {
 namespace {
@@ -29,15 +30,6 @@ bool IsGrantName(std::string_view name) {
     if (!alnum && c != '_' && (i == 0 || (c != '.' && c != '-'))) return false;
   }
   return true;
-}
-
-// The jti grammar (sql/0003): the name of a grant made before names existed.
-bool IsJtiName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
 }
 
 // The longest a grant may live: PostgreSQL's interval '10 years' (3600 days), which
@@ -63,10 +55,8 @@ std::expected<store::GrantAsk, Response> ParseGrantAsk(const http::Params& param
                                                        std::int64_t now) {
   static constexpr std::string_view kKnown[] = {"name",   "read", "write",
                                                 "delete", "repo", "expire"};
-  for (const auto& [key, value] : params) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-      return std::unexpected(JsonError(400, "unknown parameter '" + key + "'"));
-  }
+  if (auto known = http::RequireKnownParams(params, kKnown); !known)
+    return std::unexpected(JsonError(known.error().status, known.error().message));
   store::GrantAsk ask;
   auto name = params.find("name");
   if (name == params.end() || !IsGrantName(name->second)) {
@@ -182,7 +172,8 @@ Response SelfService::MintToken(http::Request& request, const auth::Principal& w
 Response SelfService::RevokeToken(std::string_view name, const auth::Principal& who,
                                   store::Database& db) const {
   // Grants made before names existed are named after their jti, which may start with '-'.
-  if (!IsGrantName(name) && !IsJtiName(name)) return JsonError(404, "no live token of that name");
+  if (!IsGrantName(name) && !store::IsValidJti(name))
+    return JsonError(404, "no live token of that name");
   auto revoked = db.RevokeOwn(who.userid(), name);
   if (!revoked) return Unavailable();
   if (!*revoked) return JsonError(404, "no live token of that name");
@@ -203,10 +194,9 @@ Response SelfService::ChangePassword(http::Request& request, const auth::Princip
       for (auto& [key, value] : p) crypto::WipeString(value);
     }
   } wipe{*params};
-  for (const auto& [key, value] : *params) {
-    if (key != "userid" && key != "password" && key != "confirmation-password")
-      return JsonError(400, "unknown parameter '" + key + "'");
-  }
+  static constexpr std::string_view kKnown[] = {"userid", "password", "confirmation-password"};
+  if (auto known = http::RequireKnownParams(*params, kKnown); !known)
+    return JsonError(known.error().status, known.error().message);
   auto userid = params->find("userid");
   auto next = params->find("password");
   auto current = params->find("confirmation-password");

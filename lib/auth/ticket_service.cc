@@ -232,20 +232,31 @@ std::expected<LoginResult, AuthFailure> TicketService::WithPassword(store::AuthS
   return Issue(store, username, rec.state.session_epoch, std::nullopt, reason);
 }
 
-std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthStore& store,
-                                                                  std::string_view username,
-                                                                  std::string_view password,
-                                                                  const http::ClientAddress& client,
-                                                                  std::string* reason) const {
+std::expected<void, LoginFailure> TicketService::Reserve(store::AuthStore& store,
+                                                         std::string_view username,
+                                                         const http::ClientAddress& client,
+                                                         std::string_view audit_event,
+                                                         std::string_view audit_reason) const {
   // Reserved before hashing: the attempt counts whatever happens next.
   auto verdict = store.ReserveAttempt(username, client.network, policy_.throttle);
   if (!verdict) return std::unexpected(LoginFailure{FromStore(verdict.error())});
   if (verdict->retry_after > 0) {
     // One audit row per window, not one per refused request: a flood must not fill the log.
-    if (verdict->first_refusal) {
-      (void)store.Audit("login-throttled", username, client.address, "too many failed logins");
-    }
+    if (verdict->first_refusal)
+      (void)store.Audit(audit_event, username, client.address, audit_reason);
     return std::unexpected(LoginFailure{AuthFailure::kThrottled, verdict->retry_after});
+  }
+  return {};
+}
+
+std::expected<LoginResult, LoginFailure> TicketService::Throttled(store::AuthStore& store,
+                                                                  std::string_view username,
+                                                                  std::string_view password,
+                                                                  const http::ClientAddress& client,
+                                                                  std::string* reason) const {
+  if (auto reserved = Reserve(store, username, client, "login-throttled", "too many failed logins");
+      !reserved) {
+    return std::unexpected(reserved.error());
   }
   auto result = WithPassword(store, username, password, client.address, reason);
   // Only a failure to authenticate keeps the attempt; a right password (even if no ticket could
@@ -261,13 +272,10 @@ std::expected<LoginResult, LoginFailure> TicketService::ChangePassword(
     store::AuthStore& store, const Identity& who, std::string_view current, std::string_view next,
     const http::ClientAddress& client) const {
   const std::string& userid = who.userid;
-  auto verdict = store.ReserveAttempt(userid, client.network, policy_.throttle);
-  if (!verdict) return std::unexpected(LoginFailure{FromStore(verdict.error())});
-  if (verdict->retry_after > 0) {
-    if (verdict->first_refusal) {
-      (void)store.Audit("password-throttled", userid, client.address, "too many failed attempts");
-    }
-    return std::unexpected(LoginFailure{AuthFailure::kThrottled, verdict->retry_after});
+  if (auto reserved =
+          Reserve(store, userid, client, "password-throttled", "too many failed attempts");
+      !reserved) {
+    return std::unexpected(reserved.error());
   }
   auto account = store.FindAccount(userid);
   if (!account) return std::unexpected(LoginFailure{FromStore(account.error())});

@@ -139,6 +139,13 @@ class TicketService {
                                                        std::string_view password,
                                                        std::string_view client,
                                                        std::string* reason) const;
+  // Reserves one password attempt for `username` from `client` (auth_store.h, LoginThrottle);
+  // kThrottled with the seconds to wait when over a limit, audited once per window as
+  // `audit_event`.
+  std::expected<void, LoginFailure> Reserve(store::AuthStore& store, std::string_view username,
+                                            const http::ClientAddress& client,
+                                            std::string_view audit_event,
+                                            std::string_view audit_reason) const;
   // Password login behind the throttle.
   std::expected<LoginResult, LoginFailure> Throttled(store::AuthStore& store,
                                                      std::string_view username,

@@ -146,6 +146,19 @@ std::expected<Params, Problem> ReadBodyParams(Request& request, std::size_t cap)
   return params;
 }
 
+Problem UnknownParameter(std::string_view name) {
+  return BadRequest("unknown parameter '" + Printable(name) + "'");
+}
+
+std::expected<void, Problem> RequireKnownParams(const Params& params,
+                                                std::span<const std::string_view> known) {
+  for (const auto& [name, value] : params) {
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      return std::unexpected(UnknownParameter(name));
+  }
+  return {};
+}
+
 std::optional<bool> ParseBool(std::string_view text) {
   std::string lower;
   for (char c : text.substr(0, 8)) {

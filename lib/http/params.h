@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <expected>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,13 @@ std::expected<Params, Problem> ParseJsonParams(std::string_view text);
 // Reads the body (at most `cap` bytes: else 413) and parses it by Content-Type: form or JSON,
 // anything else 415. An empty body with no Content-Type gives no parameters.
 std::expected<Params, Problem> ReadBodyParams(Request& request, std::size_t cap);
+
+// The 400 for a parameter a route does not take; the message names it printably (at most 64
+// bytes, control and non-ASCII bytes as '?').
+Problem UnknownParameter(std::string_view name);
+// UnknownParameter for the first parameter (in name order) that is not in `known`.
+std::expected<void, Problem> RequireKnownParams(const Params& params,
+                                                std::span<const std::string_view> known);
 
 // Reads a boolean the way Proxmox does: 1/true/yes/on and 0/false/no/off, case-insensitive.
 // Returns nullopt for anything else.
