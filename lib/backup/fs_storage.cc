@@ -401,8 +401,6 @@ class FilesystemStorage final : public Storage {
     return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(lock));
   }
 
-  // The account's directory is its id in decimal: digits only, so it can never collide with a
-  // userid-named directory of an older layout (a userid always holds '@').
   // Collects the repositories at and below `dir` (repository path `repo`, `depth` segments):
   // directories with a keys/ subdirectory whose path is a valid repository path. Symbolic links
   // are never followed. False when the account's directory cannot be read (a missing one holds
@@ -475,6 +473,8 @@ class FilesystemStorage final : public Storage {
     }
   }
 
+  // The account's directory is its id in decimal: digits only, so it can never collide with a
+  // userid-named directory of an older layout (a userid always holds '@').
   std::string RepoDir(AccountId owner, std::string_view repo) const {
     return root_ + "/" + std::to_string(static_cast<std::int64_t>(owner)) + "/" + std::string(repo);
   }

@@ -164,10 +164,11 @@ class Storage {
 // ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound). A relative root is taken
 // from the current directory at construction.
 //
-// Directories are made 0750 and objects 0640 (the process umask may take more away), so that
-// the storage root's group decides who else reads objects: the web server's group, with the
-// setgid bit on the root so that everything below inherits it, when the web server serves
-// downloads itself (http/download_handoff.h); a root of mode 0700 keeps everyone else out.
+// Directories are made 0750 (the process umask may take more away) and objects 0640 (set with
+// fchmod, whatever the umask), so that the storage root's group decides who else reads objects:
+// the web server's group, with the setgid bit on the root so that everything below inherits it,
+// when the web server serves downloads itself (http/download_handoff.h); a root of mode 0700
+// keeps everyone else out.
 std::unique_ptr<Storage> MakeFilesystemStorage(std::string root);
 
 }  // namespace tessera::backup

@@ -18,14 +18,14 @@
 // 2 × per_generation, are held at any time.
 //
 // Thread-safe: 16 shards chosen by the digest's first byte, each with its own mutex, so worker
-// threads rarely wait on each other. Hit and miss counters are atomic (relaxed) and monotonic.
+// threads rarely wait on each other. Hit and miss counters are kept per shard, under its lock, and
+// are monotonic.
 #pragma once
 
 #include <sodium.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -82,8 +82,9 @@ class VerifyMemo {
         auto node = shard.previous.extract(old);
         Place(shard, std::move(node.key()), std::move(node.mapped()));
       }
+      // Counted under the shard's lock, held anyway: no line shared by every thread.
+      ++(found ? shard.hits : shard.misses);
     }
-    (found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
     return found;
   }
 
@@ -113,8 +114,9 @@ class VerifyMemo {
   }
   // The most entries ever held: two generations.
   std::size_t capacity() const { return 2 * kShards * per_shard_; }
-  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  // Finds that found something, and that did not (every shard's lock in turn, as size()).
+  std::uint64_t hits() const { return Sum(&Shard::hits); }
+  std::uint64_t misses() const { return Sum(&Shard::misses); }
 
  private:
   // The digest is already uniformly random (keyed hash), so any 8 of its bytes make a fine hash.
@@ -129,7 +131,17 @@ class VerifyMemo {
   struct Shard {
     mutable std::mutex mutex;
     Generation current, previous;
+    std::uint64_t hits = 0, misses = 0;
   };
+
+  std::uint64_t Sum(std::uint64_t Shard::* counter) const {
+    std::uint64_t n = 0;
+    for (const Shard& shard : shards_) {
+      std::lock_guard lock(shard.mutex);
+      n += shard.*counter;
+    }
+    return n;
+  }
 
   Shard& ShardOf(const MemoDigest& digest) { return shards_[digest[0] % kShards]; }
 
@@ -146,7 +158,6 @@ class VerifyMemo {
   MemoHasher hasher_;
   const std::size_t per_shard_;
   std::array<Shard, kShards> shards_;
-  std::atomic<std::uint64_t> hits_{0}, misses_{0};
 };
 
 }  // namespace tessera::crypto
