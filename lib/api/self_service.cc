@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/login_request.h"
+#include "auth/password_policy.h"
 #include "auth/token_lifetime.h"
 #include "backup/repo_path.h"
 #include "crypto/secret_bytes.h"
@@ -206,15 +207,10 @@ Response SelfService::ChangePassword(http::Request& request, const auth::Princip
   if (current == params->end() || current->second.empty())
     return JsonError(400, "parameter 'confirmation-password' (the current password) is required");
   if (next == params->end()) return JsonError(400, "parameter 'password' is required");
-  std::size_t chars = 0;  // code points: the parameters are valid UTF-8 (http/params.h)
-  for (char c : next->second) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  if (chars < kMinPasswordChars || next->second.size() > auth::kMaxPasswordBytes) {
-    return JsonError(400,
-                     "parameter 'password': the new password needs 8 to 4096 bytes, "
-                     "at least 8 characters");
-  }
-  if (next->second == current->second || next->second == who.userid())
-    return JsonError(400, "parameter 'password': choose a password unlike the current one");
+  if (current->second.size() > auth::kMaxPasswordBytes)
+    return JsonError(400, "parameter 'confirmation-password': at most 4096 bytes");
+  if (auto strong = auth::CheckNewPassword(next->second, who.userid(), current->second); !strong)
+    return JsonError(400, "parameter 'password': " + std::string(auth::Describe(strong.error())));
 
   auto changed =
       tickets_->ChangePassword(db, *who.ticket(), current->second, next->second, *client);

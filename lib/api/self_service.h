@@ -21,8 +21,6 @@ namespace tessera::api {
 
 // At most this many grants are listed, and repositories shown.
 inline constexpr std::size_t kMaxListed = 1000;
-// A new password: at least this many characters (code points), at most kMaxPasswordBytes.
-inline constexpr std::size_t kMinPasswordChars = 8;
 
 class SelfService {
  public:
