@@ -234,3 +234,41 @@ TEST_CASE("a grant whose jti starts with '-' is named after it and can be revoke
   CHECK(bad.status == 1);
   CHECK(Contains(bad.output, "tessera-admin: bad token name '-new'"));
 }
+
+// The account functions an admin keeps in site migrations: disabling ends the account's tokens
+// on the worker within a second and enabling brings them back; an expiry in the past does the
+// same as disabling; the ceiling's every bound is set by name, the daily one included.
+TEST_CASE("site migrations disable, enable, expire and bound an account", "[named_grants]") {
+  Site s;
+  REQUIRE(s.Migrate().status == 0);
+  std::string token = s.MintByName("alice@example", "restore");
+  REQUIRE(s.Read(token, "alice/laptop") == 404);  // honoured; no repository yet
+
+  REQUIRE(
+      s.Apply("0003_disable.sql", "SELECT tessera.disable_account('alice@example');\n").status ==
+      0);
+  CHECK(Eventually([&] { return s.Read(token, "alice/laptop") == 401; }));
+  REQUIRE(s.Apply("0004_enable.sql", "SELECT tessera.enable_account('alice@example');\n").status ==
+          0);
+  CHECK(Eventually([&] { return s.Read(token, "alice/laptop") == 404; }));
+
+  REQUIRE(s.Apply("0005_expire.sql",
+                  "SELECT tessera.set_account_expiry('alice@example', now() - interval '1 s');\n")
+              .status == 0);
+  CHECK(Eventually([&] { return s.Read(token, "alice/laptop") == 401; }));
+  REQUIRE(
+      s.Apply("0006_unexpire.sql", "SELECT tessera.set_account_expiry('alice@example', NULL);\n")
+          .status == 0);
+  CHECK(Eventually([&] { return s.Read(token, "alice/laptop") == 404; }));
+
+  REQUIRE(s.Apply("0007_ceiling.sql",
+                  "SELECT tessera.set_token_ceiling('alice@example', max_per_day => 3, "
+                  "max_count => 7);\n")
+              .status == 0);
+  CHECK(s.b.stack->pg().Sql("SELECT token_max_per_day || ' ' || token_max_count || ' ' || "
+                            "token_max_lifetime FROM accounts WHERE userid = 'alice@example'") ==
+        "3 7 30 days");  // the lifetime set by 0001 stays: an argument left out changes nothing
+  RunResult ghost = s.Apply("0008_ghost.sql", "SELECT tessera.disable_account('ghost@example');\n");
+  CHECK(ghost.status == 1);
+  CHECK(Contains(ghost.output, "unknown account 'ghost@example'"));
+}
