@@ -270,7 +270,7 @@ Response SelfService::Repos(const auth::Principal& who, store::Database& db) con
                     {"snapshots", r.snapshots},
                     {"last_snapshot", Nullable(r.last_snapshot)}});
   }
-  return http::JsonData(list);
+  return NoStore(http::JsonData(list));
 }
 
 }  // namespace tessera::api

@@ -350,7 +350,12 @@ class PgDatabase final : public Database {
       auto result = op(*conn_);
       if (result) return std::move(*result);
       if (result.error().kind != StoreError::kUnavailable || conn_->Healthy()) {
-        log::Warning("database: " + result.error().message);
+        // A rule in the schema saying no (a ceiling, a live name) answers a person's request:
+        // they can ask again and again, so it is not worth a warning each time.
+        StoreError kind = result.error().kind;
+        bool answered = kind == StoreError::kConflict || kind == StoreError::kRefused ||
+                        kind == StoreError::kNotFound;
+        (answered ? log::Debug : log::Warning)("database: " + result.error().message);
         last_error_ = PrimaryMessage(result.error().message);
         return std::unexpected(result.error().kind);
       }
