@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "log/log.h"
 
@@ -18,6 +18,8 @@ constexpr std::size_t kMaxHeaders = 128;
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 // Responses go out in pieces this large, the deadline re-armed before each.
 constexpr std::size_t kWritePiece = 64 * 1024;
+// A streamed answer is read from its source in pieces of at most this size.
+constexpr std::size_t kStreamPiece = 256 * 1024;
 
 using Clock = TransferDeadline::Clock;
 
@@ -237,17 +239,20 @@ bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
   // Stream in fixed pieces: memory stays flat whatever the object's size. A short read of a
   // known length means the file changed or failed under us; the connection is then cut rather
   // than padded. A source of unknown length ends when it returns 0.
-  std::vector<char> buffer(256 * 1024);
+  // The buffer is no larger than the answer (restic's config, keys and locks are a few hundred
+  // bytes) and left uninitialised: zeroing 256 KiB cost more than sending a small object.
+  std::size_t size = static_cast<std::size_t>(
+      std::min<std::uint64_t>(length.value_or(kStreamPiece), kStreamPiece));
+  auto buffer = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(size, 1));
   std::uint64_t left = length.value_or(UINT64_MAX);
   while (left > 0) {
-    std::ptrdiff_t n =
-        response.stream->Read(buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
+    std::ptrdiff_t n = response.stream->Read(buffer.get(), std::min<std::uint64_t>(left, size));
     if (n == 0 && !length) break;
     if (n <= 0) {
       log::Error("response source failed after a short read: connection cut");
       return false;
     }
-    if (!out.Put(buffer.data(), static_cast<std::size_t>(n))) return false;
+    if (!out.Put(buffer.get(), static_cast<std::size_t>(n))) return false;
     left -= static_cast<std::uint64_t>(n);
   }
   return out.Flush();
