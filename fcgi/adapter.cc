@@ -46,16 +46,8 @@ std::string HeaderName(std::string_view cgi_name) {
 }
 }  // namespace
 
-bool SetSocketTimeout(int fd, int option, std::chrono::milliseconds timeout) {
-  auto ms = std::max<std::int64_t>(timeout.count(), 1);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
-  return setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) == 0;
-}
-
-FcgiBody::FcgiBody(FCGX_Request& raw, TransferLimits limits)
-    : in_(raw.in), fd_(raw.ipcFd), limits_(limits), deadline_(limits, Clock::now()) {}
+FcgiBody::FcgiBody(FCGX_Request& raw, TransferLimits limits, SocketTimeouts& timeouts)
+    : in_(raw.in), timeouts_(timeouts), limits_(limits), deadline_(limits, Clock::now()) {}
 
 std::ptrdiff_t FcgiBody::Fail(bool too_slow) {
   if (!failed_ && too_slow) {
@@ -81,7 +73,7 @@ std::ptrdiff_t FcgiBody::Read(char* buffer, std::size_t size) {
     if (FCGX_HasSeenEOF(in_)) return 0;
     auto left = deadline_.Remaining(Clock::now());
     if (left.count() <= 0) return Fail(true);
-    SetSocketTimeout(fd_, SO_RCVTIMEO, std::min(left, limits_.timeout));
+    timeouts_.Receive(std::min(left, limits_.timeout));
     n = FCGX_GetStr(buffer, 1, in_);
     std::ptrdiff_t more = in_->stop - in_->rdNext;
     if (n == 1 && want > 1 && more > 0) {
@@ -167,8 +159,8 @@ namespace {
 // piece, so that a web server that stops reading cannot hold the thread.
 class TimedWriter {
  public:
-  TimedWriter(FCGX_Request& raw, TransferLimits limits)
-      : raw_(raw), limits_(limits), deadline_(limits, Clock::now()) {}
+  TimedWriter(FCGX_Request& raw, TransferLimits limits, SocketTimeouts& timeouts)
+      : raw_(raw), timeouts_(timeouts), limits_(limits), deadline_(limits, Clock::now()) {}
 
   bool Put(const char* data, std::size_t size) {
     while (size > 0) {
@@ -193,7 +185,7 @@ class TimedWriter {
                    " bytes: the web server took it too slowly (io_timeout, min_transfer_rate)");
       return false;
     }
-    SetSocketTimeout(raw_.ipcFd, SO_SNDTIMEO, std::min(left, limits_.timeout));
+    timeouts_.Send(std::min(left, limits_.timeout));
     return true;
   }
 
@@ -209,6 +201,7 @@ class TimedWriter {
   }
 
   FCGX_Request& raw_;
+  SocketTimeouts& timeouts_;
   TransferLimits limits_;
   TransferDeadline deadline_;
   std::uint64_t sent_ = 0;
@@ -217,7 +210,7 @@ class TimedWriter {
 }  // namespace
 
 bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
-                   TransferLimits limits) {
+                   TransferLimits limits, SocketTimeouts& timeouts) {
   std::string head_text;
   head_text.reserve(128);
   head_text.append("Status: ")
@@ -232,7 +225,7 @@ bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
       response.stream ? response.stream_length : std::optional<std::uint64_t>(response.body.size());
   if (length) head_text.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
   head_text.append("\r\n");
-  TimedWriter out(raw, limits);
+  TimedWriter out(raw, limits, timeouts);
   if (!out.Put(head_text.data(), head_text.size())) return false;
   if (head) return out.Flush();
   if (!response.stream) return out.Put(response.body.data(), response.body.size()) && out.Flush();

@@ -7,8 +7,10 @@
 
 #include <fcgiapp.h>
 
+#include <chrono>
 #include <cstdint>
 
+#include "fcgi/socket_timeouts.h"
 #include "fcgi/transfer_deadline.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -18,8 +20,9 @@ namespace tessera::fcgi {
 // The request body, read from FastCGI stdin as the handler asks for it. Not thread-safe.
 class FcgiBody final : public http::BodyReader {
  public:
-  // The deadline starts now. `raw` must have been accepted (raw.ipcFd open).
-  FcgiBody(FCGX_Request& raw, TransferLimits limits);
+  // The deadline starts now. `raw` must have been accepted (raw.ipcFd open); `timeouts` are its
+  // connection's and must outlive the body.
+  FcgiBody(FCGX_Request& raw, TransferLimits limits, SocketTimeouts& timeouts);
 
   // Returns what has arrived, at most `size` bytes, waiting only while nothing has; 0 at the end
   // of the body; -1 when the connection failed or the body came too slowly (logged), and from
@@ -39,7 +42,7 @@ class FcgiBody final : public http::BodyReader {
   std::ptrdiff_t Fail(bool too_slow);
 
   FCGX_Stream* in_;
-  int fd_;
+  SocketTimeouts& timeouts_;
   TransferLimits limits_;
   TransferDeadline deadline_;
   std::uint64_t received_ = 0;
@@ -55,10 +58,6 @@ bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request);
 // could not be written completely (the web server went away or took it too slowly; logged): the
 // connection must then be dropped, never reused.
 bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
-                   TransferLimits limits);
-
-// Sets SO_RCVTIMEO or SO_SNDTIMEO (`option`) of `fd` to `timeout`, at least 1 ms (0 would mean
-// "wait forever"). Returns false if the kernel refused.
-bool SetSocketTimeout(int fd, int option, std::chrono::milliseconds timeout);
+                   TransferLimits limits, SocketTimeouts& timeouts);
 
 }  // namespace tessera::fcgi

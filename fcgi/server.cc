@@ -198,8 +198,9 @@ void Server::ServeConnection(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on unix sockets
   // Bounds the wait for the request's parameters; FcgiBody and WriteResponse re-arm per wait.
-  SetSocketTimeout(fd, SO_RCVTIMEO, options_.io.timeout);
-  SetSocketTimeout(fd, SO_SNDTIMEO, options_.io.timeout);
+  SocketTimeouts timeouts(fd);
+  timeouts.Receive(options_.io.timeout);
+  timeouts.Send(options_.io.timeout);
 
   // libfcgi reads the request from the connection this thread accepted: no listening socket
   // (so it can never accept by itself), "keep" so that FCGX_Accept_r's opening finish does not
@@ -216,17 +217,16 @@ void Server::ServeConnection(int fd) {
   } release{raw};
 
   while (FCGX_Accept_r(&raw) >= 0) {  // on failure it has closed the connection
-    bool reusable = ServeRequest(raw);
+    bool reusable = ServeRequest(raw, timeouts);
     if (!reusable || stopping_) raw.keepConnection = 0;
     FCGX_Finish_r(&raw);
     if (raw.ipcFd < 0) return;
-    SetSocketTimeout(raw.ipcFd, SO_RCVTIMEO,
-                     options_.io.timeout);  // idle wait for the next request
+    timeouts.Receive(options_.io.timeout);  // idle wait for the next request
   }
 }
 
-bool Server::ServeRequest(FCGX_Request& raw) {
-  FcgiBody body(raw, options_.io);
+bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
+  FcgiBody body(raw, options_.io, timeouts);
   http::Request request;
   http::Response response;
   bool ok = ToRequest(raw, &body, &request);
@@ -236,7 +236,7 @@ bool Server::ServeRequest(FCGX_Request& raw) {
     log::Error("unhandled exception: " + What(std::current_exception()));
     response = http::JsonError(500, "internal error");
   }
-  if (!WriteResponse(raw, response, request.method == http::Method::kHead, options_.io)) {
+  if (!WriteResponse(raw, response, request.method == http::Method::kHead, options_.io, timeouts)) {
     // The web server must see a cut response, not a complete one: the final records fail at once.
     shutdown(raw.ipcFd, SHUT_RDWR);
     return false;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "api/app.h"
+#include "fcgi/adapter.h"
 #include "fcgi/transfer_deadline.h"
 
 namespace tessera::fcgi {
@@ -56,7 +57,7 @@ class Server {
   int AcceptConnection();
   void ServeConnection(int fd);
   // Serves the request just read; returns false when the connection must not be reused.
-  bool ServeRequest(FCGX_Request& raw);
+  bool ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts);
   bool SpawnLocked();  // mutex_ held
 
   const int listen_fd_;
