@@ -1,8 +1,11 @@
 // The ticket-authenticated self-service API (DESIGN.md, "Ticket-authenticated API"): token
-// grants within the account's ceiling, CSRF on every change, one account never reaching
-// another's grants, the password change ending the other sessions, the repository overview, and
-// PBSAPIToken on the read-only routes — through nginx, against a real PostgreSQL.
+// grants within the account's ceiling, from JSON and form bodies alike, CSRF on every change,
+// one account never reaching another's grants, the password change ending the other sessions,
+// the repository overview, and PBSAPIToken on the read-only routes — through nginx, against a
+// real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
@@ -307,4 +310,63 @@ print("proxmoxer ok")
   CHECK(c.Post(kTokens, api, R"({"name":"x","read":true})", "application/json")->status == 401);
   CHECK(c.Get(kTokens, api)->status == 401);
   CHECK(c.Delete(std::string(kTokens) + "/nas", api)->status == 401);
+}
+
+TEST_CASE("form-encoded bodies mint a token and change the password as JSON does",
+          "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+  // Booleans the Proxmox way (1, on, 0), a percent-encoded repository path, a Unix-time expiry.
+  // delete=0 must read as false: the default ceiling refuses delete with 403.
+  const std::int64_t expire = std::time(nullptr) + 7 * 86400;
+  auto made = c.Post(
+      kTokens, Cookie(alice),
+      "name=form.made&read=1&write=on&delete=0&repo=box%2Fdaily&expire=" + std::to_string(expire),
+      kForm);
+  INFO(made->body);
+  REQUIRE(made->status == 200);
+  CHECK(made->get_header_value("Cache-Control") == "no-store");
+  json token = Data(made);
+  CHECK(token["name"] == "form.made");
+  CHECK(token["read"] == true);
+  CHECK(token["write"] == true);
+  CHECK(token["delete"] == false);
+  CHECK(token["repo"] == "box/daily");
+  CHECK(std::abs(token["expire"].get<std::int64_t>() - expire) <= 2);
+  auto restic = b.Client(token["token"]);
+  CHECK(restic.Post("/backup/box/daily/?create=true")->status == 200);
+  CHECK(restic.Post("/backup/box/weekly/?create=true")->status == 403);
+  json listed = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["name"] == "form.made");
+  CHECK(listed[0]["repo"] == "box/daily");
+
+  // The same refusals as JSON: without CSRF, a bad boolean, an unknown field, beyond the ceiling.
+  CHECK(c.Post(kTokens, Cookie(alice, false), "name=nocsrf&read=1", kForm)->status == 401);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=bad&read=maybe", kForm)->status == 400);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=bad&read=1&colour=red", kForm)->status == 400);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=del&read=1&delete=1", kForm)->status == 403);
+  CHECK(Data(c.Get(kTokens, Cookie(alice, false))).size() == 1);
+
+  // The password as a browser form sends it: '+' is a space, %XX a UTF-8 byte. A wrong current
+  // password is read from the form too, and changes nothing.
+  const std::string next = "a form+password \xC3\xBC";
+  const std::string next_form = "a+form%2Bpassword+%C3%BC";
+  auto wrong =
+      c.Put("/api2/json/access/password", Cookie(alice),
+            "userid=alice%40pbs&password=" + next_form + "&confirmation-password=nope", kForm);
+  CHECK(wrong->status == 403);
+  auto changed =
+      c.Put("/api2/json/access/password", Cookie(alice),
+            "userid=alice%40pbs&password=" + next_form + "&confirmation-password=pw", kForm);
+  INFO(changed->body);
+  REQUIRE(changed->status == 200);
+  CHECK(Data(changed)["CSRFPreventionToken"].is_string());
+  CHECK(changed->get_header_value("Set-Cookie").starts_with("__Host-PBSAuthCookie="));
+  CHECK(LogIn(c, "alice@pbs", next).status == 200);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 401);
 }
