@@ -1,12 +1,14 @@
 // The ticket-authenticated self-service API (DESIGN.md, "Ticket-authenticated API"): token
 // grants within the account's ceiling, from JSON and form bodies alike, CSRF on every change,
-// one account never reaching another's grants, the password change ending the other sessions,
-// the repository overview, and PBSAPIToken on the read-only routes — through nginx, against a
-// real PostgreSQL.
+// one account never reaching another's grants (even of the same name), the password change ending
+// the other sessions, the repository overview, and PBSAPIToken on the read-only routes — through
+// nginx, against a real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "harness.h"
 #include "http_client.h"
@@ -369,4 +371,54 @@ TEST_CASE("form-encoded bodies mint a token and change the password as JSON does
   CHECK(changed->get_header_value("Set-Cookie").starts_with("__Host-PBSAuthCookie="));
   CHECK(LogIn(c, "alice@pbs", next).status == 200);
   CHECK(LogIn(c, "alice@pbs", "pw").status == 401);
+}
+
+TEST_CASE("two accounts' grants of the same name stay apart", "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin bob = LogIn(c, "bob@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  REQUIRE(bob.status == 200);
+
+  // The same name for each, told apart by their repositories: a name is unique per account only.
+  auto alices = MintOwn(
+      c, alice, {{"name", "laptop"}, {"read", true}, {"write", true}, {"repo", "alice-laptop"}});
+  auto bobs = MintOwn(
+      c, bob, {{"name", "laptop"}, {"read", true}, {"write", true}, {"repo", "bob-laptop"}});
+  REQUIRE(alices->status == 200);
+  REQUIRE(bobs->status == 200);
+  auto alice_restic = b.Client(Data(alices)["token"]);
+  auto bob_restic = b.Client(Data(bobs)["token"]);
+  REQUIRE(alice_restic.Post("/backup/alice-laptop/?create=true")->status == 200);
+  REQUIRE(bob_restic.Post("/backup/bob-laptop/?create=true")->status == 200);
+
+  auto own = [&](const PasswordLogin& who) {
+    auto r = c.Get(kTokens, Cookie(who, false));
+    REQUIRE(r->status == 200);
+    return Data(r);
+  };
+  json alice_list = own(alice);
+  json bob_list = own(bob);
+  REQUIRE(alice_list.size() == 1);
+  REQUIRE(bob_list.size() == 1);
+  CHECK(alice_list[0]["repo"] == "alice-laptop");
+  CHECK(bob_list[0]["repo"] == "bob-laptop");
+
+  // Alice revokes her "laptop": hers dies, bob's lives on and still writes.
+  REQUIRE(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 200);
+  CHECK(Eventually([&] { return alice_restic.Get("/backup/alice-laptop/config")->status == 401; }));
+  // Longer than a revocation takes to reach every worker (Eventually's default second).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(bob_restic.Post("/backup/bob-laptop/config", "bob's config", "application/octet-stream")
+            ->status == 200);
+  CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
+  CHECK(own(alice)[0]["revoked"].is_number());
+  CHECK(own(bob)[0]["revoked"].is_null());
+
+  // Alice has no live "laptop" left; bob's is still his to revoke.
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 404);
+  CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(bob))->status == 200);
+  CHECK(Eventually([&] { return bob_restic.Get("/backup/bob-laptop/config")->status == 401; }));
 }
