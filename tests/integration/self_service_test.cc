@@ -1,14 +1,15 @@
 // The ticket-authenticated self-service API (DESIGN.md, "Ticket-authenticated API"): token
-// grants within the account's ceiling, from JSON and form bodies alike, CSRF on every change,
-// one account never reaching another's grants (even of the same name), the password change ending
-// the other sessions, the repository overview, and PBSAPIToken on the read-only routes — through
-// nginx, against a real PostgreSQL.
+// grants within the account's ceiling, from JSON and form bodies alike, CSRF on every change (the
+// account's own), one account never reaching another's grants (even of the same name), the password
+// change ending the other sessions, the repository overview, and PBSAPIToken on the read-only
+// routes — through nginx, against a real PostgreSQL.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "harness.h"
 #include "http_client.h"
@@ -421,4 +422,57 @@ TEST_CASE("two accounts' grants of the same name stay apart", "[self_service]") 
   CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
   CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(bob))->status == 200);
   CHECK(Eventually([&] { return bob_restic.Get("/backup/bob-laptop/config")->status == 401; }));
+}
+
+TEST_CASE("a CSRF token valid for another account changes nothing", "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin bob = LogIn(c, "bob@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  REQUIRE(bob.status == 200);
+  json kept = Data(MintOwn(c, alice, {{"name", "keep"}, {"read", true}, {"repo", "keep"}}));
+  auto keep = b.Client(kept["token"]);
+  REQUIRE(keep.Get("/backup/keep/config")->status == 404);  // alive: no repository yet
+
+  // One account's ticket with the other's CSRF token, both ways round.
+  auto crossed = [](const PasswordLogin& ticket, const PasswordLogin& csrf) {
+    httplib::Headers h = Cookie(ticket, false);
+    h.emplace("CSRFPreventionToken", csrf.csrf);
+    return h;
+  };
+  auto check_refused = [](const char* request, const CheckedResult& r) {
+    INFO(request << " answered " << r->status << ": " << r->body);
+    CHECK((r->status == 401 || r->status == 403));
+  };
+  for (auto [ticket, csrf, userid] :
+       {std::tuple{&alice, &bob, "alice@pbs"}, std::tuple{&bob, &alice, "bob@pbs"}}) {
+    INFO("ticket of " << userid);
+    httplib::Headers h = crossed(*ticket, *csrf);
+    check_refused("POST tokens",
+                  c.Post(kTokens, h, R"({"name":"crossed","read":true})", "application/json"));
+    check_refused("DELETE tokens/keep", c.Delete(std::string(kTokens) + "/keep", h));
+    json change = {{"userid", userid},
+                   {"password", "a crossed new password"},
+                   {"confirmation-password", "pw"}};
+    check_refused("PUT password",
+                  c.Put("/api2/json/access/password", h, change.dump(), "application/json"));
+  }
+
+  // Nothing changed: no new grant, alice's "keep" lives, both passwords and sessions stand.
+  json alice_list = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(alice_list.size() == 1);
+  CHECK(alice_list[0]["name"] == "keep");
+  CHECK(alice_list[0]["revoked"].is_null());
+  CHECK(Data(c.Get(kTokens, Cookie(bob, false))).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  CHECK(keep.Get("/backup/keep/config")->status == 404);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(bob, false))->status == 200);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
+  CHECK(LogIn(c, "bob@pbs", "pw").status == 200);
+  // The same requests with each account's own CSRF token are answered: the refusals above were
+  // for the crossed token, not for the request.
+  CHECK(MintOwn(c, bob, {{"name", "crossed"}, {"read", true}})->status == 200);
+  CHECK(c.Delete(std::string(kTokens) + "/keep", Cookie(alice))->status == 200);
 }
