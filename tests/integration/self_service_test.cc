@@ -1,8 +1,7 @@
 // The ticket-authenticated self-service API (DESIGN.md, "Ticket-authenticated API"): token
-// grants within the account's ceiling, from JSON and form bodies alike, CSRF on every change (the
-// account's own), one account never reaching another's grants (even of the same name), the password
-// change ending the other sessions, the repository overview, and PBSAPIToken on the read-only
-// routes — through nginx, against a real PostgreSQL.
+// grants within the account's ceiling, CSRF on every change, one account never reaching
+// another's grants, the password change ending the other sessions, the repository overview, and
+// PBSAPIToken on the read-only routes — through nginx, against a real PostgreSQL.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -309,10 +308,34 @@ print("proxmoxer ok")
   CHECK(proxmoxer.status == 0);
   CHECK(proxmoxer.output.find("proxmoxer ok") != std::string::npos);
 
-  // Changing tokens or the password needs a ticket.
-  CHECK(c.Post(kTokens, api, R"({"name":"x","read":true})", "application/json")->status == 401);
-  CHECK(c.Get(kTokens, api)->status == 401);
-  CHECK(c.Delete(std::string(kTokens) + "/nas", api)->status == 401);
+  // Changing tokens or the password needs a ticket: an API token is refused, also with a CSRF
+  // token that is valid for its account, and nothing changes.
+  httplib::Headers api_csrf = api;
+  api_csrf.emplace("CSRFPreventionToken", alice.csrf);
+  const json change = {{"userid", "alice@pbs"},
+                       {"password", "a token's new password"},
+                       {"confirmation-password", "pw"}};
+  for (const httplib::Headers& h : {api, api_csrf}) {
+    INFO("with CSRF: " << h.count("CSRFPreventionToken"));
+    CHECK(c.Post(kTokens, h, R"({"name":"x","read":true})", "application/json")->status == 401);
+    CHECK(c.Post(kTokens, h, "name=x&read=1", "application/x-www-form-urlencoded")->status == 401);
+    CHECK(c.Get(kTokens, h)->status == 401);
+    CHECK(c.Delete(std::string(kTokens) + "/nas", h)->status == 401);
+    CHECK(c.Put("/api2/json/access/password", h, change.dump(), "application/json")->status == 401);
+  }
+  json grants = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(grants.size() == 2);  // home and nas, both live; no "x"
+  for (const json& g : grants) {
+    INFO(g.dump());
+    CHECK((g["name"] == "home" || g["name"] == "nas"));
+    CHECK(g["revoked"].is_null());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  CHECK(c.Get("/api2/json/access/whoami", api)->status == 200);
+  CHECK(restic.Get("/backup/nas/config")->status == 200);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
+  CHECK(LogIn(c, "alice@pbs", "a token's new password").status == 401);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
 }
 
 TEST_CASE("form-encoded bodies mint a token and change the password as JSON does",
