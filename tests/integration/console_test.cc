@@ -1,9 +1,9 @@
 // The browser console (lib/api/console.h) through the shipped nginx and Apache snippets: its
 // files come with their security headers, only exact names are served, and a real browser
 // (headless Chromium driven by tests/integration/console/console_walk.py) can walk it: sign in,
-// mint a token whose restic command the real restic backs up with, see that repository's usage,
-// revoke the token, change the password, sign out — never seeing the ticket, without a
-// Content-Security-Policy violation, and without sideways scrolling at 360 px.
+// mint a token, copy its restic command, which the real restic backs up with, see that
+// repository's usage, revoke the token, change the password, sign out — never seeing the ticket,
+// without a Content-Security-Policy violation, and without sideways scrolling at 360 px.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>

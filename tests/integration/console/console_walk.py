@@ -7,16 +7,17 @@ Run by tests/integration/console_test.cc against a real stack (PostgreSQL, worke
       --new-password '...' --screens BUILD/console-screens --restic restic --storage STORAGE_DIR
 
 Steps: sign in; the repositories screen (empty); mint a token (read+write, one repository), shown
-once with a restic command and a Copy button; it is listed; the real restic, given the command
-exactly as shown, makes the repository and one snapshot, and after a reload the repositories
-screen shows it with the size and counts that GET /api2/json/repos and the storage directory
-(--storage) agree on; revoke it; change the password (still signed in; a mismatch or a wrong
-current password is reported in the aria-live region); reload (the session resumes); sign out;
-sign in with the new password; a session the server no longer honours (its cookie gone) leads
-back to sign-in; the same screens at 360 px wide without horizontal scrolling. After every step:
-the ticket is never visible to scripts (document.cookie has no PBSAuthCookie), and the browser's
-console shows no Content-Security-Policy violation and no script error. A screenshot of each
-screen goes to --screens as NN-name.png.
+once with a restic command and a Copy button that puts the command on the clipboard (read back
+through a clipboard permission granted over CDP); it is listed; the real restic, given the
+command exactly as shown, makes the repository and one snapshot, and after a reload the
+repositories screen shows it with the size and counts that GET /api2/json/repos and the storage
+directory (--storage) agree on; revoke it; change the password (still signed in; a mismatch or a
+wrong current password is reported in the aria-live region); reload (the session resumes); sign
+out; sign in with the new password; a session the server no longer honours (its cookie gone)
+leads back to sign-in; the same screens at 360 px wide without horizontal scrolling. After every
+step: the ticket is never visible to scripts (document.cookie has no PBSAuthCookie), and the
+browser's console shows no Content-Security-Policy violation and no script error. A screenshot
+of each screen goes to --screens as NN-name.png.
 
 A failing step does not stop the walk: later steps that need it are skipped, the others run, and
 the summary at the end names every step with ok / FAIL / skipped. Requests the API answered with
@@ -58,6 +59,7 @@ RESTIC_SECONDS = 120
 # Random bytes do not compress or deduplicate: the repository holds at least this many.
 SOURCE_BYTES = 256 * 1024
 OBJECT_NAME = re.compile(r'^[0-9a-f]{64}$')
+COPIED = 'The restic command is on the clipboard.'
 
 
 def format_bytes(n):
@@ -156,6 +158,18 @@ class Walk:
         if status != 200:
             raise StepFailed('GET %s from the page answered %s: %s' % (path, status, text[:300]))
         return json.loads(text)['data']
+
+    def clipboard(self, write=None):
+        """Reads the clipboard as the page sees it (after writing `write`, if given)."""
+        result = self.driver.execute_async_script(
+            'const done = arguments[arguments.length - 1];'
+            'const write = arguments[0] === null ? Promise.resolve()'
+            '    : navigator.clipboard.writeText(arguments[0]);'
+            'write.then(() => navigator.clipboard.readText())'
+            '.then(t => done({text: t}), e => done({error: String(e)}));', write)
+        if 'error' in result:
+            raise StepFailed('the page could not use the clipboard: ' + result['error'])
+        return result['text']
 
     def repo_dir(self, repo):
         """The repository's directory in the worker's storage (<storage>/<account id>/<repo>)."""
@@ -332,10 +346,24 @@ class Walk:
         self.token = token
         self.command = command
         self.shot('token-minted')
+        # Headless Chromium lets a page read the clipboard only when granted; with the grant the
+        # walk reads back what Copy put there. A sentinel written first proves Copy replaced it.
+        self.driver.execute_cdp_cmd('Browser.grantPermissions', {
+            'origin': self.driver.execute_script('return location.origin;'),
+            'permissions': ['clipboardReadWrite', 'clipboardSanitizedWrite']})
+        if self.clipboard(write='not the restic command') != 'not the restic command':
+            raise StepFailed('the clipboard does not hold what the walk wrote to it')
         copy.click()
         self.wait(lambda: 'clipboard' in self.message() or 'copy it' in self.message(),
                   'the copy to be confirmed')
-        print('   copy: ' + self.message())
+        said = self.el('message')
+        if said.text != COPIED or 'error' in (said.get_attribute('class') or ''):
+            raise StepFailed('Copy said %r (class %r), not %r' % (
+                said.text, said.get_attribute('class'), COPIED))
+        pasted = self.clipboard()
+        if pasted != command:
+            raise StepFailed('the clipboard holds %r, not the command shown %r' % (pasted, command))
+        self.shot('command-copied')
         self.no_horizontal_scroll('token-minted')
 
     def listed(self):
