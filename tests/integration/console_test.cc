@@ -2,8 +2,9 @@
 // files come with their security headers, only exact names are served, and a real browser
 // (headless Chromium driven by tests/integration/console/console_walk.py) can walk it: sign in,
 // mint a token, copy its restic command, which the real restic backs up with, see that
-// repository's usage, revoke the token, change the password, sign out — never seeing the ticket,
-// without a Content-Security-Policy violation, and without sideways scrolling at 360 px.
+// repository's usage, revoke the token, do the same by keyboard alone, change the password, sign
+// out — never seeing the ticket, without a Content-Security-Policy violation, and without
+// sideways scrolling at 360 px.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
@@ -107,7 +108,7 @@ TEST_CASE("Apache passes / and /console/ to the worker like nginx", "[console]")
 
 TEST_CASE(
     "a browser signs in, mints a token restic backs up with, sees the repository, revokes "
-    "the token, changes the password, signs out",
+    "the token, also by keyboard, changes the password, signs out",
     "[console]") {
   BackupStack b;
   // The build directory (where the worker binary is), so the screenshots outlive the stack.

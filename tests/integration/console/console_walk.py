@@ -11,7 +11,8 @@ once with a restic command and a Copy button that puts the command on the clipbo
 through a clipboard permission granted over CDP); it is listed; the real restic, given the
 command exactly as shown, makes the repository and one snapshot, and after a reload the
 repositories screen shows it with the size and counts that GET /api2/json/repos and the storage
-directory (--storage) agree on; revoke it; change the password (still signed in; a mismatch or a
+directory (--storage) agree on; revoke it; with the keyboard alone (Tab, Shift+Tab, Enter, Space
+and typing) mint a token and revoke it; change the password (still signed in; a mismatch or a
 wrong current password is reported in the aria-live region); reload (the session resumes); sign
 out; sign in with the new password; a session the server no longer honours (its cookie gone)
 leads back to sign-in; the same screens at 360 px wide without horizontal scrolling. After every
@@ -48,6 +49,7 @@ from selenium.common.exceptions import (NoSuchElementException,
                                         StaleElementReferenceException, TimeoutException)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -170,6 +172,43 @@ class Walk:
         if 'error' in result:
             raise StepFailed('the page could not use the clipboard: ' + result['error'])
         return result['text']
+
+    # Keyboard only: key presses go to whatever has the focus, as a person's would.
+
+    def press(self, *keys):
+        ActionChains(self.driver).send_keys(*keys).perform()
+
+    def press_shift_tab(self):
+        ActionChains(self.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(
+            Keys.SHIFT).perform()
+
+    def focused(self):
+        """The focused element as (id, tag, aria-label)."""
+        return tuple(self.driver.execute_script(
+            'const e = document.activeElement;'
+            'return [e.id || "", e.tagName.toLowerCase(), e.getAttribute("aria-label") || ""];'))
+
+    def tab_to(self, want, what, backwards=False, limit=40):
+        """Presses Tab (Shift+Tab backwards) until want(focused()) holds, at most `limit` times."""
+        route = []
+        for _ in range(limit):
+            if backwards:
+                self.press_shift_tab()
+            else:
+                self.press(Keys.TAB)
+            f = self.focused()
+            route.append(f[0] or '%s%s' % (f[1], '[%s]' % f[2] if f[2] else ''))
+            if want(f):
+                return
+        raise StepFailed('%s %d times never reached %s: %s' % (
+            'Shift+Tab' if backwards else 'Tab', limit, what, ' > '.join(route)))
+
+    def tab_next(self, element_id):
+        """One Tab must move the focus to `element_id`: the form's order is part of the test."""
+        self.press(Keys.TAB)
+        f = self.focused()
+        if f[0] != element_id:
+            raise StepFailed('Tab went to %r, not to #%s' % (f, element_id))
 
     def repo_dir(self, repo):
         """The repository's directory in the worker's storage (<storage>/<account id>/<repo>)."""
@@ -469,6 +508,84 @@ class Walk:
         self.driver.execute_script('arguments[0].scrollIntoView();', self.el('repos-title'))
         self.shot('repository-usage')
 
+    def keyboard(self):
+        """Tab, Shift+Tab, Enter, Space and typing alone mint a token and revoke it."""
+        sel = '#tokens-body tr[data-token="kbd-token"]'
+        # Start where the console puts the focus after signing in.
+        self.driver.execute_script('document.getElementById("overview-title").focus();')
+        if self.focused()[0] != 'overview-title':
+            raise StepFailed('could not start at #overview-title')
+        self.tab_to(lambda f: f[0] == 'mint-name', '#mint-name')
+        self.press('kbd-token')
+        self.tab_next('mint-read')  # checked by default: left as it is
+        self.tab_next('mint-write')
+        self.press(Keys.SPACE)
+        self.tab_next('mint-delete')
+        self.tab_next('mint-repo')
+        self.press('kbd')
+        # The date field's parts (month, day, year, the picker) each take a Tab.
+        self.tab_to(lambda f: f[0] == 'mint-days', '#mint-days', limit=8)
+        self.press('7')
+        self.tab_next('mint-submit')
+        form = {i: self.driver.execute_script(
+            'const e = document.getElementById(arguments[0]);'
+            'return e.type === "checkbox" ? e.checked : e.value;', i)
+            for i in ('mint-name', 'mint-read', 'mint-write', 'mint-delete', 'mint-repo',
+                      'mint-date', 'mint-days')}
+        want = {'mint-name': 'kbd-token', 'mint-read': True, 'mint-write': True,
+                'mint-delete': False, 'mint-repo': 'kbd', 'mint-date': '', 'mint-days': '7'}
+        if form != want:
+            raise StepFailed('the keyboard filled the form as %r, not %r' % (form, want))
+        asked_at = time.time()
+        self.press(Keys.ENTER)
+        self.wait(lambda: self.visible('minted') or 'Could not' in self.message(),
+                  'the token made by keyboard')
+        if not self.visible('minted') or self.el('minted-name').text != 'kbd-token':
+            raise StepFailed('no kbd-token shown: ' + self.message())
+        if self.focused()[0] != 'minted-title':
+            raise StepFailed('after creating, the focus is on %r, not #minted-title' %
+                             (self.focused(),))
+        self.shot('keyboard-minted')
+        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, sel),
+                  'kbd-token in the list')
+        grants = [g for g in self.fetch_json('/api2/json/access/tokens')
+                  if g['name'] == 'kbd-token']
+        if len(grants) != 1:
+            raise StepFailed('kbd-token is listed %d times by the API' % len(grants))
+        g = grants[0]
+        got = (g['read'], g['write'], g['delete'], g['repo'], g['revoked'])
+        if got != (True, True, False, 'kbd', None):
+            raise StepFailed('kbd-token is (read, write, delete, repo, revoked) %r' % (got,))
+        if abs(g['expire'] - (asked_at + 7 * 86400)) > 120:
+            raise StepFailed('kbd-token expires at %r, not in 7 days' % g['expire'])
+        # Done, then back up to the token's Revoke button.
+        self.tab_next('minted-copy')
+        self.tab_next('minted-done')
+        self.press(Keys.ENTER)
+        self.wait(lambda: not self.visible('minted'), 'Done to hide the token')
+        if self.focused()[0] != 'mint-name':
+            raise StepFailed('after Done, the focus is on %r, not #mint-name' % (self.focused(),))
+        self.tab_to(lambda f: f[1] == 'button' and f[2] == 'Revoke token kbd-token',
+                    'the Revoke button of kbd-token', backwards=True)
+        self.press(Keys.SPACE)
+        self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, sel)
+                  .get_attribute('data-status') == 'revoked' or 'Could not' in self.message(),
+                  'kbd-token to show as revoked')
+        status = self.driver.find_element(By.CSS_SELECTOR, sel).get_attribute('data-status')
+        if status != 'revoked':
+            raise StepFailed('after Space on Revoke, kbd-token is %s: %s' % (status,
+                                                                            self.message()))
+        revoked = [g for g in self.fetch_json('/api2/json/access/tokens')
+                   if g['name'] == 'kbd-token']
+        if not isinstance(revoked[0]['revoked'], int):
+            raise StepFailed('the API does not list kbd-token as revoked: %r' % revoked[0])
+        self.shot('keyboard-revoked')
+        # The Revoke button is gone with its row; console.js then focuses #tokens-title, so that
+        # the keyboard goes on from the list rather than from the top of the page.
+        if self.focused()[0] != 'tokens-title':
+            raise StepFailed('after revoking, the focus is on %r, not #tokens-title' %
+                             (self.focused(),))
+
     def revoke(self):
         sel = '#tokens-body tr[data-token="walk-token"]'
         self.driver.find_element(By.CSS_SELECTOR, sel + ' button.revoke').click()
@@ -597,6 +714,7 @@ class Walk:
         self.step('repository usage is shown', self.repository_usage,
                   needs=['restic backs up with the shown command'])
         self.step('revoke the token', self.revoke, needs=['token listed'])
+        self.step('keyboard only: mint and revoke', self.keyboard, needs=['sign in'])
         self.step('password mistakes are shown', self.password_errors, needs=['sign in'])
         self.step('change password', self.change_password, needs=['sign in'])
         self.step('reload resumes the session', self.reload_resumes, needs=['sign in'])
