@@ -1,8 +1,10 @@
 // The browser console (lib/api/console.h) through the shipped nginx and Apache snippets: its
 // files come with their security headers, only exact names are served, and a real browser
 // (headless Chromium driven by tests/integration/console/console_walk.py) can walk it: sign in,
-// mint and revoke a token, change the password, sign out — never seeing the ticket, without a
-// Content-Security-Policy violation, and without sideways scrolling at 360 px.
+// mint a token, copy its restic command, which the real restic backs up with, see that
+// repository's usage, revoke the token, do the same by keyboard alone, change the password, sign
+// out — never seeing the ticket, without a Content-Security-Policy violation, and without
+// sideways scrolling at 360 px.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
@@ -104,18 +106,23 @@ TEST_CASE("Apache passes / and /console/ to the worker like nginx", "[console]")
   CheckServesConsole(c, false);
 }
 
-TEST_CASE("a browser signs in, mints and revokes a token, changes the password, signs out",
-          "[console]") {
+TEST_CASE(
+    "a browser signs in, mints a token restic backs up with, sees the repository, revokes "
+    "the token, also by keyboard, changes the password, signs out",
+    "[console]") {
   BackupStack b;
   // The build directory (where the worker binary is), so the screenshots outlive the stack.
   const std::string screens =
       (fs::path(TESSERA_FCGI_BIN).parent_path() / "console-screens").string();
   std::error_code ec;
   fs::remove_all(screens, ec);
-  RunResult walk = Run(
-      {"/usr/bin/python3", TESSERA_SOURCE_DIR "/tests/integration/console/console_walk.py", "--url",
-       "http://127.0.0.1:" + std::to_string(b.stack->port()) + "/", "--user", "alice@pbs",
-       "--password", "pw", "--new-password", "a walk in the console 2026", "--screens", screens});
+  // The walk runs restic (from PATH) with the token it mints, and measures the repository in the
+  // worker's storage directory to check the usage the console shows.
+  RunResult walk =
+      Run({"/usr/bin/python3", TESSERA_SOURCE_DIR "/tests/integration/console/console_walk.py",
+           "--url", "http://127.0.0.1:" + std::to_string(b.stack->port()) + "/", "--user",
+           "alice@pbs", "--password", "pw", "--new-password", "a walk in the console 2026",
+           "--screens", screens, "--restic", "restic", "--storage", b.stack->storage_dir()});
   INFO(walk.output);
   CHECK(walk.status == 0);
 }

@@ -3,7 +3,12 @@
 // another's grants, the password change ending the other sessions, the repository overview, and
 // PBSAPIToken on the read-only routes — through nginx, against a real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <tuple>
 
 #include "harness.h"
 #include "http_client.h"
@@ -303,8 +308,194 @@ print("proxmoxer ok")
   CHECK(proxmoxer.status == 0);
   CHECK(proxmoxer.output.find("proxmoxer ok") != std::string::npos);
 
-  // Changing tokens or the password needs a ticket.
-  CHECK(c.Post(kTokens, api, R"({"name":"x","read":true})", "application/json")->status == 401);
-  CHECK(c.Get(kTokens, api)->status == 401);
-  CHECK(c.Delete(std::string(kTokens) + "/nas", api)->status == 401);
+  // Changing tokens or the password needs a ticket: an API token is refused, also with a CSRF
+  // token that is valid for its account, and nothing changes.
+  httplib::Headers api_csrf = api;
+  api_csrf.emplace("CSRFPreventionToken", alice.csrf);
+  const json change = {{"userid", "alice@pbs"},
+                       {"password", "a token's new password"},
+                       {"confirmation-password", "pw"}};
+  for (const httplib::Headers& h : {api, api_csrf}) {
+    INFO("with CSRF: " << h.count("CSRFPreventionToken"));
+    CHECK(c.Post(kTokens, h, R"({"name":"x","read":true})", "application/json")->status == 401);
+    CHECK(c.Post(kTokens, h, "name=x&read=1", "application/x-www-form-urlencoded")->status == 401);
+    CHECK(c.Get(kTokens, h)->status == 401);
+    CHECK(c.Delete(std::string(kTokens) + "/nas", h)->status == 401);
+    CHECK(c.Put("/api2/json/access/password", h, change.dump(), "application/json")->status == 401);
+  }
+  json grants = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(grants.size() == 2);  // home and nas, both live; no "x"
+  for (const json& g : grants) {
+    INFO(g.dump());
+    CHECK((g["name"] == "home" || g["name"] == "nas"));
+    CHECK(g["revoked"].is_null());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  CHECK(c.Get("/api2/json/access/whoami", api)->status == 200);
+  CHECK(restic.Get("/backup/nas/config")->status == 200);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
+  CHECK(LogIn(c, "alice@pbs", "a token's new password").status == 401);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
+}
+
+TEST_CASE("form-encoded bodies mint a token and change the password as JSON does",
+          "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+  // Booleans the Proxmox way (1, on, 0), a percent-encoded repository path, a Unix-time expiry.
+  // delete=0 must read as false: the default ceiling refuses delete with 403.
+  const std::int64_t expire = std::time(nullptr) + 7 * 86400;
+  auto made = c.Post(
+      kTokens, Cookie(alice),
+      "name=form.made&read=1&write=on&delete=0&repo=box%2Fdaily&expire=" + std::to_string(expire),
+      kForm);
+  INFO(made->body);
+  REQUIRE(made->status == 200);
+  CHECK(made->get_header_value("Cache-Control") == "no-store");
+  json token = Data(made);
+  CHECK(token["name"] == "form.made");
+  CHECK(token["read"] == true);
+  CHECK(token["write"] == true);
+  CHECK(token["delete"] == false);
+  CHECK(token["repo"] == "box/daily");
+  CHECK(std::abs(token["expire"].get<std::int64_t>() - expire) <= 2);
+  auto restic = b.Client(token["token"]);
+  CHECK(restic.Post("/backup/box/daily/?create=true")->status == 200);
+  CHECK(restic.Post("/backup/box/weekly/?create=true")->status == 403);
+  json listed = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["name"] == "form.made");
+  CHECK(listed[0]["repo"] == "box/daily");
+
+  // The same refusals as JSON: without CSRF, a bad boolean, an unknown field, beyond the ceiling.
+  CHECK(c.Post(kTokens, Cookie(alice, false), "name=nocsrf&read=1", kForm)->status == 401);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=bad&read=maybe", kForm)->status == 400);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=bad&read=1&colour=red", kForm)->status == 400);
+  CHECK(c.Post(kTokens, Cookie(alice), "name=del&read=1&delete=1", kForm)->status == 403);
+  CHECK(Data(c.Get(kTokens, Cookie(alice, false))).size() == 1);
+
+  // The password as a browser form sends it: '+' is a space, %XX a UTF-8 byte. A wrong current
+  // password is read from the form too, and changes nothing.
+  const std::string next = "a form+password \xC3\xBC";
+  const std::string next_form = "a+form%2Bpassword+%C3%BC";
+  auto wrong =
+      c.Put("/api2/json/access/password", Cookie(alice),
+            "userid=alice%40pbs&password=" + next_form + "&confirmation-password=nope", kForm);
+  CHECK(wrong->status == 403);
+  auto changed =
+      c.Put("/api2/json/access/password", Cookie(alice),
+            "userid=alice%40pbs&password=" + next_form + "&confirmation-password=pw", kForm);
+  INFO(changed->body);
+  REQUIRE(changed->status == 200);
+  CHECK(Data(changed)["CSRFPreventionToken"].is_string());
+  CHECK(changed->get_header_value("Set-Cookie").starts_with("__Host-PBSAuthCookie="));
+  CHECK(LogIn(c, "alice@pbs", next).status == 200);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 401);
+}
+
+TEST_CASE("two accounts' grants of the same name stay apart", "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin bob = LogIn(c, "bob@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  REQUIRE(bob.status == 200);
+
+  // The same name for each, told apart by their repositories: a name is unique per account only.
+  auto alices = MintOwn(
+      c, alice, {{"name", "laptop"}, {"read", true}, {"write", true}, {"repo", "alice-laptop"}});
+  auto bobs = MintOwn(
+      c, bob, {{"name", "laptop"}, {"read", true}, {"write", true}, {"repo", "bob-laptop"}});
+  REQUIRE(alices->status == 200);
+  REQUIRE(bobs->status == 200);
+  auto alice_restic = b.Client(Data(alices)["token"]);
+  auto bob_restic = b.Client(Data(bobs)["token"]);
+  REQUIRE(alice_restic.Post("/backup/alice-laptop/?create=true")->status == 200);
+  REQUIRE(bob_restic.Post("/backup/bob-laptop/?create=true")->status == 200);
+
+  auto own = [&](const PasswordLogin& who) {
+    auto r = c.Get(kTokens, Cookie(who, false));
+    REQUIRE(r->status == 200);
+    return Data(r);
+  };
+  json alice_list = own(alice);
+  json bob_list = own(bob);
+  REQUIRE(alice_list.size() == 1);
+  REQUIRE(bob_list.size() == 1);
+  CHECK(alice_list[0]["repo"] == "alice-laptop");
+  CHECK(bob_list[0]["repo"] == "bob-laptop");
+
+  // Alice revokes her "laptop": hers dies, bob's lives on and still writes.
+  REQUIRE(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 200);
+  CHECK(Eventually([&] { return alice_restic.Get("/backup/alice-laptop/config")->status == 401; }));
+  // Longer than a revocation takes to reach every worker (Eventually's default second).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(bob_restic.Post("/backup/bob-laptop/config", "bob's config", "application/octet-stream")
+            ->status == 200);
+  CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
+  CHECK(own(alice)[0]["revoked"].is_number());
+  CHECK(own(bob)[0]["revoked"].is_null());
+
+  // Alice has no live "laptop" left; bob's is still his to revoke.
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 404);
+  CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
+  CHECK(c.Delete(std::string(kTokens) + "/laptop", Cookie(bob))->status == 200);
+  CHECK(Eventually([&] { return bob_restic.Get("/backup/bob-laptop/config")->status == 401; }));
+}
+
+TEST_CASE("a CSRF token valid for another account changes nothing", "[self_service]") {
+  BackupStack b;
+  CheckedClient c = b.stack->Client();
+  PasswordLogin alice = LogIn(c, "alice@pbs", "pw");
+  PasswordLogin bob = LogIn(c, "bob@pbs", "pw");
+  REQUIRE(alice.status == 200);
+  REQUIRE(bob.status == 200);
+  json kept = Data(MintOwn(c, alice, {{"name", "keep"}, {"read", true}, {"repo", "keep"}}));
+  auto keep = b.Client(kept["token"]);
+  REQUIRE(keep.Get("/backup/keep/config")->status == 404);  // alive: no repository yet
+
+  // One account's ticket with the other's CSRF token, both ways round.
+  auto crossed = [](const PasswordLogin& ticket, const PasswordLogin& csrf) {
+    httplib::Headers h = Cookie(ticket, false);
+    h.emplace("CSRFPreventionToken", csrf.csrf);
+    return h;
+  };
+  auto check_refused = [](const char* request, const CheckedResult& r) {
+    INFO(request << " answered " << r->status << ": " << r->body);
+    CHECK((r->status == 401 || r->status == 403));
+  };
+  for (auto [ticket, csrf, userid] :
+       {std::tuple{&alice, &bob, "alice@pbs"}, std::tuple{&bob, &alice, "bob@pbs"}}) {
+    INFO("ticket of " << userid);
+    httplib::Headers h = crossed(*ticket, *csrf);
+    check_refused("POST tokens",
+                  c.Post(kTokens, h, R"({"name":"crossed","read":true})", "application/json"));
+    check_refused("DELETE tokens/keep", c.Delete(std::string(kTokens) + "/keep", h));
+    json change = {{"userid", userid},
+                   {"password", "a crossed new password"},
+                   {"confirmation-password", "pw"}};
+    check_refused("PUT password",
+                  c.Put("/api2/json/access/password", h, change.dump(), "application/json"));
+  }
+
+  // Nothing changed: no new grant, alice's "keep" lives, both passwords and sessions stand.
+  json alice_list = Data(c.Get(kTokens, Cookie(alice, false)));
+  REQUIRE(alice_list.size() == 1);
+  CHECK(alice_list[0]["name"] == "keep");
+  CHECK(alice_list[0]["revoked"].is_null());
+  CHECK(Data(c.Get(kTokens, Cookie(bob, false))).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  CHECK(keep.Get("/backup/keep/config")->status == 404);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
+  CHECK(c.Get("/api2/json/access/whoami", Cookie(bob, false))->status == 200);
+  CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
+  CHECK(LogIn(c, "bob@pbs", "pw").status == 200);
+  // The same requests with each account's own CSRF token are answered: the refusals above were
+  // for the crossed token, not for the request.
+  CHECK(MintOwn(c, bob, {{"name", "crossed"}, {"read", true}})->status == 200);
+  CHECK(c.Delete(std::string(kTokens) + "/keep", Cookie(alice))->status == 200);
 }
