@@ -94,6 +94,7 @@ class Walk:
         self.snapshot_id = None
         self.backed_up_at = None  # when the backup started, by this machine's clock
         self.work = tempfile.mkdtemp(prefix='console-walk-restic-')
+        self.profile = tempfile.mkdtemp(prefix='console-walk-chromium-')
         self.current = 'start'
         os.makedirs(args.screens, exist_ok=True)
         opts = Options()
@@ -101,7 +102,7 @@ class Walk:
         for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
                   '--no-first-run', '--no-default-browser-check', '--lang=en-US',
                   '--window-size=%d,%d' % WIDE,
-                  '--user-data-dir=' + tempfile.mkdtemp(prefix='console-walk-chromium-')):
+                  '--user-data-dir=' + self.profile):
             opts.add_argument(a)
         opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
         self.driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=opts)
@@ -764,6 +765,7 @@ def main():
         except Exception:  # noqa: BLE001
             pass
         shutil.rmtree(walk.work, ignore_errors=True)
+        shutil.rmtree(walk.profile, ignore_errors=True)
     return walk.report()
 
 
