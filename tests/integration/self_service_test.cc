@@ -128,8 +128,7 @@ TEST_CASE("a person lists, mints and revokes their own tokens, within their ceil
 
   // Minting and revoking in a loop stays within a day's budget of new grants.
   b.stack->pg().Sql(
-      "UPDATE accounts SET token_max_count = 100, token_max_per_day = 5 "
-      "WHERE userid = 'alice@pbs'");
+      "SELECT tessera.set_token_ceiling('alice@pbs', max_count => 100, max_per_day => 5)");
   int made_today = 2;  // laptop and second; a refused mint makes no row
   for (int i = 0; made_today < 5; ++i, ++made_today) {
     std::string name = "loop" + std::to_string(i);
