@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,7 +179,7 @@ RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& 
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
-                 const std::string& user) {
+                 const std::string& user, int stdin_fd) {
   int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (log < 0) throw std::runtime_error("cannot open " + log_path);
   ChownTo(log_path, user);
@@ -187,8 +188,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
   if (pid_ == 0) {
     dup2(log, 1);
     dup2(log, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
+    dup2(stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY), 0);
     ExecChild(argv, user);
   }
   close(log);
@@ -346,9 +346,32 @@ Worker::~Worker() {
 void Worker::Start() {
   std::error_code ec;
   fs::remove(socket_, ec);
+  Launch(-1);
+}
+
+void Worker::StartOnInheritedSocket() {
+  std::error_code ec;
+  fs::remove(socket_, ec);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      chmod(socket_.c_str(), 0666) != 0 || listen(fd, 128) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot listen on " + socket_);
+  }
+  struct Close {
+    int fd;
+    ~Close() { close(fd); }
+  } keep{fd};  // the worker holds its own copy
+  Launch(fd);
+}
+
+void Worker::Launch(int stdin_fd) {
   std::size_t log_start = Log().size();  // a restart appends to the same log
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_}, log_);
+      std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_}, log_, "", stdin_fd);
   for (int i = 0; i < 500; ++i) {
     if (!process_->Running()) throw std::runtime_error("tessera-fcgi exited: " + Tail(Log()));
     if (Log().find("listening on", log_start) != std::string::npos) return;

@@ -57,8 +57,10 @@ RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& 
 class Process {
  public:
   // Starts argv; stdout and stderr go to `log_path`. With `user`, drops to that user (as root).
+  // Standard input is /dev/null, or `stdin_fd` (which the child inherits; the caller keeps and
+  // closes its own copy).
   Process(const std::vector<std::string>& argv, const std::string& log_path,
-          const std::string& user = "");
+          const std::string& user = "", int stdin_fd = -1);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -100,6 +102,10 @@ class Worker {
   ~Worker();
   // Starts and waits for the socket. Throws with the log's tail if it exits first.
   void Start();
+  // Starts as a systemd socket unit (conf/systemd/) does: the harness binds and listens on
+  // socket() (mode 0666) and hands the listening socket over as standard input, so the config
+  // must say `listen = fd:0`. Throws like Start().
+  void StartOnInheritedSocket();
   const std::string& socket() const { return socket_; }
   const std::string& log_path() const { return log_; }
   std::string Log() const { return ReadFile(log_); }
@@ -107,6 +113,9 @@ class Worker {
   const std::string& config_path() const { return config_; }
 
  private:
+  // Starts tessera-fcgi with `stdin_fd` as its standard input and waits until it listens.
+  void Launch(int stdin_fd);
+
   std::string dir_, socket_, config_, log_;
   std::unique_ptr<Process> process_;
 };
