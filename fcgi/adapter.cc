@@ -209,8 +209,8 @@ class TimedWriter {
 
 }  // namespace
 
-bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
-                   TransferLimits limits, SocketTimeouts& timeouts) {
+Written WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                      TransferLimits limits, SocketTimeouts& timeouts) {
   std::string head_text;
   head_text.reserve(128);
   head_text.append("Status: ")
@@ -226,9 +226,12 @@ bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
   if (length) head_text.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
   head_text.append("\r\n");
   TimedWriter out(raw, limits, timeouts);
-  if (!out.Put(head_text.data(), head_text.size())) return false;
-  if (head) return out.Flush();
-  if (!response.stream) return out.Put(response.body.data(), response.body.size()) && out.Flush();
+  if (!out.Put(head_text.data(), head_text.size())) return {};
+  if (head) return {out.Flush(), 0};
+  if (!response.stream) {
+    bool sent = out.Put(response.body.data(), response.body.size());
+    return {sent && out.Flush(), sent ? response.body.size() : 0};
+  }
   // Stream in fixed pieces: memory stays flat whatever the object's size. A short read of a
   // known length means the file changed or failed under us; the connection is then cut rather
   // than padded. A source of unknown length ends when it returns 0.
@@ -238,17 +241,19 @@ bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
       std::min<std::uint64_t>(length.value_or(kStreamPiece), kStreamPiece));
   auto buffer = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(size, 1));
   std::uint64_t left = length.value_or(UINT64_MAX);
+  std::uint64_t sent = 0;
   while (left > 0) {
     std::ptrdiff_t n = response.stream->Read(buffer.get(), std::min<std::uint64_t>(left, size));
     if (n == 0 && !length) break;
     if (n <= 0) {
       log::Error("response source failed after a short read: connection cut");
-      return false;
+      return {false, sent};
     }
-    if (!out.Put(buffer.get(), static_cast<std::size_t>(n))) return false;
+    if (!out.Put(buffer.get(), static_cast<std::size_t>(n))) return {false, sent};
+    sent += static_cast<std::uint64_t>(n);
     left -= static_cast<std::uint64_t>(n);
   }
-  return out.Flush();
+  return {out.Flush(), sent};
 }
 
 }  // namespace tessera::fcgi

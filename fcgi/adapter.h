@@ -37,6 +37,8 @@ class FcgiBody final : public http::BodyReader {
   bool Finished() const;
   // Whether a read failed or the deadline passed: the peer is gone or too slow.
   bool Failed() const { return failed_; }
+  // How many body bytes have been read.
+  std::uint64_t received() const { return received_; }
 
  private:
   std::ptrdiff_t Fail(bool too_slow);
@@ -53,11 +55,17 @@ class FcgiBody final : public http::BodyReader {
 // (bad Content-Length, too many or too large headers): the caller answers 400.
 bool ToRequest(const FCGX_Request& raw, FcgiBody* body, http::Request* request);
 
+// What WriteResponse did: whether the whole response went out, and how many body bytes did.
+struct Written {
+  bool complete = false;
+  std::uint64_t body_bytes = 0;
+};
+
 // Writes `response`; without the body when `head` is true (the length is still announced). Each
-// wait for the web server to take more is bounded by `limits`. Returns false when the response
-// could not be written completely (the web server went away or took it too slowly; logged): the
-// connection must then be dropped, never reused.
-bool WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
-                   TransferLimits limits, SocketTimeouts& timeouts);
+// wait for the web server to take more is bounded by `limits`. `complete` is false when the
+// response could not be written completely (the web server went away or took it too slowly;
+// logged): the connection must then be dropped, never reused.
+Written WriteResponse(FCGX_Request& raw, const http::Response& response, bool head,
+                      TransferLimits limits, SocketTimeouts& timeouts);
 
 }  // namespace tessera::fcgi

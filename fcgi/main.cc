@@ -174,6 +174,7 @@ fcgi::ServerOptions ServerOptionsFrom(const config::Config& config) {
   options.max_threads = config::EffectiveMaxThreads(config);
   options.io.timeout = config.io_timeout;
   options.io.min_rate = config.min_transfer_rate;
+  options.access_log = config.access_log;
   return options;
 }
 

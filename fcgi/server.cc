@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "fcgi/adapter.h"
+#include "log/access_log.h"
 #include "log/log.h"
 
 namespace tessera::fcgi {
@@ -226,6 +227,8 @@ void Server::ServeConnection(int fd) {
 }
 
 bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
+  auto arrived = std::chrono::system_clock::now();
+  auto started = Clock::now();
   FcgiBody body(raw, options_.io, timeouts);
   http::Request request;
   http::Response response;
@@ -236,7 +239,15 @@ bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
     log::Error("unhandled exception: " + What(std::current_exception()));
     response = http::JsonError(500, "internal error");
   }
-  if (!WriteResponse(raw, response, request.method == http::Method::kHead, options_.io, timeouts)) {
+  Written written =
+      WriteResponse(raw, response, request.method == http::Method::kHead, options_.io, timeouts);
+  if (options_.access_log) {
+    log::WriteAccess(
+        {arrived, http::MethodName(request.method), request.access.route, response.status,
+         request.access.account, request.access.token, body.received(), written.body_bytes,
+         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)});
+  }
+  if (!written.complete) {
     // The web server must see a cut response, not a complete one: the final records fail at once.
     shutdown(raw.ipcFd, SHUT_RDWR);
     return false;

@@ -32,6 +32,7 @@ struct ServerOptions {
   int max_threads = 128;
   TransferLimits io;
   std::chrono::milliseconds idle_exit{30'000};
+  bool access_log = true;  // one line per request (log/access_log.h)
 };
 
 class Server {

@@ -140,6 +140,7 @@ Response App::Login(Request& request) const {
   if (login->http_only) cookie = auth::TicketService::CookieTicket(request);
   auto result = services_.tickets->Login(db_, *login, cookie, *client);
   if (!result) return FromFailure(result.error().kind, result.error().retry_after);
+  request.access.account = result->userid;
 
   if (!login->http_only) {
     return http::JsonData({{"username", result->userid},

@@ -80,19 +80,28 @@ Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) 
 std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Request& request,
                                                                   Credential accepted,
                                                                   store::GrantStore& grants) const {
+  // Who it was goes into the request's access note (names only).
+  auto noted = [&request](std::expected<Principal, AuthRefusal> who) {
+    if (who) {
+      request.access.account = who->userid();
+      if (who->credential() != Credential::kTicket) request.access.token = who->grant_name();
+    }
+    return who;
+  };
   switch (accepted) {
     case Credential::kToken:
       if (tokens_ == nullptr) break;
-      if (auto untrusted = BearerFromRequest(request)) return ByToken(*untrusted, nullptr, grants);
+      if (auto untrusted = BearerFromRequest(request))
+        return noted(ByToken(*untrusted, nullptr, grants));
       break;
     case Credential::kApiToken:
       if (tokens_ == nullptr) break;
       if (auto claimed = ApiTokenFromRequest(request)) {
-        return ByToken(claimed->token, &*claimed, grants);
+        return noted(ByToken(claimed->token, &*claimed, grants));
       }
       break;
     case Credential::kTicket:
-      if (tickets_ != nullptr) return ByTicket(request);
+      if (tickets_ != nullptr) return noted(ByTicket(request));
       break;
   }
   return std::unexpected(AuthRefusal::kNoCredentials);

@@ -107,6 +107,21 @@ std::optional<Response> HandOff(const http::DownloadHandoff& handoff, const Obje
 
 bool IsReading(Method m) { return m == Method::kGet || m == Method::kHead; }
 
+// The access log's route: the object type (one of a fixed few) is kept, names are not.
+std::string AccessRoute(const Target& target) {
+  switch (target.kind) {
+    case Kind::kRepo:
+      return "/backup/{repo}/";
+    case Kind::kConfig:
+      return "/backup/{repo}/config";
+    case Kind::kList:
+      return "/backup/{repo}/" + std::string(target.type) + "/";
+    case Kind::kObject:
+      return "/backup/{repo}/" + std::string(target.type) + "/{name}";
+  }
+  return "/backup/{rest*}";
+}
+
 // Storage is keyed on the account's immutable id from the grant row (accounts.id), never on the
 // subject's name: a renamed account keeps its data, a re-created name starts empty.
 AccountId Owner(const auth::Principal& who) { return AccountId{who.account_id()}; }
@@ -124,6 +139,7 @@ Response RestHandler::Handle(http::Request& request, std::string_view rest,
     return http::AuthenticationRefused(auth::HttpStatus(principal.error()), kChallenge);
   auto target = ParseTarget(rest);
   if (!target) return Error(404, "no such resource");
+  request.access.route = AccessRoute(*target);
   // ParseTarget's repository satisfies the path grammar, so a scope (grant row's or token's) that
   // does not reaches nothing: Covers compares exactly.
   if (!principal->Covers(target->repo)) return Error(403, "token is not valid for this repository");

@@ -27,6 +27,18 @@ bool ParseNumber(std::string_view v, T* out, T min, T max, int base = 10) {
   return true;
 }
 
+// yes/true/on or no/false/off.
+bool ParseSwitch(std::string_view v, bool* out) {
+  if (v == "yes" || v == "true" || v == "on") {
+    *out = true;
+  } else if (v == "no" || v == "false" || v == "off") {
+    *out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // A comma-separated list of non-empty items (an empty value is an empty list).
 bool ParseList(std::string_view v, std::vector<std::string>* out) {
   out->clear();
@@ -194,16 +206,8 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          return ParseNumber<std::uint64_t>(v, &c.min_transfer_rate, 0, 1ull << 30);
        }},
       {"listen_insecure_remote",
-       [](Config& c, std::string_view v) {
-         if (v == "yes" || v == "true" || v == "on") {
-           c.listen_insecure_remote = true;
-         } else if (v == "no" || v == "false" || v == "off") {
-           c.listen_insecure_remote = false;
-         } else {
-           return false;
-         }
-         return true;
-       }},
+       [](Config& c, std::string_view v) { return ParseSwitch(v, &c.listen_insecure_remote); }},
+      {"access_log", [](Config& c, std::string_view v) { return ParseSwitch(v, &c.access_log); }},
   };
   return setters;
 }

@@ -93,6 +93,9 @@ struct Config {
   // `listen` may name a non-loopback address only when this is true: FastCGI has no
   // authentication, whoever reaches the port can claim any client address.
   bool listen_insecure_remote = false;
+  // One line per request on standard error (log/access_log.h): time, account, token name,
+  // method, route, status, bytes, duration. Never a credential.
+  bool access_log = true;
 };
 
 // max_threads as the worker uses it: never below threads.

@@ -35,6 +35,14 @@ class BodyReader {
   virtual std::ptrdiff_t Read(char* buffer, std::size_t size) = 0;
 };
 
+// What the access log says of a request, filled in as it is routed and authenticated (names and
+// numbers only: never a credential). fcgi/ writes it with the answer's status, size and duration.
+struct AccessNote {
+  std::string route;    // the matched route's pattern, or empty (404, malformed path)
+  std::string account;  // the authenticated userid, empty when nobody authenticated
+  std::string token;    // the grant's name when a bearer or API token authenticated
+};
+
 struct Request {
   Method method = Method::kGet;
   std::string path;   // raw, percent-encoded, starts with '/'
@@ -47,6 +55,9 @@ struct Request {
   // What the web server can serve itself (its TESSERA_DOWNLOAD_HANDOFF parameter).
   DownloadHandoff handoff;
   BodyReader* body = nullptr;  // not owned; null means no body
+  // Annotations for the access log. Mutable: the layers that learn who is asking (they take the
+  // request as const) write down what they learnt; nothing decides by it.
+  mutable AccessNote access;
 
   // The first header with this lower-case name, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

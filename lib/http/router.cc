@@ -29,7 +29,7 @@ bool SplitPath(std::string_view raw, std::vector<std::string>* segments) {
 }
 
 void Router::Add(Method method, std::string_view pattern, Handler handler) {
-  Route route{method, {}, false, std::move(handler)};
+  Route route{method, std::string(pattern), {}, false, std::move(handler)};
   if (!SplitPath(pattern, &route.segments)) throw std::invalid_argument("bad route pattern");
   for (std::size_t i = 0; i < route.segments.size(); ++i) {
     const std::string& s = route.segments[i];
@@ -76,7 +76,10 @@ Response Router::Dispatch(Request& request) const {
   for (const Route& route : routes_) {
     PathParams params;
     if (!Match(route, path, &params)) continue;
-    if (route.method == request.method) return route.handler(request, params);
+    if (route.method == request.method) {
+      request.access.route = route.pattern;
+      return route.handler(request, params);
+    }
     if (route.method == Method::kGet && request.method == Method::kHead && get_route == nullptr) {
       get_route = &route;
       get_params = std::move(params);
@@ -86,7 +89,10 @@ Response Router::Dispatch(Request& request) const {
     allow_has_get = allow_has_get || route.method == Method::kGet;
     allow_has_head = allow_has_head || route.method == Method::kHead;
   }
-  if (get_route != nullptr) return get_route->handler(request, get_params);
+  if (get_route != nullptr) {
+    request.access.route = get_route->pattern;
+    return get_route->handler(request, get_params);
+  }
   if (allow.empty()) return JsonError(404, "no such resource");
   if (allow_has_get && !allow_has_head) allow += ", HEAD";
   Response response = JsonError(405, "method not allowed");

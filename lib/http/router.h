@@ -28,14 +28,16 @@ class Router {
   // std::invalid_argument (a programming error).
   void Add(Method method, std::string_view pattern, Handler handler);
 
-  // Finds and runs the handler. Returns 400 for a malformed path, 404 when no pattern matches,
-  // 405 (with Allow) when one matches with other methods. Exceptions from handlers propagate to
+  // Finds and runs the handler (noting its pattern in request.access.route). Returns 400 for a
+  // malformed path, 404 when no pattern matches, 405 (with Allow) when one matches with other
+  // methods. Exceptions from handlers propagate to
   // the caller's fence.
   Response Dispatch(Request& request) const;
 
  private:
   struct Route {
     Method method;
+    std::string pattern;  // as registered: the access log's name for the route
     std::vector<std::string> segments;
     bool rest = false;  // last segment is {name*}
     Handler handler;
