@@ -3,8 +3,10 @@
 // Start-up: read the config, initialise libsodium, block the signals, open the socket, check the
 // schema, start the process-wide services (account state kept current by LISTEN/NOTIFY, tickets,
 // backup), then the threads (fcgi/server.h), which share one App and one pool of PostgreSQL
-// connections. Shutdown on SIGTERM/SIGINT: stop accepting, let every request in flight finish
-// (each socket wait is bounded by io_timeout), exit 0.
+// connections. SIGHUP reloads the config: new keys and settings serve the requests that start
+// after it, requests in flight finish with what they started with. Shutdown on SIGTERM/SIGINT:
+// stop accepting, let every request in flight finish (each socket wait is bounded by
+// io_timeout), exit 0.
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -82,19 +84,14 @@ sigset_t BlockSignals() {
   return signals;
 }
 
-// Returns once SIGTERM or SIGINT arrives.
-void WaitForStopSignal(const sigset_t& signals) {
-  for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      log::Info("SIGHUP ignored: restart the worker to reload its configuration");
-      continue;
-    }
-    log::Info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-              ", finishing requests in flight");
-    return;
-  }
+// Waits for a signal: returns true for SIGHUP (reload), false for SIGTERM or SIGINT (stop).
+bool WaitForSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  if (sig == SIGHUP) return true;
+  log::Info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+            ", finishing requests in flight");
+  return false;
 }
 
 store::pg::PgOptions DatabaseOptions(const config::Config& config) {
@@ -116,56 +113,106 @@ bool CheckSchema(const config::Config& config) {
   return true;
 }
 
-// What every thread shares, in start order; members are destroyed in reverse.
+// What lives as long as the process: the clock, the cache of account state and grants with the
+// listener that keeps it current, and the pool of database connections. In start order; members
+// are destroyed in reverse.
 struct Core {
   explicit Core(const config::Config& config)
-      : sessions(config.auth_max_staleness), changes(config.database, sessions, clock) {}
+      : sessions(config.auth_max_staleness),
+        changes(config.database, sessions, clock),
+        db(store::pg::OpenPgPool(DatabaseOptions(config),
+                                 config::EffectiveDatabaseConnections(config),
+                                 config.database_connect_timeout)) {}
 
   const clock::SystemClock clock;
   auth::SessionCache sessions;
   store::pg::ChangeListener changes;
+  std::unique_ptr<store::Database> db;
+};
+
+// What a configuration reload replaces: the keys and everything built on them, and the App. The
+// requests that started under a generation keep it alive until they are answered.
+struct Generation {
+  config::Config config;
   std::unique_ptr<auth::TicketService> tickets;
   std::unique_ptr<backup::BackupService> backup;
-  std::unique_ptr<store::Database> db;
   std::unique_ptr<api::App> app;
 };
 
-// Starts the services and builds the App; logs and returns null on error.
-std::unique_ptr<Core> StartCore(const config::Config& config) {
-  auto core = std::make_unique<Core>(config);
-  auto tickets = auth::MakeTicketService(config, core->sessions, core->clock);
-  if (!tickets) {
-    log::Error(tickets.error());
-    return nullptr;
-  }
-  core->tickets = std::move(*tickets);
-  core->changes.Start();
-  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
-  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
-  for (int i = 0; i < 300 && !core->sessions.IsFresh(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto backup = backup::MakeBackupService(config, core->sessions, core->clock);
-  if (!backup) {
-    log::Error(backup.error());
-    return nullptr;
-  }
-  core->backup = std::move(*backup);
-  if (!core->backup)
+// Builds the services and the App from `config`; a message on error (a key file unreadable,
+// storage_dir not a directory, ...).
+std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Config config,
+                                                                     Core& core) {
+  auto made = std::make_shared<Generation>();
+  made->config = std::move(config);
+  const config::Config& c = made->config;
+  auto tickets = auth::MakeTicketService(c, core.sessions, core.clock);
+  if (!tickets) return std::unexpected(tickets.error());
+  made->tickets = std::move(*tickets);
+  auto backup = backup::MakeBackupService(c, core.sessions, core.clock);
+  if (!backup) return std::unexpected(backup.error());
+  made->backup = std::move(*backup);
+  if (!made->backup)
     log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
-  // Housekeeping threads and other process-wide services start here, before the App.
-  core->db =
-      store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
-                            config.database_connect_timeout);
-  api::Services services{core->tickets.get()};
-  if (core->backup) {
-    services.backup = core->backup->handler.get();
-    services.tokens = core->backup->tokens.get();
-    services.token_door = core->backup->authenticator.get();
-    services.storage = core->backup->storage.get();
+  api::Services services{made->tickets.get()};
+  if (made->backup) {
+    services.backup = made->backup->handler.get();
+    services.tokens = made->backup->tokens.get();
+    services.token_door = made->backup->authenticator.get();
+    services.storage = made->backup->storage.get();
   }
-  core->app = std::make_unique<api::App>(config, *core->db, services, core->clock);
-  return core;
+  made->app = std::make_unique<api::App>(c, *core.db, services, core.clock);
+  const api::App* app = made->app.get();
+  return std::shared_ptr<const api::App>(std::move(made), app);  // owns the whole generation
+}
+
+// The keys a reload cannot change: the socket, the threads, the database and the cache over it.
+// Returns the first one that differs, or an empty view.
+std::string_view RestartOnlyChange(const config::Config& running, const config::Config& next) {
+  if (next.listen != running.listen || next.socket_mode != running.socket_mode ||
+      next.backlog != running.backlog ||
+      next.listen_insecure_remote != running.listen_insecure_remote)
+    return "listen";
+  if (next.threads != running.threads || next.max_threads != running.max_threads) return "threads";
+  if (next.database != running.database ||
+      next.database_connections != running.database_connections ||
+      next.database_connect_timeout != running.database_connect_timeout ||
+      next.database_retry_max != running.database_retry_max ||
+      next.auth_max_staleness != running.auth_max_staleness)
+    return "database";
+  if (next.io_timeout != running.io_timeout ||
+      next.min_transfer_rate != running.min_transfer_rate || next.access_log != running.access_log)
+    return "io_timeout, min_transfer_rate or access_log";
+  return {};
+}
+
+// SIGHUP: reads the config again and serves new requests with keys and settings built from it
+// (a new signing key takes over; the old ones, listed as verify keys, still verify). A config or
+// key that fails keeps the running generation, and so does a change only a restart can make.
+void Reload(const std::string& path, const config::Config& running, Core& core,
+            fcgi::Server& server) {
+  log::Info("SIGHUP: reloading " + path);
+  auto next = config::Load(path);
+  if (!next) {
+    log::Error("reload: config " + path +
+               (next.error().line ? ":" + std::to_string(next.error().line) : "") + ": " +
+               next.error().message + "; still serving the previous configuration");
+    return;
+  }
+  if (auto key = RestartOnlyChange(running, *next); !key.empty()) {
+    log::Error("reload: " + std::string(key) +
+               " changed, which needs a restart; still serving the previous configuration");
+    return;
+  }
+  log::Level level;
+  if (log::ParseLevel(next->log_level, &level)) log::SetLevel(level);
+  auto app = BuildApp(std::move(*next), core);
+  if (!app) {
+    log::Error("reload: " + app.error() + "; still serving the previous configuration");
+    return;
+  }
+  server.Replace(std::move(*app));
+  log::Info("reloaded " + path + ": new requests use its keys and settings");
 }
 
 fcgi::ServerOptions ServerOptionsFrom(const config::Config& config) {
@@ -200,17 +247,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!CheckSchema(*config)) return 1;
-  auto core = StartCore(*config);
-  if (!core) return 1;
+  auto core = std::make_unique<Core>(*config);
+  core->changes.Start();
+  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
+  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
+  for (int i = 0; i < 300 && !core->sessions.IsFresh(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto app = BuildApp(*config, *core);
+  if (!app) {
+    log::Error(app.error());
+    return 1;
+  }
 
-  fcgi::Server server(listener->fd(), *core->app, ServerOptionsFrom(*config));
+  fcgi::Server server(listener->fd(), std::move(*app), ServerOptionsFrom(*config));
   if (!server.Start()) return 1;
   log::Info("tessera-fcgi " + std::string(api::kVersion) + " listening on " + config->listen +
             " with " + std::to_string(config->threads) + " to " +
             std::to_string(config::EffectiveMaxThreads(*config)) + " threads and " +
             std::to_string(config::EffectiveDatabaseConnections(*config)) +
             " database connections");
-  WaitForStopSignal(signals);
+  while (WaitForSignal(signals)) Reload(*config_path, *config, *core, server);
   server.Stop();  // drains: every request in flight finishes
   core->changes.Stop();
   log::Info("stopped");

@@ -56,8 +56,8 @@ std::string What(const std::exception_ptr& e) {
 
 }  // namespace
 
-Server::Server(int listen_fd, const api::App& app, ServerOptions options)
-    : listen_fd_(listen_fd), app_(app), options_(options) {}
+Server::Server(int listen_fd, std::shared_ptr<const api::App> app, ServerOptions options)
+    : listen_fd_(listen_fd), app_(std::move(app)), options_(options) {}
 
 Server::~Server() { Stop(); }
 
@@ -233,8 +233,10 @@ bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
   http::Request request;
   http::Response response;
   bool ok = ToRequest(raw, &body, &request);
+  // The App of this request, kept alive until it is answered even if a reload replaces it.
+  std::shared_ptr<const api::App> app = app_.load();
   try {
-    response = ok ? app_.Handle(request) : http::JsonError(400, "malformed request headers");
+    response = ok ? app->Handle(request) : http::JsonError(400, "malformed request headers");
   } catch (...) {
     log::Error("unhandled exception: " + What(std::current_exception()));
     response = http::JsonError(500, "internal error");

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -37,14 +38,19 @@ struct ServerOptions {
 
 class Server {
  public:
-  // `listen_fd` (a listening socket) and `app` must outlive the server.
-  Server(int listen_fd, const api::App& app, ServerOptions options);
+  // `listen_fd` (a listening socket) must outlive the server; `app` is shared with it.
+  Server(int listen_fd, std::shared_ptr<const api::App> app, ServerOptions options);
   ~Server();  // Stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   // Starts min_threads threads. Returns false (logged) if not even one could be started.
   bool Start();
+
+  // Serves every request that starts from now on with `app` (a configuration reload); requests
+  // in flight finish with the App they started with, which goes when the last of them ends.
+  // Thread-safe.
+  void Replace(std::shared_ptr<const api::App> app) { app_.store(std::move(app)); }
 
   // Stops accepting (shutdown(2) on the listening socket wakes the leader), lets every request
   // in flight finish, and joins every thread. Idempotent; call from one thread only.
@@ -62,7 +68,7 @@ class Server {
   bool SpawnLocked();  // mutex_ held
 
   const int listen_fd_;
-  const api::App& app_;
+  std::atomic<std::shared_ptr<const api::App>> app_;
   const ServerOptions options_;
   std::atomic<bool> stopping_{false};
 

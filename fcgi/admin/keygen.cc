@@ -2,6 +2,10 @@
 // (never overwriting one). `secret` (the default) is an Ed25519 signing key for tokens or tickets,
 // written as k4.secret; the key's k4.public and k4.pid are printed so the operator can keep the
 // public half for rotation. `local` is a 32-byte symmetric key (the CSRF key), written as k4.local.
+//
+// tessera-admin keygen --public-of FILE: the k4.public of an existing k4.secret file, alone on its
+// line, to keep as a verify key (token_verify_keys, ticket_verify_keys) when the signing key is
+// rotated: `tessera-admin keygen --public-of token.k4.secret > token-1.k4.public`.
 #include <fcntl.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -11,12 +15,22 @@
 #include <iostream>
 
 #include "admin/commands.h"
+#include "crypto/key_file.h"
 #include "crypto/keys.h"
 #include "crypto/paserk.h"
 
 namespace tessera::admin {
 
 int Keygen(const config::Config&, const Args& args) {
+  if (args.size() == 2 && args[0] == "--public-of") {
+    auto key = crypto::LoadSecretKey(args[1]);
+    if (!key) {
+      std::cerr << "tessera-admin: " << key.error() << "\n";
+      return 1;
+    }
+    std::cout << crypto::ToPaserk(key->Public()) << "\n";
+    return 0;
+  }
   std::string path;
   std::string_view type = "secret";
   for (std::size_t i = 0; i + 1 < args.size(); i += 2) {

@@ -25,6 +25,7 @@ int Usage() {
          "commands:\n"
          "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
          "  keygen [--type secret|local] --out FILE  new key file (0600): signing or CSRF\n"
+         "  keygen --public-of FILE                the k4.public of a signing key (rotation)\n"
          "  account add USERID [--expires TIME]    add an account (password from stdin/tty)\n"
          "  account passwd|disable|enable USERID   change an account (ends its tickets)\n"
          "  account list                           list accounts\n"
