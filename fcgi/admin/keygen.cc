@@ -21,6 +21,34 @@
 
 namespace tessera::admin {
 
+std::expected<std::optional<std::string>, std::string> WriteNewKey(const std::string& path,
+                                                                   KeyType type) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return std::unexpected("cannot create " + path + ": " + std::strerror(errno) +
+                           (errno == EEXIST ? " (refusing to overwrite a key)" : ""));
+  }
+  crypto::SecretKey key = crypto::SecretKey::Generate();
+  crypto::SecretBytes paserk;
+  if (type == KeyType::kLocal) {
+    std::string text = crypto::ToPaserk(crypto::LocalKey::Generate());
+    paserk = crypto::SecretBytes(
+        std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    sodium_memzero(text.data(), text.size());
+  } else {
+    paserk = crypto::ToPaserk(key);
+  }
+  bool ok = write(fd, paserk.data(), paserk.size()) == static_cast<ssize_t>(paserk.size()) &&
+            write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+  ok = close(fd) == 0 && ok;
+  if (!ok) {
+    unlink(path.c_str());
+    return std::unexpected("cannot write " + path);
+  }
+  if (type == KeyType::kLocal) return std::nullopt;
+  return crypto::ToPaserk(key.Public()) + "\n" + crypto::Pid(key.Public());
+}
+
 int Keygen(const config::Config&, const Args& args) {
   if (args.size() == 2 && args[0] == "--public-of") {
     auto key = crypto::LoadSecretKey(args[1]);
@@ -43,33 +71,12 @@ int Keygen(const config::Config&, const Args& args) {
     }
   }
   if (path.empty() || args.size() % 2 != 0 || (type != "secret" && type != "local")) return Usage();
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    std::cerr << "tessera-admin: cannot create " << path << ": " << std::strerror(errno)
-              << (errno == EEXIST ? " (refusing to overwrite a key)" : "") << "\n";
+  auto written = WriteNewKey(path, type == "local" ? KeyType::kLocal : KeyType::kSecret);
+  if (!written) {
+    std::cerr << "tessera-admin: " << written.error() << "\n";
     return 1;
   }
-  crypto::SecretKey key = crypto::SecretKey::Generate();
-  crypto::SecretBytes paserk;
-  if (type == "local") {
-    std::string text = crypto::ToPaserk(crypto::LocalKey::Generate());
-    paserk = crypto::SecretBytes(
-        std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    sodium_memzero(text.data(), text.size());
-  } else {
-    paserk = crypto::ToPaserk(key);
-  }
-  bool ok = write(fd, paserk.data(), paserk.size()) == static_cast<ssize_t>(paserk.size()) &&
-            write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok) {
-    std::cerr << "tessera-admin: cannot write " << path << "\n";
-    unlink(path.c_str());
-    return 1;
-  }
-  if (type == "secret") {
-    std::cout << crypto::ToPaserk(key.Public()) << "\n" << crypto::Pid(key.Public()) << "\n";
-  }
+  if (*written) std::cout << **written << "\n";
   return 0;
 }
 

@@ -23,6 +23,9 @@ int Usage() {
   std::cerr
       << "usage: tessera-admin [--config FILE] [--database CONNINFO] COMMAND\n"
          "commands:\n"
+         "  init --out CONFIG --database CONNINFO --storage DIR [--server-id ID]\n"
+         "       [--listen fd:0] [--sql-dir DIR] [--owner USER]\n"
+         "                                         schema, keys, storage and config\n"
          "  migrate [--sql-dir DIR] [--site DIR]   apply schema then site migrations\n"
          "  keygen [--type secret|local] --out FILE  new key file (0600): signing or CSRF\n"
          "  keygen --public-of FILE                the k4.public of a signing key (rotation)\n"
@@ -125,5 +128,6 @@ int main(int argc, char** argv) {
   if (command == "token") return admin::Token(config, rest);
   if (command == "account") return admin::Account(config, rest);
   if (command == "hash-password") return admin::HashPassword(config, rest);
+  if (command == "init") return admin::Init(config, rest);
   return Usage();
 }
