@@ -6,10 +6,11 @@
 //
 // Applies the schema to the database first (nothing is written when that fails), then makes the
 // three keys beside the config (ticket and token signing keys, the CSRF key; mode 0600), the
-// storage directory (mode 2750, group www-data when that group exists, so the web server can send
-// downloads itself) and the config (mode 0640) naming them. With --owner the keys, config and
-// storage belong to that user (the worker's), who must be able to read the keys. It never
-// replaces a file: a config or key that exists already stops it.
+// storage directory unless it exists (mode 2750, group www-data when that group exists, so the
+// web server can send downloads itself) and the config (mode 0640) naming them. Run it as the
+// worker's user (who owns the database and must read the keys), or as root with --owner to give
+// that user the keys, config and storage. It never replaces a file: a config or key that exists
+// already stops it.
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -120,15 +121,20 @@ int Init(const config::Config& config, const Args& args) {
     std::cout << "wrote " << *path << "\n";
   }
 
-  // Objects are read by the web server: its group, setgid so everything below inherits it.
+  // Objects are read by the web server: its group, setgid so everything below inherits it. A
+  // storage directory that exists (made by root for a worker user that runs init) is kept as is.
   std::string storage = fs::absolute(o.storage).string();
-  fs::create_directories(storage, ec);
-  if (ec) return fail("cannot create " + storage + ": " + ec.message());
-  const group* web = getgrnam("www-data");
-  if (!Chown(storage, owner, web ? web->gr_gid : static_cast<gid_t>(-1)) ||
-      chmod(storage.c_str(), 02750) != 0)
-    return fail("cannot set the owner and mode of " + storage + ": " + std::strerror(errno));
-  std::cout << "storage " << storage << (web ? " (group www-data, 2750)" : " (2750)") << "\n";
+  if (fs::is_directory(storage, ec)) {
+    std::cout << "storage " << storage << " exists: kept as it is\n";
+  } else {
+    fs::create_directories(storage, ec);
+    if (ec) return fail("cannot create " + storage + ": " + ec.message());
+    const group* web = getgrnam("www-data");
+    if (!Chown(storage, owner, web ? web->gr_gid : static_cast<gid_t>(-1)) ||
+        chmod(storage.c_str(), 02750) != 0)
+      return fail("cannot set the owner and mode of " + storage + ": " + std::strerror(errno));
+    std::cout << "storage " << storage << (web ? " (group www-data, 2750)" : " (2750)") << "\n";
+  }
 
   std::string text =
       "# Written by tessera-admin init; every key is documented in tessera.conf.example.\n"
