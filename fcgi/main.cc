@@ -117,16 +117,21 @@ bool CheckSchema(const config::Config& config) {
 }
 
 // What every thread shares, in start order; members are destroyed in reverse.
+// The pool comes first: the session cache reads what it does not hold through it.
 struct Core {
   explicit Core(const config::Config& config)
-      : sessions(config.auth_max_staleness), changes(config.database, sessions, clock) {}
+      : db(store::pg::OpenPgPool(DatabaseOptions(config),
+                                 config::EffectiveDatabaseConnections(config),
+                                 config.database_connect_timeout)),
+        sessions(*db, config.auth_max_staleness, config.auth_cache_entries),
+        changes(config.database, sessions, clock) {}
 
   const clock::SystemClock clock;
+  std::unique_ptr<store::Database> db;
   auth::SessionCache sessions;
   store::pg::ChangeListener changes;
   std::unique_ptr<auth::TicketService> tickets;
   std::unique_ptr<backup::BackupService> backup;
-  std::unique_ptr<store::Database> db;
   std::unique_ptr<api::App> app;
 };
 
@@ -140,8 +145,9 @@ std::unique_ptr<Core> StartCore(const config::Config& config) {
   }
   core->tickets = std::move(*tickets);
   core->changes.Start();
-  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
-  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
+  // Give the listener a moment to connect (LISTEN, load the revocations), so the first requests
+  // after a (re)start are not answered 503; if PostgreSQL is down we start anyway and answer 503
+  // until it is back.
   for (int i = 0; i < 300 && !core->sessions.IsFresh(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -154,9 +160,6 @@ std::unique_ptr<Core> StartCore(const config::Config& config) {
   if (!core->backup)
     log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
   // Housekeeping threads and other process-wide services start here, before the App.
-  core->db =
-      store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
-                            config.database_connect_timeout);
   api::Services services{core->tickets.get()};
   if (core->backup) {
     services.backup = core->backup->handler.get();

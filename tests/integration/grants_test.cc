@@ -135,7 +135,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   REQUIRE(g.Read(stale) == 404);  // honoured (no repository yet)
   REQUIRE(g.Read(later) == 404);
 
-  // A revocation the worker never hears of (its trigger is off for the moment): only a reload
+  // A revocation the worker never hears of (its trigger is off for the moment): only a start-over
   // can bring it in.
   g.pg().Sql(
       "ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_notify; "
@@ -170,7 +170,7 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   }
   g.pg().Sql("NOTIFY tessera_revocations, 'junk'");
 
-  // The reload brought in the silent revocation.
+  // The start-over made the worker read the grant again: the silent revocation applies.
   CHECK(Eventually([&] { return g.Read(stale) == 401; }));
   // The worker is alive and serving.
   CHECK(g.b.stack->worker().process().Running());
@@ -334,19 +334,28 @@ TEST_CASE("odd timestamps load in every column and deny only their own row", "[g
     expect_all("after a full reload");
   }
 
-  // A row written before sql/0004's constraints that the loader cannot read (a userid of more
-  // than 64 bytes): refused alone, and logged; the reload goes on.
+  // A row written before sql/0004's constraints that the worker cannot read (a userid of more
+  // than 64 bytes). No ticket or token can name such an account, but a grant moved to it can be
+  // asked for: that grant is refused alone, and logged; everyone else goes on.
+  const std::string odd_userid = "repeat('ü', 40) || '@pbs'";
   g.pg().Sql(
       "ALTER TABLE accounts DROP CONSTRAINT accounts_userid_bytes; "
       "INSERT INTO accounts (userid, password_hash) "
-      "SELECT repeat('ü', 40) || '@pbs', password_hash FROM accounts WHERE userid = 'alice@pbs'; "
+      "SELECT " +
+      odd_userid +
+      ", password_hash FROM accounts WHERE userid = 'alice@pbs'; "
       "ALTER TABLE accounts ADD CONSTRAINT accounts_userid_bytes "
       "CHECK (octet_length(userid) BETWEEN 3 AND 64) NOT VALID");
-  g.pg().Sql("NOTIFY tessera_accounts, 'junk'");
+  auto [moved, moved_jti] = g.Mint("alice@pbs", {"--read"});
+  REQUIRE(g.Read(moved) == 404);
+  g.pg().Sql("UPDATE api_tokens SET userid = " + odd_userid + " WHERE jti = '" + moved_jti + "'");
+  CHECK(Eventually([&] { return g.Read(moved) == 401; }));
   CHECK(Eventually([&] {
     return g.b.stack->worker().Log().find("refused: not a userid") != std::string::npos;
   }));
-  expect_all("after a reload with an unreadable row");
+  g.pg().Sql("NOTIFY tessera_accounts, 'junk'");
+  expect_all("after a start-over with an unreadable row");
+  CHECK(g.Read(moved) == 401);
   // And the constraint refuses such a row now.
   CHECK_THROWS(
       g.pg().Sql("INSERT INTO accounts (userid, password_hash) "
