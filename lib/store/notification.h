@@ -1,7 +1,8 @@
 // NOTIFY payloads, parsed as the untrusted input they are. The workers LISTEN on three channels
-// (sql/0002, sql/0003, sql/0004); any role that can connect to the database can NOTIFY on them,
-// so a payload is checked against the grammar below and a malformed one is an error value, never
-// an exception. The listener answers an error with a start-over of its cache (store/pg/listener.h).
+// (sql/0002, sql/0003, sql/0004, sent once per statement since sql/0012); any role that can connect
+// to the database can NOTIFY on them, so a payload is checked against the grammar below and a
+// malformed one is an error value, never an exception. The listener answers an error with a
+// start-over of its cache (store/pg/listener.h).
 //
 //   tessera_accounts     <userid>                   names/userid.h; sent for the old and the new
 //                                                   name of a renamed account
@@ -10,7 +11,8 @@
 //                                                   [-]digits, "infinity" or "-infinity"
 //   any of them          *                          start over: forget every cached account and
 //                                                   grant, reload the revocations (TRUNCATE,
-//                                                   sql/0004)
+//                                                   sql/0004; a statement that changed more than
+//                                                   64 rows, sql/0012)
 //
 // At most kMaxPayload bytes. Pure functions, no libpq; thread-safe.
 #pragma once

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <cstdio>
 #include <variant>
 
 #include "log/log.h"
@@ -65,6 +66,7 @@ bool StartOver(Connection& conn, ChangeSink& sink) {
 struct PendingReset {
   bool due = false;
   int junk = 0;
+  int stars = 0;           // '*': TRUNCATE, or a statement that changed many rows (sql/0012)
   std::string first_junk;  // channel, error and a sanitized prefix of the first junk payload
   std::chrono::steady_clock::time_point last_start;
 };
@@ -85,6 +87,7 @@ void Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, Pendin
       }
       pending.due = true;
     } else if (std::holds_alternative<ReloadAll>(*change)) {
+      ++pending.stars;
       pending.due = true;
     } else if (const auto* revoked = std::get_if<TicketRevoked>(&*change)) {
       sink.AddRevocation(revoked->ticket_hash, revoked->expires_at, clock.Now());
@@ -97,7 +100,7 @@ void Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, Pendin
 }
 
 // Does a due start-over, at most one per kMinStartOverInterval: a flood of junk or '*' costs a few
-// start-overs a second and one log line each, and a read of a row races at most that many
+// start-overs a second and a log line or two each, and a read of a row races at most that many
 // (auth/session_cache.h), never a stale cache for longer than that. False when PostgreSQL failed.
 bool StartOverIfDue(Connection& conn, ChangeSink& sink, PendingReset& pending) {
   auto now = std::chrono::steady_clock::now();
@@ -107,8 +110,17 @@ bool StartOverIfDue(Connection& conn, ChangeSink& sink, PendingReset& pending) {
                  " malformed notification(s), first on " + pending.first_junk +
                  "; forgetting every cached account and grant");
   }
-  pending = PendingReset{false, 0, "", now};
-  return StartOver(conn, sink);
+  std::string why = std::to_string(pending.stars) + " '*' and " + std::to_string(pending.junk) +
+                    " malformed notification(s)";
+  pending = PendingReset{false, 0, 0, "", now};
+  if (!StartOver(conn, sink)) return false;
+  // A bulk change (or TRUNCATE) costs every worker this, and a cold cache after it.
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - now;
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.2f", took.count());
+  log::Info("change listener: started over for " + why + " in " + ms +
+            " ms: every cached account and grant forgotten, revocations reloaded");
+  return true;
 }
 }  // namespace
 
@@ -163,7 +175,7 @@ void ChangeListener::Run() {
     was_connected = true;
     backoff = std::chrono::milliseconds(50);
     auto last_beat = std::chrono::steady_clock::now();
-    PendingReset pending{false, 0, "", last_beat};
+    PendingReset pending{false, 0, 0, "", last_beat};
     while (!stop_.load() && conn->Healthy()) {
       pollfd p{PQsocket(conn->raw()), POLLIN, 0};
       poll(&p, 1, 100);

@@ -2,9 +2,10 @@
 // LISTENs on `tessera_accounts`, `tessera_revocations` and `tessera_tokens`
 // (store/notification.h) and tells a store::ChangeSink (the workers' auth::SessionCache) what
 // changed. It reads no account or grant: the cache forgets what it is told changed and reads it
-// again when next asked, so a notification for something the cache does not hold costs nothing.
-// On (re)connect, on '*' and on junk, the cache starts over (forgets every account and grant) and
-// the live ticket revocations are loaded whole; revocations notified later are added as they come.
+// again when next asked, so a notification for something the cache does not hold costs nothing;
+// a statement that changed many rows says '*' once (sql/0012). On (re)connect, on '*' and on junk,
+// the cache starts over (forgets every account and grant) and the live ticket revocations are
+// loaded whole; revocations notified later are added as they come.
 //
 // Payloads are untrusted: any role can NOTIFY. A malformed one is logged (a short, sanitized
 // prefix) and answered by a start-over (at most four a second, however many arrive), so the
