@@ -41,6 +41,7 @@ int Status(const CheckedResult& r) {
 
 // The stack, with helpers to mint a token and learn its grant id.
 struct Grants {
+  explicit Grants(const std::string& extra_config = "") : b(extra_config) {}
   BackupStack b;
   PgCluster& pg() { return b.stack->pg(); }
 
@@ -526,4 +527,39 @@ TEST_CASE("a statement changing many accounts sends one notification and ends th
   CHECK(Eventually([&] { return g.Read(alice_token) == 404; }));
   CHECK(Whoami(c, alice.ticket) == 401);
   CHECK(LogIn(c, "alice@pbs", "pw").status == 200);
+}
+
+TEST_CASE("with more grants in use than the cache holds, a revocation applies within a second",
+          "[grants]") {
+  // A worker that holds 8 grants (and 8 accounts) at most, 10 000 other grants in the table and
+  // 20 tokens in use by turns: every round reads some grants again, none is ever stale.
+  Grants g("auth_cache_entries = 8\n");
+  g.pg().Sql(
+      "INSERT INTO api_tokens (jti, userid, read, expires_at) "
+      "SELECT 'other' || n, 'bob@pbs', true, now() + interval '1 day' "
+      "FROM generate_series(1, 10000) n");
+  std::vector<std::pair<std::string, std::string>> tokens;  // {token, jti}
+  for (int i = 0; i < 20; ++i) tokens.push_back(g.Mint("alice@pbs", {"--read"}));
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [token, jti] : tokens) REQUIRE(g.Read(token) == 404);
+  }
+  // One token used long ago (not held any more) and the one used last (held) are revoked, each
+  // by its own statement.
+  const auto& [early, early_jti] = tokens.front();
+  const auto& [recent, recent_jti] = tokens.back();
+  REQUIRE(g.Read(recent) == 404);
+  for (const std::string* jti : {&early_jti, &recent_jti}) {
+    g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + *jti + "'");
+  }
+  CHECK(Eventually([&] { return g.Read(recent) == 401; }));
+  CHECK(Eventually([&] { return g.Read(early) == 401; }));
+  for (std::size_t i = 1; i + 1 < tokens.size(); ++i) {
+    INFO(i);
+    CHECK(g.Read(tokens[i].first) == 404);
+  }
+  // A rights change to a held grant applies too.
+  const auto& [narrowed, narrowed_jti] = tokens[10];
+  REQUIRE(g.Read(narrowed) == 404);
+  g.pg().Sql("UPDATE api_tokens SET repo = 'other' WHERE jti = '" + narrowed_jti + "'");
+  CHECK(Eventually([&] { return g.Read(narrowed) == 403; }));
 }
