@@ -113,21 +113,21 @@ bool CheckSchema(const config::Config& config) {
   return true;
 }
 
-// What lives as long as the process: the clock, the cache of account state and grants with the
-// listener that keeps it current, and the pool of database connections. In start order; members
-// are destroyed in reverse.
+// What lives as long as the process: the pool of database connections, the cache of account
+// state and grants (which reads what it does not hold through the pool) with the listener that
+// keeps it current, and the clock. In start order; members are destroyed in reverse.
 struct Core {
   explicit Core(const config::Config& config)
-      : sessions(config.auth_max_staleness),
-        changes(config.database, sessions, clock),
-        db(store::pg::OpenPgPool(DatabaseOptions(config),
+      : db(store::pg::OpenPgPool(DatabaseOptions(config),
                                  config::EffectiveDatabaseConnections(config),
-                                 config.database_connect_timeout)) {}
+                                 config.database_connect_timeout)),
+        sessions(*db, config.auth_max_staleness, config.auth_cache_entries),
+        changes(config.database, sessions, clock) {}
 
   const clock::SystemClock clock;
+  std::unique_ptr<store::Database> db;
   auth::SessionCache sessions;
   store::pg::ChangeListener changes;
-  std::unique_ptr<store::Database> db;
 };
 
 // What a configuration reload replaces: the keys and everything built on them, and the App. The
@@ -178,7 +178,8 @@ std::string_view RestartOnlyChange(const config::Config& running, const config::
       next.database_connections != running.database_connections ||
       next.database_connect_timeout != running.database_connect_timeout ||
       next.database_retry_max != running.database_retry_max ||
-      next.auth_max_staleness != running.auth_max_staleness)
+      next.auth_max_staleness != running.auth_max_staleness ||
+      next.auth_cache_entries != running.auth_cache_entries)
     return "database";
   if (next.io_timeout != running.io_timeout ||
       next.min_transfer_rate != running.min_transfer_rate || next.access_log != running.access_log)
@@ -249,8 +250,9 @@ int main(int argc, char** argv) {
   if (!CheckSchema(*config)) return 1;
   auto core = std::make_unique<Core>(*config);
   core->changes.Start();
-  // Give the listener a moment to load accounts, so the first requests after a (re)start are not
-  // answered 503; if PostgreSQL is down we start anyway and answer 503 until it is back.
+  // Give the listener a moment to connect (LISTEN, load the revocations), so the first requests
+  // after a (re)start are not answered 503; if PostgreSQL is down we start anyway and answer 503
+  // until it is back.
   for (int i = 0; i < 300 && !core->sessions.IsFresh(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -109,7 +109,7 @@ App::App(const config::Config& config, store::Database& db, Services services,
 Response App::Backup(Request& request, const PathParams& params) const {
   if (services_.backup == nullptr)
     return http::JsonError(503, "backup endpoints are not configured");
-  return services_.backup->Handle(request, params.at("rest"), db_);
+  return services_.backup->Handle(request, params.at("rest"));
 }
 
 Response App::Version() const {
@@ -186,7 +186,7 @@ Response App::Whoami(Request& request) const {
 
 std::expected<auth::Principal, Response> App::ByTicket(const Request& request) const {
   if (!tickets_door_) return std::unexpected(Unavailable());
-  auto who = tickets_door_->Authenticate(request, auth::Credential::kTicket, db_);
+  auto who = tickets_door_->Authenticate(request, auth::Credential::kTicket);
   if (!who) return std::unexpected(http::AuthenticationRefused(auth::HttpStatus(who.error())));
   return std::move(*who);
 }
@@ -195,7 +195,7 @@ std::expected<auth::Principal, Response> App::ByTicketOrApiToken(const Request& 
   auto header = request.Header("authorization");
   if (!header || !header->starts_with("PBSAPIToken=")) return ByTicket(request);
   if (services_.token_door == nullptr) return std::unexpected(Unavailable());
-  auto who = services_.token_door->Authenticate(request, auth::Credential::kApiToken, db_);
+  auto who = services_.token_door->Authenticate(request, auth::Credential::kApiToken);
   if (!who) return std::unexpected(http::AuthenticationRefused(auth::HttpStatus(who.error())));
   return std::move(*who);
 }

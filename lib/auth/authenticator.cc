@@ -78,8 +78,7 @@ Authenticator::Authenticator(const TokenFactory& tokens, SessionCache& cache,
 Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) {}
 
 std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Request& request,
-                                                                  Credential accepted,
-                                                                  store::GrantStore& grants) const {
+                                                                  Credential accepted) const {
   // Who it was goes into the request's access note (names only).
   auto noted = [&request](std::expected<Principal, AuthRefusal> who) {
     if (who) {
@@ -91,13 +90,12 @@ std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Re
   switch (accepted) {
     case Credential::kToken:
       if (tokens_ == nullptr) break;
-      if (auto untrusted = BearerFromRequest(request))
-        return noted(ByToken(*untrusted, nullptr, grants));
+      if (auto untrusted = BearerFromRequest(request)) return noted(ByToken(*untrusted, nullptr));
       break;
     case Credential::kApiToken:
       if (tokens_ == nullptr) break;
       if (auto claimed = ApiTokenFromRequest(request)) {
-        return noted(ByToken(claimed->token, &*claimed, grants));
+        return noted(ByToken(claimed->token, &*claimed));
       }
       break;
     case Credential::kTicket:
@@ -107,22 +105,18 @@ std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Re
   return std::unexpected(AuthRefusal::kNoCredentials);
 }
 
-std::expected<Principal, AuthRefusal> Authenticator::ByToken(std::string_view untrusted,
-                                                             const ApiTokenCredential* claimed,
-                                                             store::GrantStore& grants) const {
+std::expected<Principal, AuthRefusal> Authenticator::ByToken(
+    std::string_view untrusted, const ApiTokenCredential* claimed) const {
   auto token = tokens_->Verify(untrusted);
   if (!token) {
     log::Debug("bearer token refused: " + std::string(Describe(token.error())));
     return std::unexpected(AuthRefusal::kBadCredentials);
   }
-  // The grant must exist for this account, unrevoked and unexpired, and the account enabled: all
-  // from the workers' memory, kept current by NOTIFY. A grant minted a moment ago may not have
-  // reached this worker yet: the cache then asks the database once, and a change it hears while
-  // asking wins over the fetched row. Only a token our key signed gets here, so strangers cannot
-  // drive that lookup.
-  auto grant =
-      cache_->CheckGrant(token->jti(), token->subject(), clock_->Now(),
-                         [&grants](std::string_view jti) { return grants.FindGrant(jti); });
+  // The grant must exist for this account, unrevoked and unexpired, and the account enabled: from
+  // the worker's cache, kept current by NOTIFY, which reads from the database what it does not
+  // hold (a token used for the first time, or since its grant changed) and remembers it. Only a
+  // token our key signed gets here, so strangers cannot drive those reads or fill the cache.
+  auto grant = cache_->CheckGrant(token->jti(), token->subject(), clock_->Now());
   if (!grant) return Refuse(FromCache(grant.error()));
   if (claimed != nullptr && (claimed->userid != token->subject() || claimed->name != grant->name)) {
     return Refuse(AuthRefusal::kBadCredentials);

@@ -7,10 +7,10 @@
 // route says which kinds it accepts; the backup API accepts tokens only.
 //
 // A token is accepted when it verifies (auth/token_factory.h), its grant (jti) exists for its
-// subject in the session cache (fetched from the database once when just minted), unrevoked and
-// unexpired, its account is enabled and unexpired, its subject is a valid userid and the grant
-// row carries an account id. The Principal then carries the account, the effective rights (the
-// grant row's AND the token's claims: the row decides, the claims only narrow) and the
+// subject in the session cache (which reads it from the database when it does not hold it),
+// unrevoked and unexpired, its account is enabled and unexpired, its subject is a valid userid and
+// the grant row carries an account id. The Principal then carries the account, the effective rights
+// (the grant row's AND the token's claims: the row decides, the claims only narrow) and the
 // repository scopes of both. Only the Authenticator makes a Principal, so a handler that takes
 // one cannot skip a check.
 //
@@ -31,7 +31,6 @@
 #include "auth/token_factory.h"
 #include "clock/clock.h"
 #include "http/request.h"
-#include "store/auth_store.h"
 
 namespace tessera::auth {
 
@@ -99,19 +98,16 @@ class Authenticator {
   Authenticator(const TokenFactory& tokens, SessionCache& cache, const clock::Clock& clock);
   explicit Authenticator(const TicketService& tickets);
 
-  // Authenticates `request` by a credential of kind `accepted`. `grants` is the calling thread's
-  // database, asked only when a verified token names a grant the cache has not heard of yet.
-  // Fails with the first check that does not pass (see AuthRefusal).
+  // Authenticates `request` by a credential of kind `accepted`. Fails with the first check that
+  // does not pass (see AuthRefusal).
   std::expected<Principal, AuthRefusal> Authenticate(const http::Request& request,
-                                                     Credential accepted,
-                                                     store::GrantStore& grants) const;
+                                                     Credential accepted) const;
 
  private:
   // `untrusted` is the token text; with `claimed`, the token's subject and its grant's name must
   // be those (PBSAPIToken).
   std::expected<Principal, AuthRefusal> ByToken(std::string_view untrusted,
-                                                const ApiTokenCredential* claimed,
-                                                store::GrantStore& grants) const;
+                                                const ApiTokenCredential* claimed) const;
   std::expected<Principal, AuthRefusal> ByTicket(const http::Request& request) const;
 
   const TokenFactory* tokens_ = nullptr;

@@ -2,43 +2,58 @@
 
 #include <mutex>
 
-namespace tessera::auth {
+#include "names/userid.h"
+#include "store/notification.h"
 
-void SessionCache::Load(std::unordered_map<std::string, store::AccountState> accounts,
-                        std::unordered_map<std::string, std::int64_t> revoked,
-                        std::unordered_map<std::string, Grant> grants) {
-  Replace({std::move(accounts), std::move(revoked), std::move(grants)});
+namespace tessera::auth {
+namespace {
+// Reads of one key: a second only when a change raced the first.
+constexpr int kMaxReads = 2;
+}  // namespace
+
+SessionCache::SessionCache(store::CacheSource& source, std::chrono::milliseconds max_staleness,
+                           std::size_t entries, const clock::SteadyClock& clock)
+    : source_(source),
+      accounts_(entries),
+      grants_(entries),
+      max_staleness_(max_staleness),
+      clock_(clock) {}
+
+void SessionCache::Load(const std::unordered_map<std::string, store::AccountState>& accounts,
+                        store::Revocations revoked,
+                        const std::unordered_map<std::string, Grant>& grants) {
+  Reset(std::move(revoked));
+  std::unique_lock lock(mutex_);
+  for (const auto& [userid, state] : accounts) accounts_.Put(userid, state);
+  for (const auto& [jti, grant] : grants) grants_.Put(jti, grant);
 }
 
-void SessionCache::Replace(store::CacheSnapshot snapshot) {
+void SessionCache::Reset(store::Revocations revoked) {
   std::unique_lock lock(mutex_);
-  accounts_ = std::move(snapshot.accounts);
-  revoked_ = std::move(snapshot.revoked);
-  grants_ = std::move(snapshot.grants);
-  // A row fetched before this load may be older than it.
-  for (Fetch& f : fetches_) f.changed = true;
+  accounts_.Clear();
+  grants_.Clear();
+  revoked_ = std::move(revoked);
+  // A row read before this point may be older than a change that was never heard.
+  RacedLocked(std::nullopt, {});
   fresh_at_ = clock_.Now();
 }
 
-void SessionCache::SetAccount(const std::string& userid, std::optional<store::AccountState> state) {
-  std::unique_lock lock(mutex_);
-  if (state) {
-    accounts_[userid] = *state;
-  } else {
-    accounts_.erase(userid);
+void SessionCache::RacedLocked(std::optional<Kind> kind, std::string_view key) {
+  for (Read& r : reads_) {
+    if (!kind || (r.kind == *kind && r.key == key)) r.changed = true;
   }
 }
 
-void SessionCache::SetGrant(const std::string& jti, std::optional<Grant> grant) {
+void SessionCache::ForgetAccount(const std::string& userid) {
   std::unique_lock lock(mutex_);
-  if (grant) {
-    grants_[jti] = std::move(*grant);
-  } else {
-    grants_.erase(jti);
-  }
-  for (Fetch& f : fetches_) {
-    if (f.jti == jti) f.changed = true;
-  }
+  accounts_.Erase(userid);
+  RacedLocked(Kind::kAccount, userid);
+}
+
+void SessionCache::ForgetGrant(const std::string& jti) {
+  std::unique_lock lock(mutex_);
+  grants_.Erase(jti);
+  RacedLocked(Kind::kGrant, jti);
 }
 
 void SessionCache::AddRevocation(const std::string& revocation_id, std::int64_t expires_at,
@@ -69,83 +84,90 @@ bool SessionCache::IsFresh() const {
   return FreshLocked();
 }
 
-std::expected<const store::AccountState*, SessionCheck> SessionCache::AccountLocked(
-    std::string_view userid, std::int64_t now) const {
-  if (!FreshLocked()) return std::unexpected(SessionCheck::kUnavailable);
-  auto account = accounts_.find(std::string(userid));
-  if (account == accounts_.end()) return std::unexpected(SessionCheck::kUnknownAccount);
-  const store::AccountState& s = account->second;
-  if (!s.enabled) return std::unexpected(SessionCheck::kDisabled);
-  if (s.expires_at && *s.expires_at <= now) return std::unexpected(SessionCheck::kAccountExpired);
-  return &s;
+std::size_t SessionCache::accounts_held() const {
+  std::shared_lock lock(mutex_);
+  return accounts_.size();
 }
 
-SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) const {
+std::size_t SessionCache::grants_held() const {
   std::shared_lock lock(mutex_);
-  auto account = AccountLocked(userid, now);
+  return grants_.size();
+}
+
+template <typename T, typename ReadRow>
+std::expected<std::optional<T>, SessionCheck> SessionCache::Lookup(Rows<T>& map, Kind kind,
+                                                                   std::string_view key,
+                                                                   ReadRow read) {
+  {
+    std::shared_lock lock(mutex_);
+    if (!FreshLocked()) return std::unexpected(SessionCheck::kUnavailable);
+    if (const std::optional<T>* held = map.Find(key)) return *held;
+  }
+  Found<T> row;
+  for (int attempt = 0; attempt < kMaxReads; ++attempt) {
+    std::list<Read>::iterator mine;
+    {
+      std::unique_lock lock(mutex_);
+      mine = reads_.insert(reads_.end(), Read{kind, std::string(key)});
+    }
+    row = read(key);
+    std::unique_lock lock(mutex_);
+    bool changed = mine->changed;
+    reads_.erase(mine);
+    if (!row) return std::unexpected(SessionCheck::kUnavailable);
+    if (!changed) {
+      map.Put(key, *row);
+      break;
+    }
+    // Whatever the listener applied meanwhile may be newer than the row just read: read again.
+    // The last read began after that change was heard, so it answers this request either way.
+  }
+  return std::move(*row);
+}
+
+std::expected<store::AccountState, SessionCheck> SessionCache::Account(std::string_view userid,
+                                                                       std::int64_t now) {
+  auto state = Lookup(accounts_, Kind::kAccount, userid,
+                      [this](std::string_view key) -> Found<store::AccountState> {
+                        // Not a userid: no row can match, so none is asked for.
+                        if (!names::IsValidUserid(key)) return std::nullopt;
+                        return source_.FindAccountState(key);
+                      });
+  if (!state) return std::unexpected(state.error());
+  if (!*state) return std::unexpected(SessionCheck::kUnknownAccount);
+  const store::AccountState& s = **state;
+  if (!s.enabled) return std::unexpected(SessionCheck::kDisabled);
+  if (s.expires_at && *s.expires_at <= now) return std::unexpected(SessionCheck::kAccountExpired);
+  return s;
+}
+
+SessionCheck SessionCache::CheckAccount(std::string_view userid, std::int64_t now) {
+  auto account = Account(userid, now);
   return account ? SessionCheck::kOk : account.error();
 }
 
-std::expected<Grant, SessionCheck> SessionCache::GrantLocked(std::string_view jti,
-                                                             std::string_view userid,
-                                                             std::int64_t now) const {
-  if (auto account = AccountLocked(userid, now); !account) return std::unexpected(account.error());
-  auto grant = grants_.find(std::string(jti));
-  if (grant == grants_.end() || grant->second.userid != userid) {
-    return std::unexpected(SessionCheck::kUnknownGrant);
-  }
-  if (grant->second.revoked) return std::unexpected(SessionCheck::kRevoked);
-  if (grant->second.expires_at <= now) return std::unexpected(SessionCheck::kGrantExpired);
-  return grant->second;
-}
-
 std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti,
                                                             std::string_view userid,
-                                                            std::int64_t now) const {
-  std::shared_lock lock(mutex_);
-  return GrantLocked(jti, userid, now);
-}
-
-std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti,
-                                                            std::string_view userid,
-                                                            std::int64_t now,
-                                                            const GrantFetcher& fetch_on_miss) {
-  {
-    std::shared_lock lock(mutex_);
-    auto cached = GrantLocked(jti, userid, now);
-    if (cached || cached.error() != SessionCheck::kUnknownGrant) return cached;
-    // The cache holds the grant (for another account): nothing to fetch.
-    if (grants_.contains(std::string(jti))) return cached;
-  }
-  // Two reads at most: a second one only when the grant changed during the first and the cache
-  // no longer holds it (it may have been deleted, or a reload may have raced it).
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::list<Fetch>::iterator mine;
-    {
-      std::unique_lock lock(mutex_);
-      mine = fetches_.insert(fetches_.end(), Fetch{std::string(jti)});
-    }
-    auto row = fetch_on_miss(jti);
-    std::unique_lock lock(mutex_);
-    bool changed = mine->changed;
-    fetches_.erase(mine);
-    if (!row) return std::unexpected(SessionCheck::kUnavailable);
-    if (!changed) {
-      if (*row) grants_[std::string(jti)] = std::move(**row);
-      break;
-    }
-    // Whatever the listener applied meanwhile is newer than the row just read.
-    if (grants_.contains(std::string(jti))) break;
-  }
-  return CheckGrant(jti, userid, now);
+                                                            std::int64_t now) {
+  if (auto account = Account(userid, now); !account) return std::unexpected(account.error());
+  auto grant = Lookup(grants_, Kind::kGrant, jti, [this](std::string_view key) -> Found<Grant> {
+    if (!store::IsValidJti(key)) return std::nullopt;
+    return source_.FindGrant(key);
+  });
+  if (!grant) return std::unexpected(grant.error());
+  // A row of another account is never honoured (it is kept: the next such request asks nothing).
+  if (!*grant || (*grant)->userid != userid) return std::unexpected(SessionCheck::kUnknownGrant);
+  if ((*grant)->revoked) return std::unexpected(SessionCheck::kRevoked);
+  if ((*grant)->expires_at <= now) return std::unexpected(SessionCheck::kGrantExpired);
+  return std::move(**grant);
 }
 
 SessionCheck SessionCache::CheckTicket(std::string_view userid, std::int64_t ticket_time,
-                                       std::string_view revocation_id, std::int64_t now) const {
-  std::shared_lock lock(mutex_);
-  auto account = AccountLocked(userid, now);
+                                       std::string_view revocation_id, std::int64_t now) {
+  auto account = Account(userid, now);
   if (!account) return account.error();
-  if (ticket_time < (*account)->session_epoch) return SessionCheck::kSessionEnded;
+  if (ticket_time < account->session_epoch) return SessionCheck::kSessionEnded;
+  std::shared_lock lock(mutex_);
   if (revoked_.contains(std::string(revocation_id))) return SessionCheck::kRevoked;
   return SessionCheck::kOk;
 }

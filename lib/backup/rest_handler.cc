@@ -132,9 +132,8 @@ RestHandler::RestHandler(Storage& storage, const auth::Authenticator& authentica
                          std::uint64_t max_object_bytes)
     : storage_(storage), authenticator_(authenticator), max_object_bytes_(max_object_bytes) {}
 
-Response RestHandler::Handle(http::Request& request, std::string_view rest,
-                             store::GrantStore& db) const {
-  auto principal = authenticator_.Authenticate(request, auth::Credential::kToken, db);
+Response RestHandler::Handle(http::Request& request, std::string_view rest) const {
+  auto principal = authenticator_.Authenticate(request, auth::Credential::kToken);
   if (!principal)
     return http::AuthenticationRefused(auth::HttpStatus(principal.error()), kChallenge);
   auto target = ParseTarget(rest);

@@ -25,7 +25,6 @@
 #include "backup/storage.h"
 #include "http/request.h"
 #include "http/response.h"
-#include "store/auth_store.h"
 
 namespace tessera::backup {
 
@@ -43,9 +42,8 @@ class RestHandler {
   RestHandler(Storage& storage, const auth::Authenticator& authenticator,
               std::uint64_t max_object_bytes);
 
-  // `rest` is the decoded path after "/backup/". `db` is the calling thread's database, which the
-  // authenticator asks only when a signed token names a grant the cache has not heard of yet.
-  http::Response Handle(http::Request& request, std::string_view rest, store::GrantStore& db) const;
+  // `rest` is the decoded path after "/backup/".
+  http::Response Handle(http::Request& request, std::string_view rest) const;
 
  private:
   // The routes, once the principal is known and its scope covers the target's repository.

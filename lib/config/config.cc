@@ -150,6 +150,10 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.auth_max_staleness = std::chrono::milliseconds(ms);
          return true;
        }},
+      {"auth_cache_entries",
+       [](Config& c, std::string_view v) {
+         return ParseNumber<std::size_t>(v, &c.auth_cache_entries, 1, 16 * 1024 * 1024);
+       }},
       {"token_clock_skew",
        [](Config& c, std::string_view v) {
          int s = 0;

@@ -61,9 +61,12 @@ struct Config {
   int login_max_user_failures = 5;
   int login_max_addr_failures = 20;
   int login_failure_window = 300;
-  // How long the worker trusts its in-memory account and revocation state without hearing from
+  // How long the worker trusts its cached account, grant and revocation state without hearing from
   // PostgreSQL before authentication answers 503 (milliseconds).
   std::chrono::milliseconds auth_max_staleness{1500};
+  // How many accounts, and how many grants, the worker's cache holds at most (the ones in use
+  // stay; others are read from PostgreSQL when next needed): a few hundred bytes each.
+  std::size_t auth_cache_entries = 32768;
 
   // Where backup repositories live (filesystem backend): <storage_dir>/<account id>/<repo>/. Empty:
   // the backup endpoints are off (503).

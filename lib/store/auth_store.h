@@ -1,7 +1,8 @@
 // What authentication needs from the database, as small ports by use — accounts, sessions, the
-// login throttle, the audit log and its retention, grants — and AuthStore, their aggregate, which
-// the per-thread Database implements over libpq (lib/store/pg/); unit tests use fakes. All of it
-// is shared by every worker through PostgreSQL. One object per worker thread; not thread-safe.
+// login throttle, the audit log and its retention, what the session cache reads — and AuthStore,
+// their aggregate, which the per-thread Database implements over libpq (lib/store/pg/); unit tests
+// use fakes. All of it is shared by every worker through PostgreSQL. One object per worker
+// thread; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -138,10 +139,18 @@ class AuditLog {
   virtual std::expected<std::int64_t, StoreError> Prune(const RetentionPolicy& policy) = 0;
 };
 
-// Token grants, for a grant the workers have not heard of yet (just minted).
-class GrantStore {
+// What the workers' session cache (auth/session_cache.h) reads when it does not hold an account
+// or a grant: a token or ticket seen for the first time, or since its row changed. The cache
+// remembers the answer, a row that is not there included, until a notification says the row
+// changed. An implementation the cache is built on must be thread-safe (the worker's pool).
+class CacheSource {
  public:
-  virtual ~GrantStore() = default;
+  virtual ~CacheSource() = default;
+  // The state of account `userid` (never its password hash), or nullopt when there is no such
+  // account or its row cannot be read (logged: the row denies only itself). kUnavailable when
+  // PostgreSQL is down.
+  virtual std::expected<std::optional<AccountState>, StoreError> FindAccountState(
+      std::string_view userid) = 0;
   // The grant (api_tokens row) `jti`, or nullopt when there is no such row (or it cannot be read).
   // kUnavailable when PostgreSQL is down.
   virtual std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) = 0;
@@ -152,6 +161,6 @@ class AuthStore : public AccountStore,
                   public SessionStore,
                   public LoginThrottle,
                   public AuditLog,
-                  public GrantStore {};
+                  public CacheSource {};
 
 }  // namespace tessera::store

@@ -1,14 +1,18 @@
 // NOTIFY payloads, parsed as the untrusted input they are. The workers LISTEN on three channels
-// (sql/0002, sql/0003, sql/0004); any role that can connect to the database can NOTIFY on them,
-// so a payload is checked against the grammar below and a malformed one is an error value, never
-// an exception. The listener answers an error with a full reload of its cache.
+// (sql/0002, sql/0003, sql/0004, sent once per statement since sql/0012); any role that can connect
+// to the database can NOTIFY on them, so a payload is checked against the grammar below and a
+// malformed one is an error value, never an exception. The listener answers an error with a
+// start-over of its cache (store/pg/listener.h).
 //
 //   tessera_accounts     <userid>                   names/userid.h; sent for the old and the new
 //                                                   name of a renamed account
 //   tessera_tokens       <jti>                      [A-Za-z0-9_-]{1,64}; old and new on a change
 //   tessera_revocations  <ticket hash> SP <expiry>  64 lower-case hex, one space, Unix seconds as
 //                                                   [-]digits, "infinity" or "-infinity"
-//   any of them          *                          reload everything (TRUNCATE, sql/0004)
+//   any of them          *                          start over: forget every cached account and
+//                                                   grant, reload the revocations (TRUNCATE,
+//                                                   sql/0004; a statement that changed more than
+//                                                   64 rows, sql/0012)
 //
 // At most kMaxPayload bytes. Pure functions, no libpq; thread-safe.
 #pragma once
@@ -27,7 +31,7 @@ inline constexpr std::string_view kRevocationsChannel = "tessera_revocations";
 inline constexpr std::string_view kTokensChannel = "tessera_tokens";
 inline constexpr std::size_t kMaxPayload = 128;
 
-// Reload the whole cache (a statement-level change such as TRUNCATE).
+// Start the cache over (a statement-level change such as TRUNCATE).
 struct ReloadAll {};
 // The accounts row `userid` changed, appeared or went: re-read it.
 struct AccountChanged {

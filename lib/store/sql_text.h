@@ -3,8 +3,8 @@
 // 'infinity' or '-infinity'; they map to kEndOfTime ("never") and kBeginningOfTime ("already"),
 // so `expires_at <= now` reads right for every value the column can hold.
 //
-// Pure functions over text, no libpq: the loader and the NOTIFY parser share them, and unit tests
-// and the fuzz target call them directly. Thread-safe.
+// Pure functions over text, no libpq: the row readers and the NOTIFY parser share them, and unit
+// tests and the fuzz target call them directly. Thread-safe.
 #pragma once
 
 #include <cstdint>

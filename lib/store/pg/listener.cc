@@ -2,11 +2,10 @@
 
 #include <poll.h>
 
-#include <set>
+#include <cstdio>
 #include <variant>
 
 #include "log/log.h"
-#include "names/userid.h"
 #include "store/notification.h"
 #include "store/pg/connection.h"
 #include "store/sql_text.h"
@@ -14,8 +13,8 @@
 namespace tessera::store::pg {
 namespace {
 constexpr auto kHeartbeat = std::chrono::milliseconds(400);
-constexpr auto kMinReloadInterval = std::chrono::milliseconds(250);
-// Bad rows logged one by one per load; the rest are counted.
+constexpr auto kMinStartOverInterval = std::chrono::milliseconds(250);
+// Bad rows logged one by one per start; the rest are counted.
 constexpr int kMaxRowLogs = 10;
 
 class RowLog {
@@ -36,30 +35,19 @@ class RowLog {
   int count_ = 0;
 };
 
-// Loads everything; LISTEN comes first so no change between the load and the LISTEN is lost.
-bool Load(Connection& conn, ChangeSink& sink) {
+// Starts over: LISTEN first, so no change after this point goes unheard; then the cache forgets
+// every account and grant it holds (changes may have been missed before) and takes the live
+// revocations, which are loaded whole. Accounts and grants are not loaded: the cache reads the
+// ones it needs.
+bool StartOver(Connection& conn, ChangeSink& sink) {
   if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens"))
     return false;
-  auto accounts = conn.Exec(std::string("SELECT userid, ") + kStateColumns + " FROM accounts");
   auto revoked = conn.Exec("SELECT ticket_hash, " TESSERA_EPOCH_SQL(
       "expires_at") " FROM revoked_tickets "
                     "WHERE expires_at > now()");
-  auto grants = conn.Exec(std::string("SELECT t.jti, ") + kGrantColumns + " FROM " + kGrantFrom +
-                          " WHERE t.expires_at > now()");
-  if (!accounts || !revoked || !grants) return false;
+  if (!revoked) return false;
   RowLog bad;
-  CacheSnapshot snapshot;
-  for (int i = 0; i < PQntuples(accounts->get()); ++i) {
-    std::string userid = PQgetvalue(accounts->get(), i, 0);
-    auto state = StateFromRow(accounts->get(), i, 1);
-    if (!names::IsValidUserid(userid)) {
-      bad.Refused("accounts", userid, Describe(RowError::kBadUserid));
-    } else if (!state) {
-      bad.Refused("accounts", userid, Describe(state.error()));
-    } else {
-      snapshot.accounts.emplace(std::move(userid), *state);
-    }
-  }
+  Revocations revocations;
   for (int i = 0; i < PQntuples(revoked->get()); ++i) {
     std::string hash = PQgetvalue(revoked->get(), i, 0);
     auto expires_at = EpochFromRow(revoked->get(), i, 1);
@@ -68,74 +56,25 @@ bool Load(Connection& conn, ChangeSink& sink) {
       bad.Refused("revoked_tickets", hash,
                   std::string(Describe(expires_at.error())) + ", kept for good");
     }
-    snapshot.revoked.emplace(std::move(hash), expires_at.value_or(kEndOfTime));
+    revocations.emplace(std::move(hash), expires_at.value_or(kEndOfTime));
   }
-  for (int i = 0; i < PQntuples(grants->get()); ++i) {
-    std::string jti = PQgetvalue(grants->get(), i, 0);
-    auto grant = GrantFromRow(grants->get(), i, 1);
-    if (!grant) {
-      bad.Refused("api_tokens", jti, Describe(grant.error()));
-    } else {
-      snapshot.grants.emplace(std::move(jti), std::move(*grant));
-    }
-  }
-  sink.Replace(std::move(snapshot));
+  sink.Reset(std::move(revocations));
   return true;
 }
 
-// Applies one well-formed change. False when PostgreSQL failed (reconnect).
-bool Apply(Connection& conn, ChangeSink& sink, const clock::Clock& clock,
-           const Notification& change) {
-  if (const auto* account = std::get_if<AccountChanged>(&change)) {
-    auto row =
-        conn.Exec(std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1",
-                  {account->userid});
-    if (!row) return false;
-    if (PQntuples(row->get()) == 0) {
-      sink.SetAccount(account->userid, std::nullopt);
-      return true;
-    }
-    auto state = StateFromRow(row->get(), 0, 0);
-    if (!state) RowLog().Refused("accounts", account->userid, Describe(state.error()));
-    sink.SetAccount(account->userid, state ? std::optional(*state) : std::nullopt);
-  } else if (const auto* grant = std::get_if<GrantChanged>(&change)) {
-    auto row = conn.Exec(
-        std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
-        {grant->jti});
-    if (!row) return false;
-    if (PQntuples(row->get()) == 0) {
-      sink.SetGrant(grant->jti, std::nullopt);
-      return true;
-    }
-    auto record = GrantFromRow(row->get(), 0, 0);
-    if (!record) RowLog().Refused("api_tokens", grant->jti, Describe(record.error()));
-    sink.SetGrant(grant->jti, record ? std::optional(std::move(*record)) : std::nullopt);
-  } else if (const auto* revoked = std::get_if<TicketRevoked>(&change)) {
-    sink.AddRevocation(revoked->ticket_hash, revoked->expires_at, clock.Now());
-  }
-  return true;
-}
-
-// A full reload asked for by junk, by '*' or by a flood, and not yet done.
-struct PendingReload {
+// A start-over asked for by junk or by '*', and not yet done.
+struct PendingReset {
   bool due = false;
   int junk = 0;
+  int stars = 0;           // '*': TRUNCATE, or a statement that changed many rows (sql/0012)
   std::string first_junk;  // channel, error and a sanitized prefix of the first junk payload
-  std::chrono::steady_clock::time_point last_load;
-  std::size_t coalesced = 0;  // well-formed changes a due reload will cover
+  std::chrono::steady_clock::time_point last_start;
 };
 
-// More distinct accounts and grants than this in one batch of notifications are answered by one
-// full reload instead of a query each: a flood (NOTIFY needs no privilege) costs a few reloads a
-// second, never a backlog that delays a revocation behind it or starves the heartbeat.
-constexpr std::size_t kMaxSingleFetches = 64;
-
-// Reads every notification that has arrived. Revocations are applied at once (they carry all
-// they need); account and grant changes are collected, each key once, then fetched — or, past
-// kMaxSingleFetches or when a reload is due anyway, left to that reload. Junk and '*' make a full
-// reload due. False when PostgreSQL failed.
-bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, PendingReload& pending) {
-  std::set<std::string> accounts, grants;
+// Reads every notification that has arrived and applies it: a changed account or grant is
+// forgotten (nothing to read, nothing to do when the cache does not hold it), a revocation is
+// added. Junk and '*' make a start-over due.
+void Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, PendingReset& pending) {
   while (PGnotify* n = PQnotifies(conn.raw())) {
     std::string channel = n->relname ? n->relname : "";
     std::string payload = n->extra ? n->extra : "";
@@ -148,48 +87,40 @@ bool Drain(Connection& conn, ChangeSink& sink, const clock::Clock& clock, Pendin
       }
       pending.due = true;
     } else if (std::holds_alternative<ReloadAll>(*change)) {
+      ++pending.stars;
       pending.due = true;
     } else if (const auto* revoked = std::get_if<TicketRevoked>(&*change)) {
       sink.AddRevocation(revoked->ticket_hash, revoked->expires_at, clock.Now());
-    } else if (pending.due) {
-      ++pending.coalesced;
     } else if (const auto* account = std::get_if<AccountChanged>(&*change)) {
-      accounts.insert(account->userid);
+      sink.ForgetAccount(account->userid);
     } else if (const auto* grant = std::get_if<GrantChanged>(&*change)) {
-      grants.insert(grant->jti);
-    }
-    if (!pending.due && accounts.size() + grants.size() > kMaxSingleFetches) {
-      pending.due = true;
-      pending.coalesced += accounts.size() + grants.size();
+      sink.ForgetGrant(grant->jti);
     }
   }
-  if (pending.due) return true;  // the reload covers what was collected
-  for (const std::string& userid : accounts) {
-    if (!Apply(conn, sink, clock, AccountChanged{userid})) return false;
-  }
-  for (const std::string& jti : grants) {
-    if (!Apply(conn, sink, clock, GrantChanged{jti})) return false;
-  }
-  return true;
 }
 
-// Does a due reload, at most one per kMinReloadInterval: a flood of junk costs a few reloads a
-// second and one log line each, never a stale cache for longer than that. False when PostgreSQL
-// failed.
-bool ReloadIfDue(Connection& conn, ChangeSink& sink, PendingReload& pending) {
+// Does a due start-over, at most one per kMinStartOverInterval: a flood of junk or '*' costs a few
+// start-overs a second and a log line or two each, and a read of a row races at most that many
+// (auth/session_cache.h), never a stale cache for longer than that. False when PostgreSQL failed.
+bool StartOverIfDue(Connection& conn, ChangeSink& sink, PendingReset& pending) {
   auto now = std::chrono::steady_clock::now();
-  if (!pending.due || now - pending.last_load < kMinReloadInterval) return true;
+  if (!pending.due || now - pending.last_start < kMinStartOverInterval) return true;
   if (pending.junk > 0) {
     log::Warning("change listener: " + std::to_string(pending.junk) +
                  " malformed notification(s), first on " + pending.first_junk +
-                 "; reloading everything");
+                 "; forgetting every cached account and grant");
   }
-  if (pending.coalesced > kMaxSingleFetches) {
-    log::Info("change listener: " + std::to_string(pending.coalesced) +
-              " changes at once; reloading everything instead of each");
-  }
-  pending = PendingReload{false, 0, "", now, 0};
-  return Load(conn, sink);
+  std::string why = std::to_string(pending.stars) + " '*' and " + std::to_string(pending.junk) +
+                    " malformed notification(s)";
+  pending = PendingReset{false, 0, 0, "", now};
+  if (!StartOver(conn, sink)) return false;
+  // A bulk change (or TRUNCATE) costs every worker this, and a cold cache after it.
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - now;
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.2f", took.count());
+  log::Info("change listener: started over for " + why + " in " + ms +
+            " ms: every cached account and grant forgotten, revocations reloaded");
+  return true;
 }
 }  // namespace
 
@@ -229,7 +160,7 @@ void ChangeListener::Run() {
   bool was_connected = true;
   while (!stop_.load()) {
     auto conn = Connection::Open(conninfo_, std::chrono::seconds(2), "tessera-listener");
-    if (!conn || !Load(*conn, sink_)) {
+    if (!conn || !StartOver(*conn, sink_)) {
       sink_.MarkLost();
       if (was_connected) {
         log::Warning(
@@ -244,15 +175,17 @@ void ChangeListener::Run() {
     was_connected = true;
     backoff = std::chrono::milliseconds(50);
     auto last_beat = std::chrono::steady_clock::now();
-    PendingReload pending{false, 0, "", last_beat, 0};
+    PendingReset pending{false, 0, 0, "", last_beat};
     while (!stop_.load() && conn->Healthy()) {
       pollfd p{PQsocket(conn->raw()), POLLIN, 0};
       poll(&p, 1, 100);
       if (PQconsumeInput(conn->raw()) == 0) break;
-      if (!Drain(*conn, sink_, clock_, pending) || !ReloadIfDue(*conn, sink_, pending)) break;
+      Drain(*conn, sink_, clock_, pending);
+      if (!StartOverIfDue(*conn, sink_, pending)) break;
       if (std::chrono::steady_clock::now() - last_beat >= kHeartbeat) {
         if (!conn->Exec("SELECT 1")) break;
-        // Heard from PostgreSQL, and nothing it said is waiting (a due reload marks fresh itself).
+        // Heard from PostgreSQL, and nothing it said is waiting (a due start-over marks fresh
+        // itself).
         if (!pending.due) sink_.MarkFresh();
         last_beat = std::chrono::steady_clock::now();
       }

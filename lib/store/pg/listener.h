@@ -1,15 +1,19 @@
 // The change listener: one thread per worker process with its own PostgreSQL connection that
-// loads account state, live ticket revocations and token grants into a store::ChangeSink (the
-// workers' auth::SessionCache), then LISTENs on `tessera_accounts`, `tessera_revocations` and
-// `tessera_tokens` (store/notification.h) and applies each change as it is notified.
+// LISTENs on `tessera_accounts`, `tessera_revocations` and `tessera_tokens`
+// (store/notification.h) and tells a store::ChangeSink (the workers' auth::SessionCache) what
+// changed. It reads no account or grant: the cache forgets what it is told changed and reads it
+// again when next asked, so a notification for something the cache does not hold costs nothing;
+// a statement that changed many rows says '*' once (sql/0012). On (re)connect, on '*' and on junk,
+// the cache starts over (forgets every account and grant) and the live ticket revocations are
+// loaded whole; revocations notified later are added as they come.
 //
 // Payloads are untrusted: any role can NOTIFY. A malformed one is logged (a short, sanitized
-// prefix) and answered by a full reload (at most four a second, however many arrive), so the
-// cache is never left silently stale. A row that cannot be read (store/pg/connection.h, RowError)
-// is logged and denies only itself: an account or grant is left out, a revocation is kept for
-// good. It checks the connection twice a second and marks the sink fresh each time; when
-// PostgreSQL goes away it marks the sink lost and reconnects with backoff (this thread may sleep;
-// request threads never do). No libpq type in this header.
+// prefix) and answered by a start-over (at most four a second, however many arrive), so the
+// cache is never left silently stale. A revocation whose expiry cannot be read (store/pg/
+// connection.h, RowError) is logged and kept for good. It checks the connection twice a second
+// and marks the sink fresh each time; when PostgreSQL goes away it marks the sink lost and
+// reconnects with backoff (this thread may sleep; request threads never do). No libpq type in
+// this header.
 #pragma once
 
 #include <atomic>

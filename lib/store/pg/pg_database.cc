@@ -235,21 +235,17 @@ class PgDatabase final : public Database {
                {std::string(event), opt(userid), opt(client), opt(reason)});
   }
 
+  std::expected<std::optional<AccountState>, StoreError> FindAccountState(
+      std::string_view userid) override {
+    return FindRow<AccountState>(
+        std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1", userid,
+        "accounts", [](PGresult* r) { return StateFromRow(r, 0, 0); });
+  }
+
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
-    auto result =
-        Query(std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1",
-              {std::string(jti)});
-    if (!result) return std::unexpected(result.error());
-    PGresult* r = result->get();
-    if (PQntuples(r) == 0) return std::optional<GrantRecord>{};
-    auto grant = GrantFromRow(r, 0, 0);
-    if (!grant) {
-      // One odd row denies only its own token, as if it were not there.
-      log::Error("api_tokens row " + LogSafePrefix(jti) +
-                 " refused: " + std::string(Describe(grant.error())));
-      return std::optional<GrantRecord>{};
-    }
-    return std::optional<GrantRecord>(std::move(*grant));
+    return FindRow<GrantRecord>(
+        std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1", jti,
+        "api_tokens", [](PGresult* r) { return GrantFromRow(r, 0, 0); });
   }
 
   std::expected<bool, StoreError> StartSession(std::string_view userid,
@@ -393,6 +389,23 @@ class PgDatabase final : public Database {
     delay_ = std::chrono::milliseconds{0};
     conn_.emplace(std::move(*opened));
     return true;
+  }
+
+  // The row `sql` finds for `key` ($1), read by `read`; nullopt when there is none, or when it
+  // cannot be read: one odd row of `table` denies only itself, as if it were not there (logged).
+  template <typename T, typename Read>
+  std::expected<std::optional<T>, StoreError> FindRow(const std::string& sql, std::string_view key,
+                                                      std::string_view table, Read read) {
+    auto result = Query(sql, {std::string(key)});
+    if (!result) return std::unexpected(result.error());
+    if (PQntuples(result->get()) == 0) return std::optional<T>{};
+    auto row = read(result->get());
+    if (!row) {
+      log::Error(std::string(table) + " row " + LogSafePrefix(key) +
+                 " refused: " + std::string(Describe(row.error())));
+      return std::optional<T>{};
+    }
+    return std::optional<T>(std::move(*row));
   }
 
   std::expected<Result, StoreError> Query(std::string_view sql,

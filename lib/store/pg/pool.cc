@@ -80,6 +80,10 @@ class DatabasePool final : public Database {
                                         std::string_view client, std::string_view reason) override {
     return With([&](Database& db) { return db.Audit(event, userid, client, reason); });
   }
+  std::expected<std::optional<AccountState>, StoreError> FindAccountState(
+      std::string_view userid) override {
+    return With([&](Database& db) { return db.FindAccountState(userid); });
+  }
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return With([&](Database& db) { return db.FindGrant(jti); });
   }

@@ -13,10 +13,16 @@ using auth::AuthRefusal;
 
 namespace {
 
-class FakeGrants final : public store::GrantStore {
+// The database behind the session cache: grants by jti; no account but those the cache holds.
+class FakeGrants final : public store::CacheSource {
  public:
   std::map<std::string, store::GrantRecord> grants;
   bool down = false;
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view) override {
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    return std::optional<store::AccountState>{};
+  }
   std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
       std::string_view jti) override {
     if (down) return std::unexpected(store::StoreError::kUnavailable);
@@ -48,9 +54,9 @@ struct Fixture {
   std::shared_ptr<crypto::Keyring> ring =
       std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
-  auth::SessionCache cache{std::chrono::milliseconds(60000)};
-  auth::Authenticator door{tokens, cache, clock};
   FakeGrants db;
+  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
+  auth::Authenticator door{tokens, cache, clock};
 
   Fixture() {
     store::GrantRecord revoked = MakeGrant("alice@pbs");
@@ -86,7 +92,7 @@ struct Fixture {
     http::Request r;
     r.method = http::Method::kGet;
     if (authorization) r.headers.emplace_back("authorization", *authorization);
-    return door.Authenticate(r, kind, db);
+    return door.Authenticate(r, kind);
   }
   AuthRefusal Refusal(std::optional<std::string> authorization) {
     auto p = With(std::move(authorization));
@@ -208,7 +214,7 @@ TEST_CASE("503 comes only from a stale cache or an unreachable database") {
   CHECK(f.Refusal(std::nullopt) == AuthRefusal::kNoCredentials);
 }
 
-TEST_CASE("a grant minted after the cache loaded is fetched from the database") {
+TEST_CASE("a grant the cache does not hold is read from the database") {
   Fixture f;
   f.db.grants["fresh"] = MakeGrant("alice@pbs");
   auto p = f.With("Bearer " + f.Token("alice@pbs", "fresh"));
@@ -227,14 +233,14 @@ namespace {
 // A ticket door over a cache that knows alice, and the keys to issue her tickets.
 struct TicketFixture {
   clock::FixedClock clock{kNow};
-  auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  FakeGrants db;
+  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   crypto::TicketKeys issuer{*crypto::SecretKey::FromSeed(std::vector<std::uint8_t>(32, 7)), {}};
   auth::TicketService tickets{
       crypto::TicketKeys(*crypto::SecretKey::FromSeed(std::vector<std::uint8_t>(32, 7)), {}),
       *crypto::CsrfKey::FromBytes(std::vector<std::uint8_t>(32, 8)), cache, clock,
       auth::TicketPolicy{crypto::PasswordCost{1, 8192 * 1024}, {}, {}, 60}};
   auth::Authenticator door{tickets};
-  FakeGrants db;
 
   TicketFixture() { cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}); }
 
@@ -244,7 +250,7 @@ struct TicketFixture {
     r.method = http::Method::kGet;
     if (ticket)
       r.headers.emplace_back("cookie", "__Host-PBSAuthCookie=" + http::EncodeCookieValue(*ticket));
-    return door.Authenticate(r, kind, db);
+    return door.Authenticate(r, kind);
   }
 };
 }  // namespace

@@ -1,57 +1,51 @@
 #include "auth/session_cache.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <unordered_map>
 
 #include "store/sql_text.h"
 
 using namespace tessera;
 using auth::SessionCheck;
-
-TEST_CASE("session cache answers from loaded state") {
-  auth::SessionCache cache(std::chrono::milliseconds(1000));
-  CHECK(cache.CheckTicket("alice@pbs", 100, "r", 100) ==
-        SessionCheck::kUnavailable);  // never loaded
-  cache.Load({{"alice@pbs", {true, std::nullopt, 50}},
-              {"bob@pbs", {false, std::nullopt, 0}},
-              {"carol@pbs", {true, 90, 0}}},
-             {{"revoked", 9999}});
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  CHECK(cache.CheckTicket("alice@pbs", 49, "x", 100) == SessionCheck::kSessionEnded);
-  CHECK(cache.CheckTicket("alice@pbs", 100, "revoked", 100) == SessionCheck::kRevoked);
-  CHECK(cache.CheckTicket("bob@pbs", 100, "x", 100) == SessionCheck::kDisabled);
-  CHECK(cache.CheckTicket("carol@pbs", 100, "x", 100) == SessionCheck::kAccountExpired);
-  CHECK(cache.CheckTicket("dave@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
-  cache.SetAccount("alice@pbs", std::nullopt);
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
-  cache.AddRevocation("later", 9999, 100);
-  CHECK(cache.CheckTicket("carol@pbs", 100, "later", 80) == SessionCheck::kRevoked);
-}
-
-TEST_CASE("session cache fails closed when the listener is lost or stale") {
-  clock::ManualSteadyClock steady;
-  auth::SessionCache cache(std::chrono::milliseconds(50), steady);
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
-             {{"g1", store::GrantRecord{"alice@pbs", 7, true, false, false, std::nullopt, false,
-                                        500, "g1"}}});
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  steady.Advance(std::chrono::milliseconds(50));  // exactly the bound: still fresh
-  CHECK(cache.IsFresh());
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  steady.Advance(std::chrono::milliseconds(1));
-  CHECK_FALSE(cache.IsFresh());
-  // Every kind of check answers from the one freshness check.
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
-  CHECK(cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 100).error() == SessionCheck::kUnavailable);
-  cache.MarkFresh();
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", 100).has_value());
-  cache.MarkLost();
-  CHECK(cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
-  CHECK(cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
-}
+using namespace std::chrono_literals;
 
 namespace {
+constexpr std::int64_t kNow = 100;
+
+// PostgreSQL as the cache sees it: rows by key, counted reads, and a hook that runs after a row
+// was read and before it is returned (where the listener applies a change that raced the read).
+class FakeSource final : public store::CacheSource {
+ public:
+  std::unordered_map<std::string, store::AccountState> accounts;
+  std::unordered_map<std::string, auth::Grant> grants;
+  int account_reads = 0;
+  int grant_reads = 0;
+  bool down = false;
+  std::function<void()> after_grant_read;
+  std::function<void()> after_account_read;
+
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view userid) override {
+    ++account_reads;
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    std::optional<store::AccountState> row;
+    if (auto it = accounts.find(std::string(userid)); it != accounts.end()) row = it->second;
+    if (after_account_read) after_account_read();
+    return row;
+  }
+  std::expected<std::optional<auth::Grant>, store::StoreError> FindGrant(
+      std::string_view jti) override {
+    ++grant_reads;
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    std::optional<auth::Grant> row;
+    if (auto it = grants.find(std::string(jti)); it != grants.end()) row = it->second;
+    if (after_grant_read) after_grant_read();
+    return row;
+  }
+};
+
 auth::Grant MakeGrant(std::string userid, bool revoked, std::int64_t expires_at) {
   auth::Grant g;
   g.userid = std::move(userid);
@@ -65,167 +59,339 @@ auth::Grant MakeGrant(std::string userid, bool revoked, std::int64_t expires_at)
 SessionCheck Refusal(const std::expected<auth::Grant, SessionCheck>& r) {
   return r ? SessionCheck::kOk : r.error();
 }
+
+// A cache over `source` whose listener has connected (nothing held yet).
+struct Fixture {
+  explicit Fixture(std::size_t entries = 1024, std::chrono::milliseconds staleness = 60000ms)
+      : cache(source, staleness, entries, steady) {
+    source.accounts["alice@pbs"] = {true, std::nullopt, 0};
+    cache.Reset({});
+  }
+  FakeSource source;
+  clock::ManualSteadyClock steady;
+  auth::SessionCache cache;
+};
 }  // namespace
 
+TEST_CASE("session cache answers ticket checks from what it reads") {
+  Fixture f;
+  f.source.accounts = {{"alice@pbs", {true, std::nullopt, 50}},
+                       {"bob@pbs", {false, std::nullopt, 0}},
+                       {"carol@pbs", {true, 90, 0}}};
+  f.cache.Reset({{"revoked", 9999}});
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(f.cache.CheckTicket("alice@pbs", 49, "x", 100) == SessionCheck::kSessionEnded);
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "revoked", 100) == SessionCheck::kRevoked);
+  CHECK(f.cache.CheckTicket("bob@pbs", 100, "x", 100) == SessionCheck::kDisabled);
+  CHECK(f.cache.CheckTicket("carol@pbs", 100, "x", 100) == SessionCheck::kAccountExpired);
+  CHECK(f.cache.CheckTicket("dave@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  CHECK(f.source.account_reads == 4);  // each account once
+  f.source.accounts.erase("alice@pbs");
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);  // not told yet
+  f.cache.ForgetAccount("alice@pbs");
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnknownAccount);
+  f.cache.AddRevocation("later", 9999, 100);
+  CHECK(f.cache.CheckTicket("carol@pbs", 100, "later", 80) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("session cache fails closed when the listener is lost or stale") {
+  Fixture f(1024, 50ms);
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  f.source.accounts["bob@pbs"] = {true, std::nullopt, 0};
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", 100).has_value());
+  f.steady.Advance(50ms);  // exactly the bound: still fresh
+  CHECK(f.cache.IsFresh());
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  f.steady.Advance(1ms);
+  CHECK_FALSE(f.cache.IsFresh());
+  int reads = f.source.account_reads + f.source.grant_reads;
+  // Every kind of check answers from the one freshness check, held entries and misses alike;
+  // a stale cache reads nothing either.
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  CHECK(f.cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
+  CHECK(f.cache.CheckAccount("bob@pbs", 100) == SessionCheck::kUnavailable);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", 100).error() == SessionCheck::kUnavailable);
+  CHECK(f.source.account_reads + f.source.grant_reads == reads);
+  f.cache.MarkFresh();
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kOk);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", 100).has_value());
+  f.cache.MarkLost();
+  CHECK(f.cache.CheckTicket("alice@pbs", 100, "x", 100) == SessionCheck::kUnavailable);
+  CHECK(f.cache.CheckAccount("alice@pbs", 100) == SessionCheck::kUnavailable);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", 100).error() == SessionCheck::kUnavailable);
+
+  // Never started: unavailable.
+  FakeSource source;
+  auth::SessionCache never(source, 1000ms, 16);
+  CHECK(never.CheckTicket("alice@pbs", 100, "r", 100) == SessionCheck::kUnavailable);
+  CHECK(source.account_reads == 0);
+}
+
 TEST_CASE("token grants: present for the account, unrevoked, unexpired") {
-  auth::SessionCache cache(std::chrono::milliseconds(1000));
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"bob@pbs", {false, std::nullopt, 0}}}, {},
-             {{"g1", MakeGrant("alice@pbs", false, 500)},
-              {"g2", MakeGrant("alice@pbs", true, 500)},
-              {"g3", MakeGrant("bob@pbs", false, 500)}});
-  auto ok = cache.CheckGrant("g1", "alice@pbs", 100);
+  Fixture f;
+  f.source.accounts["bob@pbs"] = {false, std::nullopt, 0};
+  f.source.grants = {{"g1", MakeGrant("alice@pbs", false, 500)},
+                     {"g2", MakeGrant("alice@pbs", true, 500)},
+                     {"g3", MakeGrant("bob@pbs", false, 500)}};
+  auto ok = f.cache.CheckGrant("g1", "alice@pbs", 100);
   REQUIRE(ok);
   CHECK(ok->account_id == 7);
   CHECK(ok->read);
   CHECK_FALSE(ok->write);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 500)) == SessionCheck::kGrantExpired);
-  CHECK(Refusal(cache.CheckGrant("g1", "bob@pbs", 100)) == SessionCheck::kDisabled);
-  CHECK(Refusal(cache.CheckGrant("g1", "carol@pbs", 100)) == SessionCheck::kUnknownAccount);
-  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", 100)) == SessionCheck::kRevoked);
-  CHECK(Refusal(cache.CheckGrant("g3", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);  // bob's
-  CHECK(Refusal(cache.CheckGrant("nope", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
-  cache.SetGrant("g1", MakeGrant("alice@pbs", true, 500));
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kRevoked);
-  cache.SetGrant("g1", std::nullopt);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", 500)) == SessionCheck::kGrantExpired);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "bob@pbs", 100)) == SessionCheck::kDisabled);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "carol@pbs", 100)) == SessionCheck::kUnknownAccount);
+  CHECK(Refusal(f.cache.CheckGrant("g2", "alice@pbs", 100)) == SessionCheck::kRevoked);
+  CHECK(Refusal(f.cache.CheckGrant("g3", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(f.cache.CheckGrant("nope", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
+  f.source.grants["g1"].revoked = true;
+  f.cache.ForgetGrant("g1");
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kRevoked);
+  f.source.grants.erase("g1");
+  f.cache.ForgetGrant("g1");
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", 100)) == SessionCheck::kUnknownGrant);
 }
 
-namespace {
-using Fetched = std::expected<std::optional<auth::Grant>, store::StoreError>;
-constexpr std::int64_t kNow = 100;
-
-void LoadAlice(auth::SessionCache& cache) {
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
-}
-}  // namespace
-
-TEST_CASE("a grant missing from the cache is fetched once, then remembered") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
-  int fetches = 0;
-  auto fetch = [&](std::string_view jti) -> Fetched {
-    ++fetches;
-    CHECK(jti == "g1");
-    return MakeGrant("alice@pbs", false, 500);
-  };
-  auto first = cache.CheckGrant("g1", "alice@pbs", kNow, fetch);
+TEST_CASE("a held grant costs no read; a missing one is read once, then held") {
+  Fixture f;
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  auto first = f.cache.CheckGrant("g1", "alice@pbs", kNow);
   REQUIRE(first);
   CHECK(first->read);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow, fetch));
-  CHECK(fetches == 1);
-
-  // No row: unknown, and asked again next time (a grant may be minted at any moment).
-  auto none = [&](std::string_view) -> Fetched {
-    ++fetches;
-    return std::optional<auth::Grant>{};
-  };
-  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
-  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, none)) == SessionCheck::kUnknownGrant);
-  CHECK(fetches == 3);
-
-  // The database cannot be asked: 503, not 401.
-  auto down = [](std::string_view) -> Fetched {
-    return std::unexpected(store::StoreError::kUnavailable);
-  };
-  CHECK(Refusal(cache.CheckGrant("g3", "alice@pbs", kNow, down)) == SessionCheck::kUnavailable);
-
-  // A row of another account is never honoured, and an unknown account is never fetched for.
-  auto bobs = [&](std::string_view) -> Fetched {
-    ++fetches;
-    return MakeGrant("bob@pbs", false, 500);
-  };
-  CHECK(Refusal(cache.CheckGrant("g4", "alice@pbs", kNow, bobs)) == SessionCheck::kUnknownGrant);
-  CHECK(Refusal(cache.CheckGrant("g5", "carol@pbs", kNow, bobs)) == SessionCheck::kUnknownAccount);
-  CHECK(fetches == 4);
+  CHECK(f.source.grant_reads == 1);
+  CHECK(f.source.account_reads == 1);
+  for (int i = 0; i < 100; ++i) REQUIRE(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 1);
+  CHECK(f.source.account_reads == 1);
+  CHECK(f.cache.grants_held() == 1);
+  CHECK(f.cache.accounts_held() == 1);
+  // What the source answers later does not matter until the listener says the row changed.
+  f.source.grants["g1"].revoked = true;
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 1);
 }
 
-TEST_CASE("a revocation applied while a grant is fetched wins over the row fetched before it") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  LoadAlice(cache);
-  // The fetcher read the row before the revocation committed; the listener applies the
-  // revocation before the fetcher returns.
-  auto racing = [&](std::string_view) -> Fetched {
-    cache.SetGrant("g1", MakeGrant("alice@pbs", true, 500));
-    return MakeGrant("alice@pbs", false, 500);
-  };
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kRevoked);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+TEST_CASE("a grant with no row is remembered until its jti is notified") {
+  Fixture f;
+  for (int i = 0; i < 5; ++i) {
+    CHECK(Refusal(f.cache.CheckGrant("g2", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+  }
+  CHECK(f.source.grant_reads == 1);  // a deleted grant's token does not cost a query a request
+  CHECK(f.cache.grants_held() == 1);
+  // The grant is inserted: its notification makes the cache read it again.
+  f.source.grants["g2"] = MakeGrant("alice@pbs", false, 500);
+  f.cache.ForgetGrant("g2");
+  CHECK(f.cache.CheckGrant("g2", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 2);
+  // A notification of another jti leaves it alone.
+  f.cache.ForgetGrant("g3");
+  CHECK(f.cache.CheckGrant("g2", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 2);
+  // Not a jti: nothing is asked, nothing honoured.
+  CHECK(Refusal(f.cache.CheckGrant("no jti", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+  CHECK(f.source.grant_reads == 2);
 }
 
-TEST_CASE("a grant deleted while it is fetched is read again, not put back") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  LoadAlice(cache);
-  int fetches = 0;
-  // First read: the row as it was; meanwhile the listener applies its deletion. Second read: gone.
-  auto racing = [&](std::string_view) -> Fetched {
-    if (++fetches == 1) {
-      cache.SetGrant("g1", std::nullopt);
-      return MakeGrant("alice@pbs", false, 500);
+TEST_CASE("an account with no row is remembered until it is notified") {
+  Fixture f;
+  CHECK(f.cache.CheckAccount("dave@pbs", kNow) == SessionCheck::kUnknownAccount);
+  CHECK(f.cache.CheckTicket("dave@pbs", kNow, "x", kNow) == SessionCheck::kUnknownAccount);
+  CHECK(f.source.account_reads == 1);
+  f.source.accounts["dave@pbs"] = {true, std::nullopt, 0};
+  f.cache.ForgetAccount("dave@pbs");
+  CHECK(f.cache.CheckAccount("dave@pbs", kNow) == SessionCheck::kOk);
+  CHECK(f.source.account_reads == 2);
+  // Not a userid: nothing is asked.
+  CHECK(f.cache.CheckAccount("no-realm", kNow) == SessionCheck::kUnknownAccount);
+  CHECK(f.source.account_reads == 2);
+}
+
+TEST_CASE("a read that fails answers unavailable and leaves nothing behind") {
+  Fixture f;
+  f.source.grants["g3"] = MakeGrant("alice@pbs", false, 500);
+  f.source.down = true;
+  CHECK(f.cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kUnavailable);
+  CHECK(f.cache.accounts_held() == 0);
+  f.source.down = false;
+  REQUIRE(f.cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kOk);
+  f.source.down = true;
+  CHECK(Refusal(f.cache.CheckGrant("g3", "alice@pbs", kNow)) == SessionCheck::kUnavailable);
+  CHECK(f.cache.grants_held() == 0);
+  f.source.down = false;
+  CHECK(f.cache.CheckGrant("g3", "alice@pbs", kNow));
+}
+
+TEST_CASE("a grant of another account is never honoured, nor read for an unknown account") {
+  Fixture f;
+  f.source.grants["g4"] = MakeGrant("bob@pbs", false, 500);
+  CHECK(Refusal(f.cache.CheckGrant("g4", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+  CHECK(Refusal(f.cache.CheckGrant("g4", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+  CHECK(f.source.grant_reads == 1);
+  CHECK(Refusal(f.cache.CheckGrant("g5", "carol@pbs", kNow)) == SessionCheck::kUnknownAccount);
+  CHECK(f.source.grant_reads == 1);
+}
+
+TEST_CASE("a revocation applied while a grant is read wins over the row read before it") {
+  Fixture f;
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  // The read saw the row before the revocation committed; the listener hears of the revocation
+  // before the read returns.
+  f.source.after_grant_read = [&] {
+    f.source.after_grant_read = nullptr;
+    f.source.grants["g1"].revoked = true;
+    f.cache.ForgetGrant("g1");
+  };
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+  CHECK(f.source.grant_reads == 2);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+  CHECK(f.source.grant_reads == 2);  // the second row was kept
+}
+
+TEST_CASE("a grant deleted while it is read is read again, not put back") {
+  Fixture f;
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  f.source.after_grant_read = [&] {
+    f.source.after_grant_read = nullptr;
+    f.source.grants.erase("g1");
+    f.cache.ForgetGrant("g1");
+  };
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+  CHECK(f.source.grant_reads == 2);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
+}
+
+TEST_CASE("an account disabled while it is read is read again") {
+  Fixture f;
+  f.source.accounts["bob@pbs"] = {true, std::nullopt, 0};
+  f.source.after_account_read = [&] {
+    f.source.after_account_read = nullptr;
+    f.source.accounts["bob@pbs"].enabled = false;
+    f.cache.ForgetAccount("bob@pbs");
+  };
+  CHECK(f.cache.CheckAccount("bob@pbs", kNow) == SessionCheck::kDisabled);
+  CHECK(f.source.account_reads == 2);
+  CHECK(f.cache.CheckAccount("bob@pbs", kNow) == SessionCheck::kDisabled);
+  CHECK(f.source.account_reads == 2);
+}
+
+TEST_CASE("a start-over during a read keeps the row read out of the cache") {
+  Fixture f;
+  REQUIRE(f.cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kOk);
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  // Each read races a start-over (a reconnect, or a '*'): nothing read is kept. The last read
+  // began after the first start-over and answers the request.
+  f.source.after_grant_read = [&] { f.cache.Reset({}); };
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 2);
+  CHECK(f.cache.grants_held() == 0);
+  // The row that a start-over raced is not trusted from the cache later: it is read again.
+  f.source.after_grant_read = nullptr;
+  f.source.grants["g1"].revoked = true;
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+  CHECK(f.source.grant_reads == 3);
+}
+
+TEST_CASE("a change to another grant during a read does not spoil it") {
+  Fixture f;
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  f.source.after_grant_read = [&] { f.cache.ForgetGrant("other"); };
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 1);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(f.source.grant_reads == 1);
+}
+
+TEST_CASE("a reconnect forgets every account and grant and replaces the revocations") {
+  Fixture f;
+  f.source.grants["g1"] = MakeGrant("alice@pbs", false, 500);
+  f.cache.AddRevocation("old", 9999, kNow);
+  REQUIRE(f.cache.CheckGrant("g1", "alice@pbs", kNow));
+  REQUIRE(f.cache.CheckGrant("gone", "alice@pbs", kNow).error() == SessionCheck::kUnknownGrant);
+  REQUIRE(f.cache.CheckTicket("alice@pbs", kNow, "old", kNow) == SessionCheck::kRevoked);
+  CHECK(f.cache.grants_held() == 2);
+  CHECK(f.cache.accounts_held() == 1);
+  // While the listener was away, the grant was revoked and the other one inserted.
+  f.cache.MarkLost();
+  f.source.grants["g1"].revoked = true;
+  f.source.grants["gone"] = MakeGrant("alice@pbs", false, 500);
+  f.cache.Reset({{"new", 9999}});
+  CHECK(f.cache.grants_held() == 0);
+  CHECK(f.cache.accounts_held() == 0);
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kRevoked);
+  CHECK(f.cache.CheckGrant("gone", "alice@pbs", kNow));
+  CHECK(f.cache.CheckTicket("alice@pbs", kNow, "old", kNow) == SessionCheck::kOk);
+  CHECK(f.cache.CheckTicket("alice@pbs", kNow, "new", kNow) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("the cache holds no more than its bound, and keeps the entries in use") {
+  constexpr std::size_t kEntries = 16;
+  Fixture f(kEntries);
+  for (int i = 0; i < 200; ++i) {
+    std::string user = "user" + std::to_string(i) + "@pbs";
+    std::string jti = "g" + std::to_string(i);
+    f.source.accounts[user] = {true, std::nullopt, 0};
+    f.source.grants[jti] = MakeGrant(user, false, 500);
+  }
+  // A working set of 4 accounts and grants in steady use, and 200 others used once each.
+  auto working_set = [&] {
+    for (int i = 0; i < 4; ++i) {
+      std::string user = "user" + std::to_string(i) + "@pbs";
+      REQUIRE(f.cache.CheckGrant("g" + std::to_string(i), user, kNow));
     }
-    return std::optional<auth::Grant>{};
   };
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kUnknownGrant);
-  CHECK(fetches == 2);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
-}
-
-TEST_CASE("a full reload during a fetch makes the fetched row stale") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  LoadAlice(cache);
-  int fetches = 0;
-  // Each read races a reload that does not hold the grant: nothing read is ever kept.
-  auto racing = [&](std::string_view) -> Fetched {
-    ++fetches;
-    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
-    return MakeGrant("alice@pbs", false, 500);
-  };
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow, racing)) == SessionCheck::kUnknownGrant);
-  CHECK(fetches == 2);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kUnknownGrant);
-
-  // A reload that holds the revoked grant decides.
-  auto reloaded = [&](std::string_view) -> Fetched {
-    cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
-               {{"g2", MakeGrant("alice@pbs", true, 500)}});
-    return MakeGrant("alice@pbs", false, 500);
-  };
-  CHECK(Refusal(cache.CheckGrant("g2", "alice@pbs", kNow, reloaded)) == SessionCheck::kRevoked);
-}
-
-TEST_CASE("a change to another grant during a fetch does not spoil it") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  LoadAlice(cache);
-  auto busy = [&](std::string_view) -> Fetched {
-    cache.SetGrant("other", MakeGrant("alice@pbs", true, 500));
-    return MakeGrant("alice@pbs", false, 500);
-  };
-  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow, busy));
-  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow));
+  working_set();
+  int reads = f.source.grant_reads;
+  for (int i = 4; i < 200; ++i) {
+    std::string user = "user" + std::to_string(i) + "@pbs";
+    REQUIRE(f.cache.CheckGrant("g" + std::to_string(i), user, kNow));
+    REQUIRE(f.cache.grants_held() <= kEntries);
+    REQUIRE(f.cache.accounts_held() <= kEntries);
+    if (i % 4 == 0) working_set();
+  }
+  CHECK(f.source.grant_reads == reads + 196);  // the working set was never read again
+  CHECK(f.cache.grants_held() == kEntries);
+  // Negative entries count against the same bound.
+  for (int i = 0; i < 100; ++i) {
+    (void)f.cache.CheckGrant("missing" + std::to_string(i), "user0@pbs", kNow);
+    REQUIRE(f.cache.grants_held() <= kEntries);
+  }
 }
 
 TEST_CASE("grant and account edits apply: rights, repository, expiry, infinities") {
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
-  LoadAlice(cache);
-  auth::Grant g = MakeGrant("alice@pbs", false, store::kEndOfTime);
+  Fixture f;
+  auth::Grant& g = f.source.grants["g1"] = MakeGrant("alice@pbs", false, store::kEndOfTime);
   g.write = true;
-  cache.SetGrant("g1", g);
-  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow)->write);
+  CHECK(f.cache.CheckGrant("g1", "alice@pbs", kNow)->write);
   g.write = false;
   g.repo = "other";
-  cache.SetGrant("g1", g);
-  auto narrowed = cache.CheckGrant("g1", "alice@pbs", kNow);
+  f.cache.ForgetGrant("g1");
+  auto narrowed = f.cache.CheckGrant("g1", "alice@pbs", kNow);
   REQUIRE(narrowed);
   CHECK_FALSE(narrowed->write);
   CHECK(narrowed->repo == "other");
   g.expires_at = store::kBeginningOfTime;
-  cache.SetGrant("g1", g);
-  CHECK(Refusal(cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kGrantExpired);
+  f.cache.ForgetGrant("g1");
+  CHECK(Refusal(f.cache.CheckGrant("g1", "alice@pbs", kNow)) == SessionCheck::kGrantExpired);
 
-  cache.SetAccount("alice@pbs", store::AccountState{true, store::kEndOfTime, 0});
-  CHECK(cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kOk);
-  cache.SetAccount("alice@pbs", store::AccountState{true, store::kBeginningOfTime, 0});
-  CHECK(cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kAccountExpired);
-  cache.AddRevocation("forever", store::kEndOfTime, kNow);
-  cache.SetAccount("alice@pbs", store::AccountState{true, std::nullopt, 0});
-  CHECK(cache.CheckTicket("alice@pbs", kNow, "forever", kNow) == SessionCheck::kRevoked);
+  f.source.accounts["alice@pbs"] = {true, store::kEndOfTime, 0};
+  f.cache.ForgetAccount("alice@pbs");
+  CHECK(f.cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kOk);
+  f.source.accounts["alice@pbs"] = {true, store::kBeginningOfTime, 0};
+  f.cache.ForgetAccount("alice@pbs");
+  CHECK(f.cache.CheckAccount("alice@pbs", kNow) == SessionCheck::kAccountExpired);
+  f.cache.AddRevocation("forever", store::kEndOfTime, kNow);
+  f.source.accounts["alice@pbs"] = {true, std::nullopt, 0};
+  f.cache.ForgetAccount("alice@pbs");
+  CHECK(f.cache.CheckTicket("alice@pbs", kNow, "forever", kNow) == SessionCheck::kRevoked);
+}
+
+TEST_CASE("load holds what it is given without reading") {
+  FakeSource source;
+  auth::SessionCache cache(source, 60000ms, 64);
+  cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {{"r", 9999}},
+             {{"g1", MakeGrant("alice@pbs", false, 500)}});
+  CHECK(cache.CheckGrant("g1", "alice@pbs", kNow));
+  CHECK(cache.CheckTicket("alice@pbs", kNow, "r", kNow) == SessionCheck::kRevoked);
+  CHECK(source.account_reads + source.grant_reads == 0);
 }

@@ -92,6 +92,12 @@ class FakeStore final : public store::AuthStore {
     ++prunes;
     return 0;
   }
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view userid) override {
+    if (account_error) return std::unexpected(*account_error);
+    if (!account || account->userid != userid) return std::optional<store::AccountState>{};
+    return account->state;
+  }
   std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
       std::string_view) override {
     return std::optional<store::GrantRecord>{};
@@ -109,12 +115,12 @@ class FakeStore final : public store::AuthStore {
 
 struct Fixture {
   clock::FixedClock clock{kNow};
-  auth::SessionCache cache{std::chrono::milliseconds(60000)};
+  FakeStore store;
+  auth::SessionCache cache{store, std::chrono::milliseconds(60000), 1024};
   auth::TicketService service{
       crypto::TicketKeys(*crypto::SecretKey::FromSeed(std::vector<std::uint8_t>(32, 7)), {}),
       *crypto::CsrfKey::FromBytes(std::vector<std::uint8_t>(32, 8)), cache, clock,
       auth::TicketPolicy{kCost, store::ThrottlePolicy{}, store::RetentionPolicy{}, 60}};
-  FakeStore store;
   http::ClientAddress client{"192.0.2.1", "192.0.2.1"};
 
   Fixture() {

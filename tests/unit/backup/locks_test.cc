@@ -44,8 +44,12 @@ class StringBody final : public http::BodyReader {
 };
 
 // No database: every grant the tests use is in the cache.
-class NoStore final : public store::GrantStore {
+class NoStore final : public store::CacheSource {
  public:
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view) override {
+    return std::optional<store::AccountState>{};
+  }
   std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
       std::string_view) override {
     return std::optional<store::GrantRecord>{};
@@ -70,9 +74,9 @@ struct Fixture {
   std::shared_ptr<crypto::Keyring> ring =
       std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
-  auth::SessionCache cache{std::chrono::milliseconds(60000)};
-  auth::Authenticator authenticator{tokens, cache, clock};
   NoStore db;
+  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
+  auth::Authenticator authenticator{tokens, cache, clock};
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
 
@@ -113,7 +117,7 @@ struct Fixture {
       r.content_length = body.size();
       r.body = &reader;
     }
-    return handler->Handle(r, path, db);
+    return handler->Handle(r, path);
   }
   // Uploads `content` as a lock with `jti`; returns the status and the lock's name.
   std::pair<int, std::string> Lock(const char* jti, const std::string& content) {

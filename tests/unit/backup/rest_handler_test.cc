@@ -76,12 +76,18 @@ class CountingStorage final : public backup::Storage {
   }
 };
 
-// Grants only (and a database that can be down): all the handler asks of PostgreSQL.
-class FakeGrants final : public store::GrantStore {
+// Grants only (and a database that can be down): what the session cache reads from PostgreSQL
+// for the handler. No account but those the cache holds.
+class FakeGrants final : public store::CacheSource {
  public:
   std::map<std::string, store::GrantRecord> grants;
   bool down = false;
   int lookups = 0;
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view) override {
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    return std::optional<store::AccountState>{};
+  }
   std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
       std::string_view jti) override {
     ++lookups;
@@ -103,12 +109,12 @@ store::GrantRecord ReadGrant(std::string userid, bool revoked) {
   return g;
 }
 
-http::Response Get(const backup::RestHandler& h, const std::string& token, store::GrantStore& db,
+http::Response Get(const backup::RestHandler& h, const std::string& token,
                    std::string_view path = "laptop/keys/") {
   http::Request r;
   r.method = http::Method::kGet;
   r.headers.emplace_back("authorization", "Bearer " + token);
-  return h.Handle(r, path, db);
+  return h.Handle(r, path);
 }
 
 // A handler over a cache that knows alice@pbs (account id 7) and the given grants.
@@ -117,9 +123,9 @@ struct Fixture {
   std::shared_ptr<crypto::Keyring> ring =
       std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens{"srv", ring, clock};
-  auth::SessionCache cache{std::chrono::milliseconds(60000)};
-  CountingStorage storage;
   FakeGrants db;
+  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
+  CountingStorage storage;
   auth::Authenticator authenticator{tokens, cache, clock};
   backup::RestHandler handler{storage, authenticator, 1 << 20};
 
@@ -134,34 +140,34 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   clock::FixedClock clock(1800000000);
   auto ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens("srv", ring, clock);
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  FakeGrants db;
+  auth::SessionCache cache(db, std::chrono::milliseconds(60000), 1024);
   // Even if the account and grant tables held such a name (their SQL CHECK forbids it).
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}, {"../bob@pbs", {true, std::nullopt, 0}}}, {},
              {{"g1", ReadGrant("alice@pbs", false)}, {"g2", ReadGrant("../bob@pbs", false)}});
   CountingStorage storage;
-  FakeGrants db;
   auth::Authenticator authenticator(tokens, cache, clock);
   backup::RestHandler handler(storage, authenticator, 1 << 20);
 
   auto good =
       tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
-  CHECK(Get(handler, *good, db).status == 200);
+  CHECK(Get(handler, *good).status == 200);
   CHECK(storage.calls == 1);
 
   auto bad = tokens.Create(
       {"../bob@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g2"});
-  CHECK(Get(handler, *bad, db).status == 401);
+  CHECK(Get(handler, *bad).status == 401);
   CHECK(storage.calls == 1);
 }
 
-TEST_CASE("a grant the cache has not heard of yet is looked up once, then remembered") {
+TEST_CASE("a grant the cache does not hold is looked up once, then remembered") {
   clock::FixedClock clock(1800000000);
   auto ring = std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
   auth::TokenFactory tokens("srv", ring, clock);
-  auth::SessionCache cache(std::chrono::milliseconds(60000));
+  FakeGrants db;
+  auth::SessionCache cache(db, std::chrono::milliseconds(60000), 1024);
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
   CountingStorage storage;
-  FakeGrants db;
   auth::Authenticator authenticator(tokens, cache, clock);
   backup::RestHandler handler(storage, authenticator, 1 << 20);
   auto token = [&](const char* jti) {
@@ -170,17 +176,17 @@ TEST_CASE("a grant the cache has not heard of yet is looked up once, then rememb
   };
 
   db.grants["fresh"] = ReadGrant("alice@pbs", false);
-  CHECK(Get(handler, token("fresh"), db).status == 200);
-  CHECK(Get(handler, token("fresh"), db).status == 200);
+  CHECK(Get(handler, token("fresh")).status == 200);
+  CHECK(Get(handler, token("fresh")).status == 200);
   CHECK(db.lookups == 1);  // the second request was answered from memory
 
-  CHECK(Get(handler, token("missing"), db).status == 401);
+  CHECK(Get(handler, token("missing")).status == 401);
   db.grants["bobs"] = ReadGrant("bob@pbs", false);
-  CHECK(Get(handler, token("bobs"), db).status == 401);  // another account's grant
+  CHECK(Get(handler, token("bobs")).status == 401);  // another account's grant
   db.grants["revoked"] = ReadGrant("alice@pbs", true);
-  CHECK(Get(handler, token("revoked"), db).status == 401);
+  CHECK(Get(handler, token("revoked")).status == 401);
   db.down = true;
-  CHECK(Get(handler, token("unknown-while-down"), db).status == 503);
+  CHECK(Get(handler, token("unknown-while-down")).status == 503);
   CHECK(storage.calls == 2);
 }
 
@@ -191,11 +197,11 @@ TEST_CASE("storage is keyed on the grant's account id, never the token's subject
   store::GrantRecord no_id = ReadGrant("alice@pbs", false);
   no_id.account_id = 0;
   f.cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, {{"g", g}, {"no-id", no_id}});
-  CHECK(Get(f.handler, f.Token("g"), f.db).status == 200);
+  CHECK(Get(f.handler, f.Token("g")).status == 200);
   CHECK(f.storage.last_owner == 7);
   CHECK(f.storage.last_repo == "laptop");
   // A row without an account id reaches nothing.
-  CHECK(Get(f.handler, f.Token("no-id"), f.db).status == 401);
+  CHECK(Get(f.handler, f.Token("no-id")).status == 401);
   CHECK(f.storage.calls == 1);
 }
 
@@ -217,15 +223,15 @@ TEST_CASE("a token or grant whose repository is not a valid path reaches nothing
   for (const std::string& path :
        {"r1/keys/" + hex + "/config", "r1/keys/" + hex + "/keys/", "r1/keys/" + hex + "/"}) {
     INFO(path);
-    CHECK(Get(f.handler, f.Token("shadow"), f.db, path).status == 404);
-    CHECK(Get(f.handler, f.Token("shadow"), f.db, "laptop/keys/").status == 403);
-    CHECK(Get(f.handler, f.Token("any", "r1/keys/" + hex), f.db, path).status == 404);
+    CHECK(Get(f.handler, f.Token("shadow"), path).status == 404);
+    CHECK(Get(f.handler, f.Token("shadow"), "laptop/keys/").status == 403);
+    CHECK(Get(f.handler, f.Token("any", "r1/keys/" + hex), path).status == 404);
   }
-  CHECK(Get(f.handler, f.Token("dots"), f.db, "laptop/keys/").status == 403);
-  CHECK(Get(f.handler, f.Token("any", ".."), f.db, "laptop/keys/").status == 403);
-  CHECK(Get(f.handler, f.Token("any", "data"), f.db, "laptop/keys/").status == 403);
+  CHECK(Get(f.handler, f.Token("dots"), "laptop/keys/").status == 403);
+  CHECK(Get(f.handler, f.Token("any", ".."), "laptop/keys/").status == 403);
+  CHECK(Get(f.handler, f.Token("any", "data"), "laptop/keys/").status == 403);
   CHECK(f.storage.calls == 0);
   // The same grant and token with a valid repository reach it.
-  CHECK(Get(f.handler, f.Token("laptop", "laptop"), f.db, "laptop/keys/").status == 200);
+  CHECK(Get(f.handler, f.Token("laptop", "laptop"), "laptop/keys/").status == 200);
   CHECK(f.storage.calls == 1);
 }

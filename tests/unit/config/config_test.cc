@@ -24,6 +24,16 @@ TEST_CASE("config defaults apply to keys not given") {
   REQUIRE(c);
   CHECK(c->listen == "fd:0");
   CHECK(c->threads == 4);
+  CHECK(c->auth_cache_entries == 32768);
+}
+
+TEST_CASE("config bounds the session cache by entries") {
+  auto c = Parse("auth_cache_entries = 100\n");
+  REQUIRE(c);
+  CHECK(c->auth_cache_entries == 100);
+  CHECK_FALSE(Parse("auth_cache_entries = 0\n"));
+  CHECK_FALSE(Parse("auth_cache_entries = 16777217\n"));
+  CHECK(Parse("auth_cache_entries = 16777216\n"));
 }
 
 TEST_CASE("config errors name the line") {

@@ -1,4 +1,4 @@
-// Reading rows of the loader's queries (store/pg/connection.h) from PGresults built in memory
+// Reading rows as the cache reads them (store/pg/connection.h) from PGresults built in memory
 // with libpq's result constructors: no server needed.
 #include <libpq-fe.h>
 
@@ -99,7 +99,7 @@ TEST_CASE("grant rows: every column read, odd values refused with a reason") {
     row[c.column] = c.value;
     CHECK(GrantFromRow(Row(row).get(), 0, 0).error() == c.error);
   }
-  // Read from an offset, as the loader does after the jti column.
+  // Read from an offset (a query that selects other columns first).
   row = GoodGrant();
   row.insert(row.begin(), "jti1");
   CHECK(GrantFromRow(Row(row).get(), 0, 1)->userid == "alice@pbs");

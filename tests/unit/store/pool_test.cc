@@ -13,8 +13,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Answers Ping after `delay`, counting how many threads are inside it at once; FindGrant names
-// the member that answered.
+// Answers Ping after `delay`, counting how many threads are inside it at once; FindGrant and
+// FindAccountState name the member that answered.
 class FakeDb final : public store::Database {
  public:
   FakeDb(int id, std::chrono::milliseconds delay, std::atomic<int>* inside, std::atomic<int>* most)
@@ -36,6 +36,12 @@ class FakeDb final : public store::Database {
     store::GrantRecord g;
     g.account_id = id_;
     return g;
+  }
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view) override {
+    store::AccountState state;
+    state.session_epoch = id_;
+    return state;
   }
   std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(
       std::string_view) override {
@@ -125,6 +131,10 @@ TEST_CASE("a pool call is answered by one of its members") {
   REQUIRE(grant);
   REQUIRE(grant->has_value());
   CHECK((*grant)->account_id == 1);
+  auto state = pool->FindAccountState("alice@pbs");
+  REQUIRE(state);
+  REQUIRE(state->has_value());
+  CHECK((*state)->session_epoch == 1);
   CHECK(pool->FindAccount("alice@pbs").error() ==
         store::StoreError::kInvalid);  // the member's own error
 }

@@ -1,0 +1,127 @@
+// A bounded map from text keys to values that keeps the entries in use and lets the others go:
+// the session cache's store of accounts and grants (auth/session_cache.h), so that a worker's
+// memory does not grow with the number of rows in PostgreSQL.
+//
+// Eviction is CLOCK ("second chance"): each entry has a mark that Find() sets. When the map is
+// full and a new key comes in, a hand sweeps the entries in a circle, clearing marks, and the
+// first entry it finds unmarked (not used since the hand last passed it) makes room. An entry
+// used again and again is never the one taken; an entry put in and never used again is the first
+// to go. Find() only sets a mark (an atomic), so many threads may look up at once under a shared
+// lock; Put(), Erase() and Clear() need the map to themselves.
+//
+// At most capacity() entries are held at any time. Not thread-safe beyond that: the owner locks.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tessera::auth {
+
+template <typename Value>
+class RecentMap {
+ public:
+  // Holds at most `capacity` entries (at least one).
+  explicit RecentMap(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+  RecentMap(const RecentMap&) = delete;
+  RecentMap& operator=(const RecentMap&) = delete;
+
+  // The value held for `key`, now marked as used; nullptr when there is none. The pointer is good
+  // until the next Put(), Erase() or Clear(). Calls of Find() may run at once in many threads.
+  const Value* Find(std::string_view key) const {
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    const Slot& slot = slots_[it->second];
+    // Written only when it changes: a hot entry's line is not bounced between cores.
+    if (!slot.used.load(std::memory_order_relaxed))
+      slot.used.store(true, std::memory_order_relaxed);
+    return &slot.value;
+  }
+
+  // Holds `value` for `key`, replacing what was held for it. A new key in a full map takes the
+  // place of the entry the hand finds unmarked first.
+  void Put(std::string_view key, Value value) {
+    if (auto it = index_.find(key); it != index_.end()) {
+      slots_[it->second].value = std::move(value);
+      return;
+    }
+    std::uint32_t at = TakeSlot();
+    Slot& slot = slots_[at];
+    slot.key.assign(key);
+    slot.value = std::move(value);
+    slot.used.store(false, std::memory_order_relaxed);
+    // The index's key views the slot's own string, which stays put until the slot is reused
+    // (a deque never moves its elements when it grows at the end).
+    index_.emplace(std::string_view(slot.key), at);
+  }
+
+  // Forgets `key`. Returns whether it was held.
+  bool Erase(std::string_view key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return false;
+    std::uint32_t at = it->second;
+    index_.erase(it);
+    Slot& slot = slots_[at];
+    slot.key = std::string();
+    slot.value = Value();
+    free_.push_back(at);
+    return true;
+  }
+
+  // Forgets everything and gives the memory back.
+  void Clear() {
+    index_ = Index();
+    slots_ = std::deque<Slot>();
+    free_ = std::vector<std::uint32_t>();
+    hand_ = 0;
+  }
+
+  std::size_t size() const { return index_.size(); }
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  struct Slot {
+    std::string key;  // empty while the slot is free
+    Value value{};
+    mutable std::atomic<bool> used{false};
+  };
+  using Index = std::unordered_map<std::string_view, std::uint32_t>;
+
+  // A slot for a new key: a free one, a new one while below capacity, else the hand's victim.
+  std::uint32_t TakeSlot() {
+    if (!free_.empty()) {
+      std::uint32_t at = free_.back();
+      free_.pop_back();
+      return at;
+    }
+    if (slots_.size() < capacity_) {
+      slots_.emplace_back();
+      return static_cast<std::uint32_t>(slots_.size() - 1);
+    }
+    // No slot is free, so every slot holds a key. One turn clears every mark, so this ends within
+    // two turns.
+    for (;;) {
+      std::uint32_t at = static_cast<std::uint32_t>(hand_);
+      hand_ = (hand_ + 1) % slots_.size();
+      Slot& slot = slots_[at];
+      if (slot.used.exchange(false, std::memory_order_relaxed)) continue;
+      index_.erase(std::string_view(slot.key));
+      return at;
+    }
+  }
+
+  const std::size_t capacity_;
+  std::deque<Slot> slots_;
+  Index index_;
+  std::vector<std::uint32_t> free_;  // slots of erased keys
+  std::size_t hand_ = 0;
+};
+
+}  // namespace tessera::auth
