@@ -152,7 +152,7 @@ std::unique_ptr<Core> StartCore(const config::Config& config) {
   }
   core->backup = std::move(*backup);
   if (!core->backup)
-    log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
+    log::Info("backup endpoints off: set token_key and storage_dir (or storage) to serve restic");
   // Housekeeping threads and other process-wide services start here, before the App.
   core->db =
       store::pg::OpenPgPool(DatabaseOptions(config), config::EffectiveDatabaseConnections(config),
