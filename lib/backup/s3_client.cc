@@ -326,24 +326,11 @@ std::optional<Failure> Judge(const Transfer& t) {
                    curl_easy_strerror(t.result()), ""};
   }
   long status = t.status();
-  if (status >= 200 && status < 300) return std::nullopt;
   std::string code = ParseS3ErrorCode(t.error_body());
+  auto verdict = S3VerdictOf(status, code);
+  if (!verdict) return std::nullopt;
   std::string detail = std::to_string(status) + (code.empty() ? "" : " " + code);
-  S3Error error = S3Error::kFailed;
-  bool transient = false;
-  if (status == 404) {
-    error = code == "NoSuchBucket" ? S3Error::kNoBucket : S3Error::kNotFound;
-  } else if (status == 412) {
-    error = S3Error::kExists;
-  } else if (status == 403) {
-    error = S3Error::kDenied;
-  } else if (status == 400 && (code == "XAmzContentSHA256Mismatch" || code == "BadDigest")) {
-    error = S3Error::kBadContent;
-  } else if (status >= 500 || status == 429 || status == 408) {
-    error = S3Error::kUnavailable;
-    transient = true;
-  }
-  return Failure{error, transient, std::move(detail), std::move(code)};
+  return Failure{verdict->error, verdict->transient, std::move(detail), std::move(code)};
 }
 
 void Backoff(const Impl& impl, int failed_tries) {
@@ -532,6 +519,29 @@ class RangeSource final : public http::BodySource {
 };
 
 }  // namespace
+
+std::optional<S3Verdict> S3VerdictOf(long status, std::string_view code) {
+  if (status >= 200 && status < 300) return std::nullopt;
+  switch (status) {
+    case 404:
+      return S3Verdict{code == "NoSuchBucket" ? S3Error::kNoBucket : S3Error::kNotFound, false};
+    case 412:
+      return S3Verdict{S3Error::kExists, false};
+    case 403:
+      return S3Verdict{S3Error::kDenied, false};
+    case 400:
+      if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest")
+        return S3Verdict{S3Error::kBadContent, false};
+      break;
+    case 408:  // request timeout
+    case 429:  // slow down (other stores)
+      return S3Verdict{S3Error::kUnavailable, true};
+    default:
+      if (status >= 500) return S3Verdict{S3Error::kUnavailable, true};  // 503 SlowDown too
+      break;
+  }
+  return S3Verdict{S3Error::kFailed, false};
+}
 
 std::string_view S3ErrorName(S3Error e) {
   switch (e) {

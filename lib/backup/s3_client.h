@@ -65,6 +65,14 @@ enum class S3Error {
 // A short English name of an error, for logs.
 std::string_view S3ErrorName(S3Error e);
 
+// What an answer of the store means: nullopt for 2xx, else the error and whether trying again
+// may help (5xx, 408, 429). `code` is the <Code> of the error document, if any. Pure.
+struct S3Verdict {
+  S3Error error;
+  bool transient;
+};
+std::optional<S3Verdict> S3VerdictOf(long status, std::string_view code);
+
 struct S3ObjectHead {
   std::uint64_t size = 0;
   // The object's user metadata (x-amz-meta-<name>), names in lower case without the prefix.
