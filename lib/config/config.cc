@@ -287,6 +287,10 @@ std::expected<Config, ConfigError> Parse(std::string_view text) {
     return std::unexpected(ConfigError{0, "`storage = s3://...` needs `s3_endpoint`"});
   if (config.storage.empty() && (!config.s3_endpoint.empty() || !config.s3_credentials.empty()))
     return std::unexpected(ConfigError{0, "the s3_* settings need `storage = s3://...`"});
+  // One S3 PUT holds at most 5 GiB (AWS S3 API Reference, "PutObject"); uploads are not split.
+  if (!config.storage.empty() && config.max_object_bytes > (5ull << 30))
+    return std::unexpected(
+        ConfigError{0, "`max_object_bytes` above 5 GiB cannot be stored in one S3 PUT"});
   return config;
 }
 

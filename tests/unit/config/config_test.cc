@@ -52,6 +52,8 @@ TEST_CASE("config errors name the line") {
       {"storage = s3://b1\n", 0, "needs `s3_endpoint`"},
       {"s3_endpoint = http://h\n", 0, "need `storage"},
       {"s3_credentials = /etc/x\n", 0, "need `storage"},
+      {"storage = s3://b1\ns3_endpoint = http://h\nmax_object_bytes = 5368709121\n", 0,
+       "above 5 GiB"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
