@@ -529,8 +529,10 @@ httplib::Client Stack::Client() const {
 }
 
 Rgw::Rgw() : dir_(MakeTempDir("tessera-rgw") + "/lab"), port_(FreePort()) {
-  RunResult up = Run({TESSERA_SOURCE_DIR "/tests/rgw", "up", dir_, std::to_string(port_),
-                      std::to_string(FreePort())});
+  // The script's watcher wipes the lab should this process die without its destructor.
+  RunResult up =
+      Run({"env", "RGW_OWNER_PID=" + std::to_string(getpid()), TESSERA_SOURCE_DIR "/tests/rgw",
+           "up", dir_, std::to_string(port_), std::to_string(FreePort())});
   if (up.status != 0) {
     Run({TESSERA_SOURCE_DIR "/tests/rgw", "wipe", dir_});
     std::error_code ec;
