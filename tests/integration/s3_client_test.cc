@@ -165,3 +165,30 @@ TEST_CASE("a streamed PUT the store refuses ends with the store's reason", "[s3_
   CHECK(*error == S3Error::kExists);
   CHECK(requests == 1);
 }
+
+TEST_CASE("requests of one thread reuse its connection, other threads have their own",
+          "[s3_client]") {
+  ScriptedStore store;
+  std::mutex mutex;
+  std::vector<int> ports;
+  store.server.Get("/bucket/k", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ports.push_back(req.remote_port);
+    res.set_content("hello", "application/octet-stream");
+  });
+  store.Start();
+  S3Client client = store.Client();
+  REQUIRE(client.Head("k"));
+  REQUIRE(client.Head("k"));
+  auto source = client.GetRange("k", 0, 5);
+  char buffer[8];
+  REQUIRE(source->Read(buffer, sizeof buffer) == 5);
+  bool other_thread_ok = false;
+  std::thread([&] { other_thread_ok = client.Head("k").has_value(); }).join();
+  REQUIRE(other_thread_ok);
+  std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(ports.size() == 4);
+  CHECK(ports[1] == ports[0]);
+  CHECK(ports[2] == ports[0]);
+  CHECK(ports[3] != ports[0]);
+}
