@@ -141,9 +141,10 @@ TEST_CASE("a store that goes away mid-backup gives errors, and all is well once 
   std::string src = b.keys + "/src";
   MakeRandomTree(src, 80, 2 << 20);  // 160 MiB: about ten packs
 
-  // The backup runs in the background; the gateway stops once packs are arriving.
+  // The backup runs in the background, held to 16 MiB/s so that it cannot be over before the
+  // gateway stops (once packs are arriving).
   Process restic({"restic", "-r", url, "--password-file", b.keys + "/pw", "--cache-dir",
-                  b.keys + "/cache", "backup", src},
+                  b.keys + "/cache", "--limit-upload", "16384", "backup", src},
                  b.keys + "/backup.log");
   std::string data = RepoPrefix(b) + "data/";
   REQUIRE(Eventually([&] { return !SharedRgw().Keys(b.bucket, data).empty(); }, 120s));
