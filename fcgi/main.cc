@@ -153,7 +153,7 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   if (!backup) return std::unexpected(backup.error());
   made->backup = std::move(*backup);
   if (!made->backup)
-    log::Info("backup endpoints off: set token_key and storage_dir to serve restic");
+    log::Info("backup endpoints off: set token_key and storage_dir (or storage) to serve restic");
   api::Services services{made->tickets.get()};
   if (made->backup) {
     services.backup = made->backup->handler.get();

@@ -261,7 +261,11 @@ Response SelfService::Repos(const auth::Principal& who, store::Database& db) con
     return who.credential() == auth::Credential::kTicket || who.Covers(repo);
   };
   auto repos = storage_->Usage(backup::AccountId{account}, kMaxListed, reached);
-  if (!repos) return JsonError(500, "the storage could not be read");
+  if (!repos) {
+    if (repos.error() == backup::StorageError::kUnavailable)
+      return JsonError(503, "the storage is unavailable, try again later");
+    return JsonError(500, "the storage could not be read");
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const backup::RepoUsage& r : *repos) {
     list.push_back({{"repo", r.repo},

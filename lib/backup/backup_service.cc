@@ -3,17 +3,64 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "backup/s3_client.h"
+#include "backup/s3_storage.h"
 #include "crypto/keyring.h"
+#include "log/log.h"
 
 namespace tessera::backup {
 
+namespace {
+
+// The S3 backend of `storage = s3://...`, once the bucket answered the credentials; a store that
+// does not answer at all only warns (the backup endpoints answer 503 until it does).
+std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config::Config& config) {
+  auto location = ParseS3Location(config.storage);
+  if (!location) {
+    return std::unexpected("storage = " + config.storage +
+                           " is not s3://<bucket>[/<prefix>] (bucket: 3 to 63 of a-z 0-9 . -; "
+                           "prefix: segments of A-Z a-z 0-9 . _ -)");
+  }
+  auto endpoint = ParseS3Endpoint(config.s3_endpoint);
+  if (!endpoint) {
+    return std::unexpected("s3_endpoint = " + config.s3_endpoint +
+                           " is not http(s)://<host>[:<port>] without a path");
+  }
+  auto credentials = config.s3_credentials.empty() ? S3CredentialsFromEnvironment()
+                                                   : LoadS3Credentials(config.s3_credentials);
+  if (!credentials) return std::unexpected(credentials.error());
+  S3ClientOptions options;
+  options.endpoint = std::move(*endpoint);
+  options.addressing = config.s3_virtual_hosted ? S3Addressing::kVirtual : S3Addressing::kPath;
+  options.region = config.s3_region;
+  options.bucket = location->bucket;
+  auto client = std::make_shared<const S3Client>(std::move(options), std::move(*credentials));
+  if (auto checked = client->CheckBucket(location->prefix); !checked) {
+    if (checked.error().first != S3Error::kUnavailable)
+      return std::unexpected(checked.error().second);
+    log::Warning(checked.error().second + "; backup requests get 503 until it does");
+  }
+  return MakeS3Storage(std::move(client), location->prefix);
+}
+
+}  // namespace
+
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock) {
-  if (config.token_key.empty() || config.storage_dir.empty())
+  bool s3 = !config.storage.empty();
+  if (config.token_key.empty() || (config.storage_dir.empty() && !s3))
     return std::unique_ptr<BackupService>();
-  std::error_code ec;
-  if (!std::filesystem::is_directory(config.storage_dir, ec)) {
-    return std::unexpected("storage_dir " + config.storage_dir + " is not a directory");
+  std::unique_ptr<Storage> storage;
+  if (s3) {
+    auto backend = MakeS3Backend(config);
+    if (!backend) return std::unexpected(backend.error());
+    storage = std::move(*backend);
+  } else {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(config.storage_dir, ec)) {
+      return std::unexpected("storage_dir " + config.storage_dir + " is not a directory");
+    }
+    storage = MakeFilesystemStorage(config.storage_dir);
   }
   std::vector<std::filesystem::path> older(config.token_verify_keys.begin(),
                                            config.token_verify_keys.end());
@@ -23,10 +70,12 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
   service->tokens = std::make_unique<auth::TokenFactory>(
       config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock,
       config.token_clock_skew);
-  service->storage = MakeFilesystemStorage(config.storage_dir);
+  service->storage = std::move(storage);
   service->authenticator = std::make_unique<auth::Authenticator>(*service->tokens, sessions, clock);
   service->handler = std::make_unique<RestHandler>(*service->storage, *service->authenticator,
                                                    config.max_object_bytes);
+  // An S3 store keeps no temporary files: a PUT cut short leaves nothing.
+  if (s3) return service;
   // Sweep at start-up (debris of a worker that was killed) and then every half max age, so
   // nothing stale lives longer than 1.5 max ages; at most hourly, since a sweep reads every
   // directory of the storage.

@@ -1,8 +1,9 @@
 // Builds the backup endpoints from the configuration: the token keyring and factory (bound to
-// server_id), the token authenticator over the session cache, the storage backend, the restic
-// REST handler, and the sweeper that removes crashed uploads' temporary files (at once, then
-// every upload_temp_max_age / 2, at most hourly, on a thread of its own that stops when the
-// service goes). Owned by main, shared by threads.
+// server_id), the token authenticator over the session cache, the storage backend (a directory,
+// or an S3 bucket: backup/s3_storage.h), the restic REST handler, and for a directory the
+// sweeper that removes crashed uploads' temporary files (at once, then every
+// upload_temp_max_age / 2, at most hourly, on a thread of its own that stops when the service
+// goes). Owned by main, shared by threads.
 #pragma once
 
 #include <expected>
@@ -28,8 +29,11 @@ struct BackupService {
   std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
 };
 
-// nullptr (not an error) when token_key or storage_dir is not set: the backup endpoints then
-// answer 503. Fails with a message for an unreadable key or a storage_dir that is not a directory.
+// nullptr (not an error) when token_key, or both storage_dir and storage, are not set: the
+// backup endpoints then answer 503. Fails with a message for an unreadable key, a storage_dir
+// that is not a directory, or S3 settings that cannot work: a malformed location or endpoint,
+// missing or too widely readable credentials, credentials the store refuses, a missing bucket
+// (a store that does not answer at all only logs a warning).
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock);
 

@@ -321,15 +321,15 @@ class FilesystemStorage final : public Storage {
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
-      AccountId owner, std::string_view repo, std::string_view type,
-      std::string_view name) override {
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name,
+      std::uint64_t /*size*/) override {
     if (type == "locks") return std::unexpected(StorageError::kIo);
     return Begin(owner, repo, type, name, std::nullopt);
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
-      AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
-      std::size_t max_locks) override {
+      AccountId owner, std::string_view repo, std::string_view name, std::uint64_t /*size*/,
+      std::string_view creator, std::size_t max_locks) override {
     if (!store::IsValidJti(creator)) return std::unexpected(StorageError::kIo);
     if (!RepoExists(owner, repo)) return std::unexpected(StorageError::kNotFound);
     // Refused before the body is read when a cap is reached already; Commit checks exactly.
@@ -494,11 +494,7 @@ class FilesystemStorage final : public Storage {
   }
   std::string ObjectPath(AccountId owner, std::string_view repo, std::string_view type,
                          std::string_view name) const {
-    std::string base = RepoDir(owner, repo);
-    if (type == "config") return base + "/config";
-    if (type == "data")
-      return base + "/data/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
-    return base + "/" + std::string(type) + "/" + std::string(name);
+    return RepoDir(owner, repo) + "/" + ObjectRelativePath(type, name);
   }
   // mkdir -p below the root (which must exist).
   bool MakeDirs(const std::string& path) {

@@ -78,4 +78,10 @@ std::optional<Target> ParseTarget(std::string_view rest) {
   return std::nullopt;
 }
 
+std::string ObjectRelativePath(std::string_view type, std::string_view name) {
+  if (type == "config") return "config";
+  if (type == "data") return "data/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
+  return std::string(type) + "/" + std::string(name);
+}
+
 }  // namespace tessera::backup

@@ -47,6 +47,11 @@ bool IsObjectName(std::string_view name);
 // comes from outside (URL, token claim, grant row): false means it names nothing.
 bool IsRepoPath(std::string_view repo);
 
+// Where an object lies below its repository, in both backends' layout (restic's own): "config"
+// for the config (`name` empty), "data/<first two digits of name>/<name>" for data, and
+// "<type>/<name>" otherwise. `type` and `name` must be valid.
+std::string ObjectRelativePath(std::string_view type, std::string_view name);
+
 // Parses the decoded path after "/backup/" (the router has already refused encoded slashes and
 // NUL). nullopt for anything that is not one of the forms above.
 std::optional<Target> ParseTarget(std::string_view rest);

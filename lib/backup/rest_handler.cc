@@ -45,6 +45,12 @@ Response FromStorage(StorageError e) {
     case StorageError::kNotCreator:
       return Error(
           403, "the lock was created by another token; removing it needs the delete permission");
+    case StorageError::kUnavailable: {
+      // The store is down or overloaded (after the worker's own retries); restic retries.
+      Response r = Error(503, "storage unavailable, try again later");
+      r.AddHeader("Retry-After", "10");
+      return r;
+    }
     case StorageError::kIo:
       break;
   }
@@ -252,8 +258,8 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   if (length > (lock ? kMaxLockBytes : max_object_bytes_)) {
     return Error(413, lock ? "lock file too large" : "object too large");
   }
-  auto writer = lock ? storage_.BeginLock(owner, repo, name, creator, kMaxLocksPerRepo)
-                     : storage_.BeginWrite(owner, repo, type, name);
+  auto writer = lock ? storage_.BeginLock(owner, repo, name, length, creator, kMaxLocksPerRepo)
+                     : storage_.BeginWrite(owner, repo, type, name, length);
   if (!writer) return FromStorage(writer.error());
   std::optional<StorageError> refused;
   auto written = http::StreamBody(

@@ -1,9 +1,9 @@
-// Where backup objects live, behind an interface so the protocol handler is testable and other
-// backends (S3) can follow. Paths given here are already validated (backup/repo_path.h). Each
-// account has its own namespace keyed on its immutable id (accounts.id, an identity column that
-// is never reused), never on its name: a renamed account keeps its repositories, and an account
-// created later under a deleted account's name starts empty. One account can never name another's
-// objects.
+// Where backup objects live, behind an interface so the protocol handler is testable: the
+// filesystem backend below, and S3 (backup/s3_storage.h). Paths given here are already validated
+// (backup/repo_path.h). Each account has its own namespace keyed on its immutable id (accounts.id,
+// an identity column that is never reused), never on its name: a renamed account keeps its
+// repositories, and an account created later under a deleted account's name starts empty. One
+// account can never name another's objects.
 //
 // Writes are atomic: an ObjectWriter streams into a temporary file, verifies the SHA-256 the
 // caller expects, flushes, and only then makes the object visible without ever replacing an
@@ -36,6 +36,7 @@ enum class StorageError {
   kIo,            // anything else the filesystem said
   kTooMany,       // the repository, or the creating grant, holds as many locks as it may
   kNotCreator,    // the lock was not recorded as created by the one removing it
+  kUnavailable,   // a remote store did not answer (after retries): try again later
 };
 
 // The StorageError a filesystem errno means (kIo for anything unexpected). Thread-safe.
@@ -127,9 +128,11 @@ class Storage {
   // `type` is "config" (with an empty name) or an object type.
   virtual std::expected<std::unique_ptr<ObjectReader>, StorageError> Open(
       AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
-  // `type` is never "locks" (kIo): locks are written with BeginLock.
+  // `type` is never "locks" (kIo): locks are written with BeginLock. `size` is the length of the
+  // content the writer will be given (a remote store announces it before the first byte).
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
-      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name,
+      std::uint64_t size) = 0;
   // Begins writing lock `name`, created by `creator` (the grant's jti). The creator is recorded
   // durably before the lock becomes visible, survives restarts, and is seen by every worker
   // sharing the storage. kTooMany when the repository holds `max_locks` locks already, or when
@@ -137,8 +140,8 @@ class Storage {
   // included, can take the capacity every other client of the repository needs); both checked
   // now and again, exactly, when the writer commits.
   virtual std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
-      AccountId owner, std::string_view repo, std::string_view name, std::string_view creator,
-      std::size_t max_locks) = 0;
+      AccountId owner, std::string_view repo, std::string_view name, std::uint64_t size,
+      std::string_view creator, std::size_t max_locks) = 0;
   // Removes lock `name` and its record. With `only_creator`, only a lock recorded as created by
   // it (kNotCreator otherwise, also for a lock without a record). Succeeds when it is gone.
   virtual std::expected<void, StorageError> RemoveLock(

@@ -166,6 +166,33 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
          c.storage_dir = v;
          return true;
        }},
+      {"storage",
+       [](Config& c, std::string_view v) {
+         c.storage = v;
+         return v.empty() || v.starts_with("s3://");
+       }},
+      {"s3_endpoint",
+       [](Config& c, std::string_view v) {
+         c.s3_endpoint = v;
+         return v.empty() || v.starts_with("http://") || v.starts_with("https://");
+       }},
+      {"s3_region",
+       [](Config& c, std::string_view v) {
+         c.s3_region = v;
+         return !v.empty() && v.size() <= 32 && std::all_of(v.begin(), v.end(), [](char ch) {
+           return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+         });
+       }},
+      {"s3_credentials",
+       [](Config& c, std::string_view v) {
+         c.s3_credentials = v;
+         return true;
+       }},
+      {"s3_addressing",
+       [](Config& c, std::string_view v) {
+         c.s3_virtual_hosted = v == "virtual";
+         return v == "path" || v == "virtual";
+       }},
       {"max_object_bytes",
        [](Config& c, std::string_view v) {
          return ParseNumber<std::uint64_t>(v, &c.max_object_bytes, 1024, 1ull << 34);
@@ -261,6 +288,17 @@ std::expected<Config, ConfigError> Parse(std::string_view text) {
       return std::unexpected(ConfigError{line_no, "invalid value for `" + std::string(key) + "`"});
     }
   }
+  // Settings that only make sense together.
+  if (!config.storage.empty() && !config.storage_dir.empty())
+    return std::unexpected(ConfigError{0, "set either `storage_dir` or `storage`, not both"});
+  if (!config.storage.empty() && config.s3_endpoint.empty())
+    return std::unexpected(ConfigError{0, "`storage = s3://...` needs `s3_endpoint`"});
+  if (config.storage.empty() && (!config.s3_endpoint.empty() || !config.s3_credentials.empty()))
+    return std::unexpected(ConfigError{0, "the s3_* settings need `storage = s3://...`"});
+  // One S3 PUT holds at most 5 GiB (AWS S3 API Reference, "PutObject"); uploads are not split.
+  if (!config.storage.empty() && config.max_object_bytes > (5ull << 30))
+    return std::unexpected(
+        ConfigError{0, "`max_object_bytes` above 5 GiB cannot be stored in one S3 PUT"});
   return config;
 }
 

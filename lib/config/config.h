@@ -71,6 +71,19 @@ struct Config {
   // Where backup repositories live (filesystem backend): <storage_dir>/<account id>/<repo>/. Empty:
   // the backup endpoints are off (503).
   std::string storage_dir;
+  // Where backup repositories live instead, in an S3 bucket: "s3://bucket[/prefix]" (checked
+  // fully when the backup service starts, backup/s3_url.h). Exclusive with storage_dir; the s3_*
+  // settings below apply only with it.
+  std::string storage;
+  // The store's URL, "https://host[:port]" (required with storage), and its SigV4 region.
+  std::string s3_endpoint;
+  std::string s3_region = "us-east-1";
+  // A file with the key pair (mode 0600, backup/s3_credentials.h); empty: AWS_ACCESS_KEY_ID and
+  // AWS_SECRET_ACCESS_KEY from the environment.
+  std::string s3_credentials;
+  // Bucket in the path (<endpoint>/<bucket>/<key>, any S3-compatible store) or in the host name
+  // (<bucket>.<host>, AWS).
+  bool s3_virtual_hosted = false;
   // Largest object a client may upload (restic packs are at most 128 MiB).
   std::uint64_t max_object_bytes = 130ull * 1024 * 1024;
 

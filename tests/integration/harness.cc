@@ -23,6 +23,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "backup/s3_url.h"
+
 namespace tessera::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -549,17 +551,102 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
-BackupStack::BackupStack(const std::string& extra_config)
+Rgw::Rgw() : dir_(MakeTempDir("tessera-rgw") + "/lab"), port_(FreePort()) {
+  // The script's watcher wipes the lab should this process die without its destructor.
+  RunResult up =
+      Run({"env", "RGW_OWNER_PID=" + std::to_string(getpid()), TESSERA_SOURCE_DIR "/tests/rgw",
+           "up", dir_, std::to_string(port_), std::to_string(FreePort())});
+  if (up.status != 0) {
+    Run({TESSERA_SOURCE_DIR "/tests/rgw", "wipe", dir_});
+    std::error_code ec;
+    fs::remove_all(fs::path(dir_).parent_path(), ec);
+    throw std::runtime_error("tests/rgw up failed: " + Tail(up.output));
+  }
+}
+
+Rgw::~Rgw() {
+  Run({TESSERA_SOURCE_DIR "/tests/rgw", "wipe", dir_});
+  std::error_code ec;
+  fs::remove_all(fs::path(dir_).parent_path(), ec);
+}
+
+std::string Rgw::MakeBucket() {
+  std::string name = "tessera-" + std::to_string(getpid()) + "-" + std::to_string(++buckets_);
+  RunResult r = Run({TESSERA_SOURCE_DIR "/tests/rgw", "bucket", dir_, name});
+  if (r.status != 0) throw std::runtime_error("bucket " + name + ": " + r.output);
+  return name;
+}
+
+std::vector<std::string> Rgw::Keys(const std::string& bucket, const std::string& prefix) {
+  std::vector<std::string> keys;
+  std::string token;
+  for (;;) {
+    // curl signs with SigV4 itself; the query is already in canonical order.
+    std::string url =
+        endpoint() + "/" + bucket + "?" +
+        (token.empty() ? "" : "continuation-token=" + backup::S3UriEncode(token, false) + "&") +
+        "list-type=2&prefix=" + backup::S3UriEncode(prefix, false);
+    RunResult r = Run({"curl", "-sS", "-f", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                       access_key() + ":" + secret_key(), "-H",
+                       "x-amz-content-sha256: "
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                       url});
+    if (r.status != 0) throw std::runtime_error("listing " + bucket + " failed: " + r.output);
+    const std::string& xml = r.output;
+    for (std::size_t at = xml.find("<Key>"); at != std::string::npos;
+         at = xml.find("<Key>", at + 1)) {
+      std::size_t end = xml.find("</Key>", at);
+      keys.push_back(xml.substr(at + 5, end - at - 5));
+    }
+    std::size_t next = xml.find("<NextContinuationToken>");
+    if (xml.find("<IsTruncated>true</IsTruncated>") == std::string::npos ||
+        next == std::string::npos)
+      return keys;
+    next += std::string_view("<NextContinuationToken>").size();
+    token = xml.substr(next, xml.find('<', next) - next);
+  }
+}
+
+void Rgw::StopGateway() {
+  RunResult r = Run({TESSERA_SOURCE_DIR "/tests/rgw", "gateway-stop", dir_});
+  if (r.status != 0) throw std::runtime_error("gateway-stop failed: " + r.output);
+}
+
+void Rgw::StartGateway() {
+  RunResult r = Run({TESSERA_SOURCE_DIR "/tests/rgw", "gateway-start", dir_});
+  if (r.status != 0) throw std::runtime_error("gateway-start failed: " + Tail(r.output));
+}
+
+Rgw& SharedRgw() {
+  // Destroyed at exit like any static, which wipes the cluster.
+  static Rgw rgw;
+  return rgw;
+}
+
+BackupStack::BackupStack(const std::string& extra_config, Backend backend)
     : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
   const std::string repos = keys + "/repos";
-  MakeStorageDir(repos);
+  std::string storage;
+  if (backend == Backend::kS3) {
+    Rgw& rgw = SharedRgw();
+    bucket = rgw.MakeBucket();
+    const std::string credentials = keys + "/s3.credentials";
+    WriteFile(credentials, "aws_access_key_id = " + Rgw::access_key() +
+                               "\naws_secret_access_key = " + Rgw::secret_key() + "\n");
+    fs::permissions(credentials, fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace);
+    storage = "storage = s3://" + bucket + "/tessera\ns3_endpoint = " + rgw.endpoint() +
+              "\ns3_credentials = " + credentials + "\n";
+  } else {
+    MakeStorageDir(repos);
+    storage = "storage_dir = " + repos + "\n";
+  }
   RunResult key = Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"});
   if (key.status != 0) throw std::runtime_error("keygen failed: " + key.output);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  stack = std::make_unique<Stack>(common + "storage_dir = " + repos + "\n" +
-                                      "password_opslimit = 1\npassword_memlimit_kib = 8192\n" +
-                                      extra_config,
-                                  repos);
+  worker_config =
+      common + storage + "password_opslimit = 1\npassword_memlimit_kib = 8192\n" + extra_config;
+  stack = std::make_unique<Stack>(worker_config, backend == Backend::kS3 ? "" : repos);
   WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");

@@ -174,12 +174,50 @@ class Stack {
   std::unique_ptr<Nginx> nginx_;
 };
 
-// A Stack with the backup endpoints on (a token key, a storage directory), the accounts
-// alice@pbs and bob@pbs (password "pw"), and an admin config to mint tokens with.
+// A throwaway single-node Ceph RADOS Gateway (tests/rgw) on free loopback ports, with one user:
+// a real S3 store. Starting one takes about 20 s; the destructor stops its daemons (by the PIDs
+// the script recorded) and removes its directory. Throws with the script's output if it cannot
+// start.
+class Rgw {
+ public:
+  Rgw();
+  ~Rgw();
+  Rgw(const Rgw&) = delete;
+  Rgw& operator=(const Rgw&) = delete;
+
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  static std::string access_key() { return "TESSERATESTACCESS001"; }
+  static std::string secret_key() { return "tesseratestsecret0000000000000000000001"; }
+  // A new, empty bucket with a name not used before in this process. Throws on failure.
+  std::string MakeBucket();
+  // The keys in `bucket` below `prefix` (every page). Throws on failure.
+  std::vector<std::string> Keys(const std::string& bucket, const std::string& prefix = "");
+  // Stops and starts the gateway alone (the cluster and its data stay).
+  void StopGateway();
+  void StartGateway();
+
+ private:
+  std::string dir_;
+  int port_;
+  int buckets_ = 0;
+};
+
+// The test process's one gateway, started on first use and wiped when the process exits.
+Rgw& SharedRgw();
+
+// Where a BackupStack keeps its repositories.
+enum class Backend {
+  kFilesystem,  // a directory (storage_dir)
+  kS3,          // a fresh bucket of SharedRgw() (storage = s3://<bucket>/tessera)
+};
+
+// A Stack with the backup endpoints on (a token key, a storage directory or bucket), the
+// accounts alice@pbs and bob@pbs (password "pw"), and an admin config to mint tokens with.
 class BackupStack {
  public:
   // `extra_config` is appended to the worker's config (see Worker for overriding its keys).
-  explicit BackupStack(const std::string& extra_config = "");
+  explicit BackupStack(const std::string& extra_config = "",
+                       Backend backend = Backend::kFilesystem);
   ~BackupStack();
   // Makes a grant with tessera-admin and returns its token. Throws on failure.
   std::string Mint(const std::string& user, const std::vector<std::string>& flags);
@@ -190,6 +228,9 @@ class BackupStack {
   // www-data and setgid, so the web server can read what it hands out).
   std::string keys;
   std::string admin_conf;  // tessera-admin --config for token mint/verify/revoke
+  // What the worker's config adds to the harness's (for a second worker on the same storage).
+  std::string worker_config;
+  std::string bucket;  // with Backend::kS3
   std::unique_ptr<Stack> stack;
 };
 

@@ -1,5 +1,5 @@
 // The real restic client (Debian's) backing up through nginx, and through Apache, to Tessera with
-// bearer tokens:
+// bearer tokens, on the filesystem and on S3:
 // init, backup, snapshots, restore with a byte-for-byte comparison, check --read-data, forget
 // --prune; an append-only token whose prune fails with nothing lost; a read-only token restoring
 // and checking (it may make and remove its own locks, issue 8 item 9).
@@ -177,4 +177,10 @@ TEST_CASE("restic backs up, restores, checks and prunes through Apache", "[resti
   BackupStack b;
   Apache apache(b.stack->dir(), b.stack->worker().socket(), b.stack->storage_dir());
   ResticSuite(b, apache.port());
+}
+
+// The S3 backend (a bucket of a throwaway Ceph RGW): downloads are streamed by the worker.
+TEST_CASE("restic backs up, restores, checks and prunes on S3 through nginx", "[restic_s3]") {
+  BackupStack b("", Backend::kS3);
+  ResticSuite(b, b.stack->port());
 }

@@ -290,9 +290,9 @@ TEST_CASE("the per-grant lock cap is exact when locks are committed concurrently
   }
   // Two uploads begun while one more fits: only the first to commit is taken.
   std::string a = "last one", b = "racing one";
-  auto first = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(a), "ro1",
+  auto first = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(a), a.size(), "ro1",
                                     backup::kMaxLocksPerRepo);
-  auto second = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), "ro1",
+  auto second = f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), b.size(), "ro1",
                                      backup::kMaxLocksPerRepo);
   REQUIRE((first && second));
   REQUIRE((*first)->Write(a.data(), a.size()));
@@ -303,6 +303,6 @@ TEST_CASE("the per-grant lock cap is exact when locks are committed concurrently
   CHECK(late.error() == backup::StorageError::kTooMany);
   CHECK(f.Head(Sha256Hex(b)) == 404);
   // Another grant is still free to lock.
-  CHECK(f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), "ro2",
+  CHECK(f.storage->BeginLock(backup::AccountId{3}, "laptop", Sha256Hex(b), b.size(), "ro2",
                              backup::kMaxLocksPerRepo));
 }

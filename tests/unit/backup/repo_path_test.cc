@@ -133,3 +133,11 @@ TEST_CASE("malformed backup paths are refused") {
   CHECK(IsRepoPath("alice/laptop"));
   CHECK_FALSE(IsRepoPath("alice/../bob"));
 }
+
+TEST_CASE("objects lie below their repository in restic's layout") {
+  const std::string name(64, 'a');
+  CHECK(ObjectRelativePath("config", "") == "config");
+  CHECK(ObjectRelativePath("data", "ab" + name.substr(2)) == "data/ab/ab" + name.substr(2));
+  CHECK(ObjectRelativePath("keys", name) == "keys/" + name);
+  CHECK(ObjectRelativePath("locks", name) == "locks/" + name);
+}

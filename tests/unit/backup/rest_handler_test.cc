@@ -1,5 +1,6 @@
 #include "backup/rest_handler.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -23,6 +24,7 @@ class CountingStorage final : public backup::Storage {
   int calls = 0;
   std::int64_t last_owner = 0;
   std::string last_repo;
+  backup::StorageError open_error = backup::StorageError::kNotFound;  // what Open answers
   std::expected<void, backup::StorageError> CreateRepo(backup::AccountId owner,
                                                        std::string_view repo) override {
     Note(owner, repo);
@@ -34,16 +36,17 @@ class CountingStorage final : public backup::Storage {
   std::expected<std::unique_ptr<backup::ObjectReader>, backup::StorageError> Open(
       backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
     Note(owner, repo);
-    return std::unexpected(backup::StorageError::kNotFound);
+    return std::unexpected(open_error);
   }
   std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginWrite(
-      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view,
+      std::uint64_t) override {
     Note(owner, repo);
     return std::unexpected(backup::StorageError::kIo);
   }
   std::expected<std::unique_ptr<backup::ObjectWriter>, backup::StorageError> BeginLock(
-      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view,
-      std::size_t) override {
+      backup::AccountId owner, std::string_view repo, std::string_view, std::uint64_t,
+      std::string_view, std::size_t) override {
     Note(owner, repo);
     return std::unexpected(backup::StorageError::kIo);
   }
@@ -234,4 +237,21 @@ TEST_CASE("a token or grant whose repository is not a valid path reaches nothing
   // The same grant and token with a valid repository reach it.
   CHECK(Get(f.handler, f.Token("laptop", "laptop"), "laptop/keys/").status == 200);
   CHECK(f.storage.calls == 1);
+}
+
+TEST_CASE("a store that is down is 503 with Retry-After, any other storage failure 500") {
+  Fixture f;
+  f.cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {},
+               {{"g", ReadGrant("alice@pbs", false)}});
+  f.storage.open_error = backup::StorageError::kUnavailable;
+  http::Response down = Get(f.handler, f.Token("g"), "laptop/config");
+  CHECK(down.status == 503);
+  auto retry = std::find_if(down.headers.begin(), down.headers.end(),
+                            [](const auto& h) { return h.first == "Retry-After"; });
+  REQUIRE(retry != down.headers.end());
+  CHECK(retry->second == "10");
+  f.storage.open_error = backup::StorageError::kIo;
+  CHECK(Get(f.handler, f.Token("g"), "laptop/config").status == 500);
+  f.storage.open_error = backup::StorageError::kNotFound;
+  CHECK(Get(f.handler, f.Token("g"), "laptop/config").status == 404);
 }

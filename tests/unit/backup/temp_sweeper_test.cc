@@ -113,7 +113,8 @@ TEST_CASE("an upload in progress is never swept, however long it stalls") {
   clock::FixedClock clock(kNow);
   auto storage = backup::MakeFilesystemStorage(root.path);
   REQUIRE(storage->CreateRepo(backup::AccountId{1}, "laptop"));
-  auto writer = storage->BeginWrite(backup::AccountId{1}, "laptop", "data", std::string(64, '0'));
+  auto writer =
+      storage->BeginWrite(backup::AccountId{1}, "laptop", "data", std::string(64, '0'), 0);
   REQUIRE(writer);
   REQUIRE((*writer)->Write("half", 4));
   std::vector<fs::path> temps;

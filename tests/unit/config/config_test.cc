@@ -53,6 +53,17 @@ TEST_CASE("config errors name the line") {
       {"database = 'a' b\n", 1, "after a quoted"},
       {"socket_mode = 0999\n", 1, "invalid value"},
       {"log_level = loud\n", 1, "invalid value"},
+      // S3 settings that cannot work (line 0: about the settings together).
+      {"storage = /var/lib/tessera\n", 1, "invalid value"},
+      {"storage = s3://b1\ns3_endpoint = ftp://x\n", 2, "invalid value"},
+      {"s3_region = EU West\n", 1, "invalid value"},
+      {"s3_addressing = dns\n", 1, "invalid value"},
+      {"storage = s3://b1\nstorage_dir = /srv\ns3_endpoint = http://h\n", 0, "not both"},
+      {"storage = s3://b1\n", 0, "needs `s3_endpoint`"},
+      {"s3_endpoint = http://h\n", 0, "need `storage"},
+      {"s3_credentials = /etc/x\n", 0, "need `storage"},
+      {"storage = s3://b1\ns3_endpoint = http://h\nmax_object_bytes = 5368709121\n", 0,
+       "above 5 GiB"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -61,4 +72,24 @@ TEST_CASE("config errors name the line") {
     CHECK(r.error().line == c.line);
     CHECK(r.error().message.find(c.fragment) != std::string::npos);
   }
+}
+
+TEST_CASE("S3 storage is configured by storage = s3:// and the s3_ settings") {
+  auto c = Parse(
+      "storage = s3://backups/tessera\n"
+      "s3_endpoint = https://s3.eu-west-1.amazonaws.com\n"
+      "s3_region = eu-west-1\n"
+      "s3_credentials = /etc/tessera/s3.credentials\n"
+      "s3_addressing = virtual\n");
+  REQUIRE(c);
+  CHECK(c->storage == "s3://backups/tessera");
+  CHECK(c->s3_endpoint == "https://s3.eu-west-1.amazonaws.com");
+  CHECK(c->s3_region == "eu-west-1");
+  CHECK(c->s3_credentials == "/etc/tessera/s3.credentials");
+  CHECK(c->s3_virtual_hosted);
+  auto defaults = Parse("storage = s3://backups\ns3_endpoint = http://127.0.0.1:7480\n");
+  REQUIRE(defaults);
+  CHECK(defaults->s3_region == "us-east-1");
+  CHECK_FALSE(defaults->s3_virtual_hosted);
+  CHECK(defaults->s3_credentials.empty());
 }

@@ -1,0 +1,181 @@
+// The S3 data path (tests/bench/s3-path runs it; hidden from the test suite): restic backup and
+// restore of a generated tree through nginx and one Tessera worker on a bucket of a throwaway
+// Ceph RGW, against `rclone serve restic` whose remote is another bucket of the same gateway, in
+// the same run. Prints median wall times (rounds alternate which server goes first; every
+// restore is compared byte for byte), each server's CPU seconds per GiB uploaded, and the
+// worker's peak RSS. Built into integration_tests for its harness (tests/integration/harness.h).
+// S3_BENCH_MIB (default 1024) and S3_BENCH_ROUNDS (default 1) size the run.
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "integration/harness.h"
+
+using namespace tessera::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
+}
+
+// `mib` MiB of files of 64 KiB to 4 MiB (half random, half text) after 3 small files (1 to
+// 16 KiB) per MiB, in nested folders: what a home directory's backup sees.
+void MakeMixedTree(const std::string& root, std::uint64_t mib) {
+  std::string text;
+  while (text.size() < (4u << 20))
+    text += "the quick brown fox jumps over the lazy dog 0123456789\n";
+  std::string random(4u << 20, '\0');
+  const std::uint64_t total = mib << 20;
+  const std::size_t sizes[] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
+  std::uint64_t made = 0;
+  for (std::uint64_t i = 0; made < total; ++i) {
+    std::size_t size =
+        i < mib * 3 ? 1024 + randombytes_uniform(15 * 1024) : sizes[randombytes_uniform(4)];
+    size = static_cast<std::size_t>(std::min<std::uint64_t>(size, total - made));
+    std::string dir = root + "/d" + std::to_string(i % 32) + "/e" + std::to_string(i % 5);
+    fs::create_directories(dir);
+    std::ofstream out(dir + "/f" + std::to_string(i), std::ios::binary);
+    if (i % 2 == 0) {
+      randombytes_buf(random.data(), size);
+      out.write(random.data(), static_cast<std::streamsize>(size));
+    } else {
+      out << i;
+      out.write(text.data(), static_cast<std::streamsize>(size));
+    }
+    made += size;
+  }
+}
+
+// CPU seconds (user + system) a process has used.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t close = stat.rfind(')');
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; fields >> f && i <= 15; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string PeakRssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("VmHWM:")) continue;
+    std::size_t digits = line.find_first_of("0123456789");
+    return line.substr(digits, line.find(' ', digits) - digits);
+  }
+  return "?";
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+struct Server {
+  std::string name, url;
+  pid_t pid;
+  std::vector<double> backup, restore;
+  double cpu = 0;
+};
+
+// One round on one server: init a fresh repository, back up (timed, CPU counted), restore
+// (timed), compare. Fails the bench on any error.
+void Round(Server& s, const std::string& src, const std::string& work, int round) {
+  std::string repo = s.url + "round" + std::to_string(round) + "/";
+  auto restic = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"restic", "-r", repo, "--no-cache", "-q"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto start = std::chrono::steady_clock::now();
+    RunResult r = Run(argv);
+    INFO(s.name << ": " << r.output);
+    REQUIRE(r.status == 0);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  restic({"init"});
+  double cpu0 = CpuSeconds(s.pid);
+  s.backup.push_back(restic({"backup", src}));
+  s.cpu += CpuSeconds(s.pid) - cpu0;
+  std::string target = work + "/restore-" + s.name;
+  s.restore.push_back(restic({"restore", "latest", "--target", target}));
+  RunResult diff = Run({"diff", "-r", "-q", src, target + src});
+  INFO(diff.output);
+  REQUIRE(diff.status == 0);
+  fs::remove_all(target);
+}
+
+}  // namespace
+
+TEST_CASE("S3 data path: Tessera on RGW against rclone serve restic on RGW", "[.bench_s3]") {
+  const int mib = EnvInt("S3_BENCH_MIB", 1024), rounds = EnvInt("S3_BENCH_ROUNDS", 1);
+  BackupStack b("threads = 8\n", Backend::kS3);
+  Rgw& rgw = SharedRgw();
+  std::string rclone_bucket = rgw.MakeBucket();
+  std::string src = b.keys + "/src";
+  MakeMixedTree(src, static_cast<std::uint64_t>(mib));
+  setenv("RESTIC_PASSWORD", "bench", 1);
+
+  // rclone's remote "lab" is the same gateway; Debian's rclone 1.60 fails with AWS_CA_BUNDLE set.
+  unsetenv("AWS_CA_BUNDLE");
+  setenv("RCLONE_CONFIG_LAB_TYPE", "s3", 1);
+  setenv("RCLONE_CONFIG_LAB_PROVIDER", "Ceph", 1);
+  setenv("RCLONE_CONFIG_LAB_ENDPOINT", rgw.endpoint().c_str(), 1);
+  setenv("RCLONE_CONFIG_LAB_ACCESS_KEY_ID", Rgw::access_key().c_str(), 1);
+  setenv("RCLONE_CONFIG_LAB_SECRET_ACCESS_KEY", Rgw::secret_key().c_str(), 1);
+  int rclone_port = FreePort();
+  Process rclone({"rclone", "serve", "restic", "--addr", "127.0.0.1:" + std::to_string(rclone_port),
+                  "lab:" + rclone_bucket},
+                 b.keys + "/rclone.log");
+  REQUIRE(Eventually(
+      [&] {
+        return Run({"curl", "-s", "-o", "/dev/null",
+                    "http://127.0.0.1:" + std::to_string(rclone_port) + "/"})
+                   .status == 0;
+      },
+      std::chrono::seconds(10)));
+
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--delete"});
+  Server tessera{
+      "tessera",
+      "rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(b.stack->port()) + "/backup/",
+      b.stack->worker().process().pid(),
+      {},
+      {}};
+  Server other{
+      "rclone", "rest:http://127.0.0.1:" + std::to_string(rclone_port) + "/", rclone.pid(), {}, {}};
+  for (int n = 1; n <= rounds; ++n) {
+    Server& first = n % 2 ? tessera : other;
+    Server& second = n % 2 ? other : tessera;
+    Round(first, src, b.keys, n);
+    Round(second, src, b.keys, n);
+  }
+
+  double gib = static_cast<double>(mib) * rounds / 1024;
+  std::printf("s3-path: tree %d MiB, median of %d rounds, every restore identical\n", mib, rounds);
+  std::printf("  %-30s %10s %10s %7s\n", "", "tessera", "rclone", "ratio");
+  double tb = Median(tessera.backup), rb = Median(other.backup);
+  double tr = Median(tessera.restore), rr = Median(other.restore);
+  std::printf("  %-30s %9.2fs %9.2fs %7.2f\n", "restic backup", tb, rb, tb / rb);
+  std::printf("  %-30s %9.2fs %9.2fs %7.2f\n", "restic restore", tr, rr, tr / rr);
+  std::printf("  %-30s %10.2f %10.2f %7.2f\n", "server CPU s per GiB uploaded", tessera.cpu / gib,
+              other.cpu / gib, tessera.cpu / other.cpu);
+  std::printf("  %-30s %10s %10s\n", "peak RSS KiB", PeakRssKiB(tessera.pid).c_str(),
+              PeakRssKiB(other.pid).c_str());
+  std::fflush(stdout);
+}
