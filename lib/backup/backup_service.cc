@@ -45,23 +45,23 @@ std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config:
 
 }  // namespace
 
+std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config) {
+  if (!config.storage.empty()) return MakeS3Backend(config);
+  if (config.storage_dir.empty()) return std::unique_ptr<Storage>();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.storage_dir, ec))
+    return std::unexpected("storage_dir " + config.storage_dir + " is not a directory");
+  return MakeFilesystemStorage(config.storage_dir);
+}
+
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock) {
+    const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
+    const clock::Clock& clock) {
   bool s3 = !config.storage.empty();
   if (config.token_key.empty() || (config.storage_dir.empty() && !s3))
     return std::unique_ptr<BackupService>();
-  std::unique_ptr<Storage> storage;
-  if (s3) {
-    auto backend = MakeS3Backend(config);
-    if (!backend) return std::unexpected(backend.error());
-    storage = std::move(*backend);
-  } else {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(config.storage_dir, ec)) {
-      return std::unexpected("storage_dir " + config.storage_dir + " is not a directory");
-    }
-    storage = MakeFilesystemStorage(config.storage_dir);
-  }
+  auto storage = OpenStorage(config);
+  if (!storage) return std::unexpected(storage.error());
   std::vector<std::filesystem::path> older(config.token_verify_keys.begin(),
                                            config.token_verify_keys.end());
   auto ring = crypto::Keyring::Load(config.token_key, older);
@@ -70,10 +70,11 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
   service->tokens = std::make_unique<auth::TokenFactory>(
       config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock,
       config.token_clock_skew);
-  service->storage = std::move(storage);
+  service->storage = std::move(*storage);
+  service->usage = std::make_unique<UsageLedger>(usage);
   service->authenticator = std::make_unique<auth::Authenticator>(*service->tokens, sessions, clock);
   service->handler = std::make_unique<RestHandler>(*service->storage, *service->authenticator,
-                                                   config.max_object_bytes);
+                                                   *service->usage, config.max_object_bytes);
   // An S3 store keeps no temporary files: a PUT cut short leaves nothing.
   if (s3) return service;
   // Sweep at start-up (debris of a worker that was killed) and then every half max age, so

@@ -16,6 +16,7 @@
 #include "backup/rest_handler.h"
 #include "backup/storage.h"
 #include "backup/temp_sweeper.h"
+#include "backup/usage_ledger.h"
 #include "clock/clock.h"
 #include "config/config.h"
 
@@ -25,6 +26,7 @@ struct BackupService {
   std::unique_ptr<auth::TokenFactory> tokens;
   std::unique_ptr<auth::Authenticator> authenticator;  // tokens only
   std::unique_ptr<Storage> storage;
+  std::unique_ptr<UsageLedger> usage;
   std::unique_ptr<RestHandler> handler;
   std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
 };
@@ -34,7 +36,13 @@ struct BackupService {
 // that is not a directory, or S3 settings that cannot work: a malformed location or endpoint,
 // missing or too widely readable credentials, credentials the store refuses, a missing bucket
 // (a store that does not answer at all only logs a warning).
+// Quotas are kept in `usage` (the worker's thread-safe pool), which must outlive the service.
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& sessions, const clock::Clock& clock);
+    const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
+    const clock::Clock& clock);
+
+// The storage backend the configuration names (storage_dir or storage), nullptr when it names
+// none; the same checks as above. For the admin tool's usage recompute.
+std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config);
 
 }  // namespace tessera::backup

@@ -377,14 +377,29 @@ class FilesystemStorage final : public Storage {
                                        type == "data");
   }
 
-  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
-                                           std::string_view type, std::string_view name) override {
+  std::expected<std::optional<std::uint64_t>, StorageError> Remove(AccountId owner,
+                                                                   std::string_view repo,
+                                                                   std::string_view type,
+                                                                   std::string_view name) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
-    if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
+    if (type == "locks") {
+      if (auto gone = RemoveLock(owner, repo, name, std::nullopt); !gone)
+        return std::unexpected(gone.error());
+      return std::nullopt;
+    }
     std::string path = ObjectPath(owner, repo, type, name);
-    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    // Objects are never rewritten, so the size read before the unlink is the removed one's; of
+    // two parallel removals only the one whose unlink succeeds reports it.
+    struct stat st{};
+    if (lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return std::nullopt;
       return std::unexpected(StorageErrorFromErrno(errno));
-    return {};
+    }
+    if (unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return std::nullopt;
+      return std::unexpected(StorageErrorFromErrno(errno));
+    }
+    return static_cast<std::uint64_t>(st.st_size);
   }
 
  private:

@@ -36,6 +36,9 @@ Response FromStorage(StorageError e) {
       return Error(400, "content does not match its name (SHA-256)");
     case StorageError::kNoSpace:
       return Error(507, "insufficient storage");
+    case StorageError::kQuota:
+      // restic reports the answer and stops; deleting (forget --prune) makes room again.
+      return Error(507, "the account's storage quota has no room for this object");
     case StorageError::kTooMany: {
       // Clears as soon as a lock is removed; restic retries.
       Response r = Error(429, "too many locks in this repository, or held by this token");
@@ -135,8 +138,11 @@ AccountId Owner(const auth::Principal& who) { return AccountId{who.account_id()}
 }  // namespace
 
 RestHandler::RestHandler(Storage& storage, const auth::Authenticator& authenticator,
-                         std::uint64_t max_object_bytes)
-    : storage_(storage), authenticator_(authenticator), max_object_bytes_(max_object_bytes) {}
+                         UsageLedger& usage, std::uint64_t max_object_bytes)
+    : storage_(storage),
+      usage_(usage),
+      authenticator_(authenticator),
+      max_object_bytes_(max_object_bytes) {}
 
 Response RestHandler::Handle(http::Request& request, std::string_view rest) const {
   auto principal = authenticator_.Authenticate(request, auth::Credential::kToken);
@@ -208,17 +214,18 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
     return Upload(request, Owner(who), target.repo, target.type, target.name, who.grant_id());
   }
   if (request.method != Method::kDelete) return NotAllowed("GET, HEAD, POST, DELETE");
-  std::expected<void, StorageError> gone;
   if (lock && !may.del) {
     // restic removes the locks it made with any token; another token's lock (a running prune's
     // exclusive lock) only goes with the delete right.
     if (!(may.read || may.write)) return Forbidden();
-    gone = storage_.RemoveLock(Owner(who), target.repo, target.name, who.grant_id());
-  } else {
-    if (!may.del) return Forbidden();
-    gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
+    auto gone = storage_.RemoveLock(Owner(who), target.repo, target.name, who.grant_id());
+    if (!gone) return FromStorage(gone.error());
+    return Ok();
   }
+  if (!may.del) return Forbidden();
+  auto gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
   if (!gone) return FromStorage(gone.error());
+  if (*gone) usage_.Removed(Owner(who), target.repo, **gone);
   return Ok();
 }
 
@@ -261,6 +268,9 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   auto writer = lock ? storage_.BeginLock(owner, repo, name, length, creator, kMaxLocksPerRepo)
                      : storage_.BeginWrite(owner, repo, type, name, length);
   if (!writer) return FromStorage(writer.error());
+  // Before a byte of the body is read: a full account stores nothing of it.
+  auto room = usage_.Reserve(owner, repo, type, length);
+  if (!room) return FromStorage(room.error());
   std::optional<StorageError> refused;
   auto written = http::StreamBody(
       request, length,
@@ -274,7 +284,9 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   if (!written) return FromBody(written.error(), refused);
   std::optional<std::string_view> expected;
   if (type != "config") expected = name;
+  // On any failure the reservation's destructor gives the room back.
   if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());
+  room->Commit();
   return Ok();
 }
 

@@ -10,6 +10,8 @@
 // and remove a lock it created (its grant's jti is recorded with the lock, see
 // backup/lock_records.h); removing another token's lock needs delete (403), so a read-only or
 // append-only token can never break a running prune's exclusive lock.
+// Uploads other than locks reserve their length in the account's quota before their body is
+// read (507 when it has no room, backup/usage_ledger.h); removals give the room back.
 // Objects live under the grant's immutable account id (never the account's name), so no URL can
 // reach another account's data, a renamed account keeps its own and a re-created name inherits
 // nothing.
@@ -23,6 +25,7 @@
 #include "auth/authenticator.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
+#include "backup/usage_ledger.h"
 #include "http/request.h"
 #include "http/response.h"
 
@@ -38,8 +41,8 @@ inline constexpr std::size_t kMaxLocksPerRepo = 256;
 
 class RestHandler {
  public:
-  // `storage` and `authenticator` must outlive the handler.
-  RestHandler(Storage& storage, const auth::Authenticator& authenticator,
+  // `storage`, `authenticator` and `usage` must outlive the handler.
+  RestHandler(Storage& storage, const auth::Authenticator& authenticator, UsageLedger& usage,
               std::uint64_t max_object_bytes);
 
   // `rest` is the decoded path after "/backup/".
@@ -65,6 +68,7 @@ class RestHandler {
                              std::string_view type) const;
 
   Storage& storage_;
+  UsageLedger& usage_;
   const auth::Authenticator& authenticator_;
   std::uint64_t max_object_bytes_;
 };

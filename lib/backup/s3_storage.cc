@@ -257,13 +257,26 @@ class S3Storage final : public Storage {
     return repos;
   }
 
-  std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
-                                           std::string_view type, std::string_view name) override {
+  std::expected<std::optional<std::uint64_t>, StorageError> Remove(AccountId owner,
+                                                                   std::string_view repo,
+                                                                   std::string_view type,
+                                                                   std::string_view name) override {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
-    if (type == "locks") return RemoveLock(owner, repo, name, std::nullopt);
-    if (auto gone = client_->Delete(ObjectKey(owner, repo, type, name)); !gone)
-      return Unexpected(gone);
-    return {};
+    if (type == "locks") {
+      if (auto gone = RemoveLock(owner, repo, name, std::nullopt); !gone)
+        return std::unexpected(gone.error());
+      return std::nullopt;
+    }
+    // S3 has no conditional delete: the size comes from a HEAD first, so two parallel removals
+    // of one object may both report it (the usage is then too low until a recompute).
+    std::string key = ObjectKey(owner, repo, type, name);
+    auto head = client_->Head(key);
+    if (!head) {
+      if (head.error() == S3Error::kNotFound) return std::nullopt;
+      return Unexpected(head);
+    }
+    if (auto gone = client_->Delete(key); !gone) return Unexpected(gone);
+    return head->size;
   }
 
   // Whether one more lock by `creator` stays within both caps (Storage::BeginLock). The total

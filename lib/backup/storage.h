@@ -32,7 +32,8 @@ enum class StorageError {
   kNotFound,      // no such object (or repository)
   kExists,        // the object exists already: never overwritten
   kHashMismatch,  // the content does not hash to the name
-  kNoSpace,       // disk full or quota
+  kNoSpace,       // disk full
+  kQuota,         // the account's quota (backup/usage_ledger.h) has no room for it
   kIo,            // anything else the filesystem said
   kTooMany,       // the repository, or the creating grant, holds as many locks as it may
   kNotCreator,    // the lock was not recorded as created by the one removing it
@@ -156,10 +157,11 @@ class Storage {
   virtual std::expected<std::vector<RepoUsage>, StorageError> Usage(
       AccountId owner, std::size_t limit,
       const std::function<bool(std::string_view repo)>& include) = 0;
-  // Succeeds when the object is already gone (clients retry). For "locks", RemoveLock(nullopt).
-  virtual std::expected<void, StorageError> Remove(AccountId owner, std::string_view repo,
-                                                   std::string_view type,
-                                                   std::string_view name) = 0;
+  // Succeeds when the object is already gone (clients retry). Returns the size of the object
+  // this call removed, nullopt when there was none (or when it was a lock: for "locks",
+  // RemoveLock(nullopt)), so that a removal is taken off the account's usage once.
+  virtual std::expected<std::optional<std::uint64_t>, StorageError> Remove(
+      AccountId owner, std::string_view repo, std::string_view type, std::string_view name) = 0;
 };
 
 // The filesystem backend: <root>/<account

@@ -171,6 +171,54 @@ class PgDatabase final : public Database {
     return std::optional<std::string>(PQgetvalue(result->get(), 0, 0));
   }
 
+  std::expected<bool, StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
+                                               std::uint64_t grace) override {
+    // One statement: the row's lock serialises parallel reservations, and PostgreSQL re-checks
+    // the WHERE of the conflicting update against the row as the previous one left it, so the
+    // last room goes to one upload only. A disabled or deleted account reserves nothing.
+    auto result = Query(
+        "INSERT INTO account_usage AS u (account_id, bytes) "
+        "  SELECT a.id, $2::bigint FROM accounts a "
+        "   WHERE a.id = $1 AND (a.quota_bytes IS NULL OR $2::numeric <= a.quota_bytes + "
+        "$3::numeric) "
+        "ON CONFLICT (account_id) DO UPDATE SET bytes = u.bytes + excluded.bytes "
+        "  WHERE u.bytes + excluded.bytes <= COALESCE((SELECT a.quota_bytes + $3::numeric "
+        "                                              FROM accounts a "
+        "                                              WHERE a.id = u.account_id), "
+        "                                             u.bytes + excluded.bytes) "
+        "RETURNING 1",
+        {std::to_string(account), std::to_string(bytes), std::to_string(grace)});
+    if (!result) return std::unexpected(result.error());
+    return PQntuples(result->get()) == 1;
+  }
+
+  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::uint64_t bytes) override {
+    return Run(
+        "UPDATE account_usage SET bytes = greatest(0, bytes - $2::bigint) "
+        "WHERE account_id = $1",
+        {std::to_string(account), std::to_string(bytes)});
+  }
+
+  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
+                                              std::uint64_t bytes) override {
+    return Run(
+        "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) VALUES ($1, $2, $3, 1) "
+        "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
+        "                                             objects = r.objects + 1",
+        {std::to_string(account), std::string(repo), std::to_string(bytes)});
+  }
+
+  std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                              std::uint64_t bytes) override {
+    return Run(
+        "WITH a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
+        "           WHERE account_id = $1) "
+        "UPDATE repo_usage SET bytes = greatest(0, bytes - $3::bigint), "
+        "                      objects = greatest(0, objects - 1) "
+        "WHERE account_id = $1 AND repo = $2",
+        {std::to_string(account), std::string(repo), std::to_string(bytes)});
+  }
+
   std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
                                                             std::string_view network,
                                                             const ThrottlePolicy& p) override {

@@ -84,6 +84,21 @@ class DatabasePool final : public Database {
       std::string_view userid) override {
     return With([&](Database& db) { return db.FindAccountState(userid); });
   }
+  std::expected<bool, StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
+                                               std::uint64_t grace) override {
+    return With([&](Database& db) { return db.ReserveUsage(account, bytes, grace); });
+  }
+  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::uint64_t bytes) override {
+    return With([&](Database& db) { return db.ReleaseUsage(account, bytes); });
+  }
+  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
+                                              std::uint64_t bytes) override {
+    return With([&](Database& db) { return db.CommitUsage(account, repo, bytes); });
+  }
+  std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                              std::uint64_t bytes) override {
+    return With([&](Database& db) { return db.RemoveUsage(account, repo, bytes); });
+  }
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return With([&](Database& db) { return db.FindGrant(jti); });
   }

@@ -13,6 +13,7 @@
 #include "backup/lock_records.h"
 #include "backup/rest_handler.h"
 #include "crypto/keyring.h"
+#include "fake_usage_store.h"
 #include "store/database.h"
 
 using namespace tessera;
@@ -77,6 +78,8 @@ struct Fixture {
   NoStore db;
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   auth::Authenticator authenticator{tokens, cache, clock};
+  testing::FakeUsageStore usage_db;
+  backup::UsageLedger usage{usage_db};
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
 
@@ -102,7 +105,7 @@ struct Fixture {
   void Restart() {
     handler.reset();
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, 1 << 20);
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path,
                       std::string body = "", std::string query = "") {

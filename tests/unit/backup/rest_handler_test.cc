@@ -5,6 +5,7 @@
 #include <map>
 
 #include "crypto/keyring.h"
+#include "fake_usage_store.h"
 #include "store/database.h"
 
 using namespace tessera;
@@ -65,10 +66,10 @@ class CountingStorage final : public backup::Storage {
     Note(owner, repo);
     return std::make_unique<EmptyLister>();
   }
-  std::expected<void, backup::StorageError> Remove(backup::AccountId owner, std::string_view repo,
-                                                   std::string_view, std::string_view) override {
+  std::expected<std::optional<std::uint64_t>, backup::StorageError> Remove(
+      backup::AccountId owner, std::string_view repo, std::string_view, std::string_view) override {
     Note(owner, repo);
-    return {};
+    return std::nullopt;
   }
 
  private:
@@ -130,7 +131,9 @@ struct Fixture {
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   CountingStorage storage;
   auth::Authenticator authenticator{tokens, cache, clock};
-  backup::RestHandler handler{storage, authenticator, 1 << 20};
+  testing::FakeUsageStore usage_db;
+  backup::UsageLedger usage{usage_db};
+  backup::RestHandler handler{storage, authenticator, usage, 1 << 20};
 
   std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
     return *tokens.Create(
@@ -150,7 +153,9 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
              {{"g1", ReadGrant("alice@pbs", false)}, {"g2", ReadGrant("../bob@pbs", false)}});
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
-  backup::RestHandler handler(storage, authenticator, 1 << 20);
+  testing::FakeUsageStore usage_db;
+  backup::UsageLedger usage(usage_db);
+  backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
 
   auto good =
       tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
@@ -172,7 +177,9 @@ TEST_CASE("a grant the cache does not hold is looked up once, then remembered") 
   cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {});
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
-  backup::RestHandler handler(storage, authenticator, 1 << 20);
+  testing::FakeUsageStore usage_db;
+  backup::UsageLedger usage(usage_db);
+  backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
   auto token = [&](const char* jti) {
     return *tokens.Create(
         {"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});

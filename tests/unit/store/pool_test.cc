@@ -67,6 +67,21 @@ class FakeDb final : public store::Database {
       std::string_view, std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
+  std::expected<bool, store::StoreError> ReserveUsage(std::int64_t, std::uint64_t,
+                                                      std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> ReleaseUsage(std::int64_t, std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> CommitUsage(std::int64_t, std::string_view,
+                                                     std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> RemoveUsage(std::int64_t, std::string_view,
+                                                     std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
   std::expected<bool, store::StoreError> StartSession(std::string_view,
                                                       const store::SessionTicket&) override {
     return std::unexpected(store::StoreError::kInvalid);

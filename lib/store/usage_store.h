@@ -1,0 +1,44 @@
+// What each account stores, tracked in PostgreSQL (sql/0013) so that every worker sharing the
+// database enforces one quota: an upload reserves its length before its body is read, and the
+// reservation becomes the object's usage when it is stored, or is given back when it is not.
+// Accounts are named by their immutable id (accounts.id). One object per worker thread; not
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tessera::store {
+
+enum class StoreError;
+
+// What one repository's committed objects hold.
+struct RepoBytes {
+  std::string repo;
+  std::uint64_t bytes = 0;
+  std::uint64_t objects = 0;
+};
+
+class UsageStore {
+ public:
+  virtual ~UsageStore() = default;
+  // Adds `bytes` to the account's usage when the result stays within its quota plus `grace`
+  // (always without a quota); false, and nothing changed, when it would not. Atomic: parallel
+  // reservations on any number of workers never pass the quota together.
+  virtual std::expected<bool, StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
+                                                       std::uint64_t grace) = 0;
+  // Gives back a reservation whose upload was not stored.
+  virtual std::expected<void, StoreError> ReleaseUsage(std::int64_t account,
+                                                       std::uint64_t bytes) = 0;
+  // Counts a reserved upload of `bytes` as one object of `repo`.
+  virtual std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
+                                                      std::uint64_t bytes) = 0;
+  // Takes a removed object of `bytes` off the account's and the repository's usage.
+  virtual std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                                      std::uint64_t bytes) = 0;
+};
+
+}  // namespace tessera::store

@@ -1,0 +1,222 @@
+// Quotas at the restic handler (backup/usage_ledger.h) over a real storage directory and an
+// in-memory usage store: an upload that would pass the quota is refused before its body is
+// read and stores nothing; every failed upload gives its reservation back; removals lower the
+// usage once; locks are never counted; index files have their grace; a database that does not
+// answer refuses uploads with 503 and still lets a client delete.
+#include <sodium.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+#include "backup/rest_handler.h"
+#include "crypto/keyring.h"
+#include "fake_usage_store.h"
+#include "store/database.h"
+
+using namespace tessera;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kAccount = 5;
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[sizeof d * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+  return hex;
+}
+
+// A body that counts the bytes read from it, and can end early (a client that went away).
+class CountedBody final : public http::BodyReader {
+ public:
+  CountedBody(std::string data, std::size_t cut) : data_(std::move(data)), cut_(cut) {}
+  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
+    std::size_t n = std::min(size, std::min(cut_, data_.size()) - read);
+    std::copy_n(data_.data() + read, n, buffer);
+    read += n;
+    return static_cast<std::ptrdiff_t>(n);
+  }
+  std::size_t read = 0;
+
+ private:
+  std::string data_;
+  std::size_t cut_;
+};
+
+class NoStore final : public store::CacheSource {
+ public:
+  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
+      std::string_view) override {
+    return std::optional<store::AccountState>{};
+  }
+  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
+      std::string_view) override {
+    return std::optional<store::GrantRecord>{};
+  }
+};
+
+store::GrantRecord Grant(bool read, bool write, bool del) {
+  store::GrantRecord g;
+  g.userid = "carol@pbs";
+  g.account_id = kAccount;
+  g.read = read;
+  g.write = write;
+  g.del = del;
+  g.expires_at = 1900000000;
+  return g;
+}
+
+struct Fixture {
+  std::string root;
+  clock::FixedClock clock{1800000000};
+  std::shared_ptr<crypto::Keyring> ring =
+      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
+  auth::TokenFactory tokens{"srv", ring, clock};
+  NoStore db;
+  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
+  auth::Authenticator authenticator{tokens, cache, clock};
+  testing::FakeUsageStore usage_db;
+  backup::UsageLedger usage{usage_db};
+  std::unique_ptr<backup::Storage> storage;
+  std::unique_ptr<backup::RestHandler> handler;
+  std::size_t last_read = 0;  // body bytes the last request's handler read
+
+  Fixture() {
+    std::string templ = (fs::temp_directory_path() / "tessera-quota-XXXXXX").string();
+    REQUIRE(mkdtemp(templ.data()) != nullptr);
+    root = templ;
+    cache.Load({{"carol@pbs", {true, std::nullopt, 0}}}, {},
+               {{"admin", Grant(true, true, true)}, {"reader", Grant(true, false, false)}});
+    storage = backup::MakeFilesystemStorage(root);
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, 1 << 20);
+    REQUIRE(Call(http::Method::kPost, "laptop/", "", "create=true").status == 200);
+  }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  http::Response Call(http::Method m, const std::string& path, std::string body = "",
+                      std::string query = "", const char* jti = "admin",
+                      std::optional<std::size_t> cut = std::nullopt) {
+    auto token = tokens.Create(
+        {"carol@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
+    http::Request r;
+    r.method = m;
+    r.query = std::move(query);
+    r.headers.emplace_back("authorization", "Bearer " + *token);
+    CountedBody reader(body, cut.value_or(body.size()));
+    if (m == http::Method::kPost) {
+      r.content_length = body.size();
+      r.body = &reader;
+    }
+    auto answer = handler->Handle(r, path);
+    last_read = reader.read;
+    return answer;
+  }
+  // Uploads `content` as an object of `type` named after its hash; returns status and name.
+  std::pair<int, std::string> Put(const std::string& type, const std::string& content,
+                                  const char* jti = "admin") {
+    std::string name = Sha256Hex(content);
+    return {Call(http::Method::kPost, "laptop/" + type + "/" + name, content, "", jti).status,
+            name};
+  }
+  bool Stored(const std::string& type, const std::string& name) const {
+    std::string dir = root + "/" + std::to_string(kAccount) + "/laptop/" + type + "/";
+    if (type == "data") dir += name.substr(0, 2) + "/";
+    return fs::exists(dir + name);
+  }
+  std::uint64_t Used() { return usage_db.used[kAccount]; }
+  std::pair<std::uint64_t, std::uint64_t> Repo() { return usage_db.repos[{kAccount, "laptop"}]; }
+};
+
+}  // namespace
+
+TEST_CASE("an upload is counted once stored, and one past the quota is refused unread") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 1000;
+  std::string first(600, 'a');
+  auto [ok, name] = f.Put("data", first);
+  CHECK(ok == 200);
+  CHECK(f.Used() == 600);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{600, 1});
+
+  std::string second(401, 'b');
+  auto [refused, over] = f.Put("data", second);
+  CHECK(refused == 507);
+  CHECK(f.last_read == 0);  // refused before the body
+  CHECK_FALSE(f.Stored("data", over));
+  CHECK(f.Used() == 600);
+
+  std::string exact(400, 'c');  // exactly to the quota
+  CHECK(f.Put("snapshots", exact).first == 200);
+  CHECK(f.Used() == 1000);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{1000, 2});
+}
+
+TEST_CASE("a failed upload gives its reservation back") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 1000;
+  std::string content(700, 'x');
+  std::string wrong_name = Sha256Hex("something else");
+  CHECK(f.Call(http::Method::kPost, "laptop/data/" + wrong_name, content).status == 400);
+  CHECK(f.Used() == 0);
+  CHECK(f.Call(http::Method::kPost, "laptop/data/" + Sha256Hex(content), content, "", "admin", 300)
+            .status == 400);  // the client went away mid-body
+  CHECK(f.Used() == 0);
+  CHECK(f.Repo().second == 0);
+  // The room is there again: the same upload, whole, fits.
+  CHECK(f.Put("data", content).first == 200);
+  CHECK(f.Used() == 700);
+}
+
+TEST_CASE("removing an object lowers the usage once; prune makes room on a full account") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 1000;
+  auto [ok, name] = f.Put("data", std::string(1000, 'p'));
+  REQUIRE(ok == 200);
+  CHECK(f.Put("data", "one byte more").first == 507);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK(f.Used() == 0);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);  // a retry
+  CHECK(f.Used() == 0);
+  CHECK(f.Put("data", "one byte more").first == 200);
+}
+
+TEST_CASE("locks are never counted and work on a full account; index files have a grace") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 100;
+  REQUIRE(f.Put("data", std::string(100, 'f')).first == 200);
+  auto [locked, lock] = f.Put("locks", "the lock of a prune on a full account");
+  CHECK(locked == 200);
+  CHECK(f.Used() == 100);
+  CHECK(f.Call(http::Method::kDelete, "laptop/locks/" + lock).status == 200);
+  CHECK(f.Used() == 100);
+
+  CHECK(f.Put("snapshots", "a snapshot past the quota").first == 507);
+  std::string index(5000, 'i');
+  CHECK(f.Put("index", index).first == 200);  // prune's new index, before it deletes packs
+  CHECK(f.Used() == 5100);
+  // The grace is a bound, not a hole.
+  f.usage_db.used[kAccount] = 100 + backup::kIndexGraceBytes;
+  CHECK(f.Put("index", "one index too many").first == 507);
+}
+
+TEST_CASE("without the usage database uploads get 503 and store nothing; deletes still work") {
+  Fixture f;
+  auto [ok, name] = f.Put("data", "stored while the database answered");
+  REQUIRE(ok == 200);
+  f.usage_db.down = true;
+  auto [refused, other] = f.Put("data", "sent while it does not");
+  CHECK(refused == 503);
+  CHECK(f.last_read == 0);
+  CHECK_FALSE(f.Stored("data", other));
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK_FALSE(f.Stored("data", name));
+  auto [lock_ok, lock] = f.Put("locks", "a lock needs no usage database");
+  CHECK(lock_ok == 200);
+}
