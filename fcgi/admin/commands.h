@@ -21,6 +21,7 @@ int Token(const config::Config& config, const Args& args);
 int Account(const config::Config& config, const Args& args);
 int HashPassword(const config::Config& config, const Args& args);
 int Init(const config::Config& config, const Args& args);
+int AccountUsage(const config::Config& config, const Args& args);
 
 enum class KeyType { kSecret, kLocal };
 // Writes a new key to a new file of mode 0600 at `path` (never replacing one): a k4.secret

@@ -33,6 +33,8 @@ int Usage() {
          "  account passwd|disable|enable USERID   change an account (ends its tickets)\n"
          "  account list                           list accounts\n"
          "  hash-password                          print an Argon2id hash for site SQL\n"
+         "  usage [USERID]                         quota and usage (per repository for one)\n"
+         "  usage recompute [USERID]               set usage from what the storage holds\n"
          "  token verify                           check a token read from stdin\n"
          "  token mint --user NAME@REALM --name NAME [--read] [--write] [--delete]\n"
          "             [--repo PATH] [--lifetime 30d]  make a named grant, print its token\n"
@@ -129,5 +131,6 @@ int main(int argc, char** argv) {
   if (command == "account") return admin::Account(config, rest);
   if (command == "hash-password") return admin::HashPassword(config, rest);
   if (command == "init") return admin::Init(config, rest);
+  if (command == "usage") return admin::AccountUsage(config, rest);
   return Usage();
 }

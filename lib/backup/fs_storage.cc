@@ -489,6 +489,7 @@ class FilesystemStorage final : public Storage {
       }
     };
     for (auto type : kTypes) {
+      if (type == "locks") continue;  // not stored data (and never counted toward a quota)
       std::string dir = base + "/" + std::string(type);
       if (type != "data") {
         count(dir, type == "snapshots");

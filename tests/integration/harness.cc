@@ -647,7 +647,7 @@ BackupStack::BackupStack(const std::string& extra_config, Backend backend)
   worker_config =
       common + storage + "password_opslimit = 1\npassword_memlimit_kib = 8192\n" + extra_config;
   stack = std::make_unique<Stack>(worker_config, backend == Backend::kS3 ? "" : repos);
-  WriteFile(admin_conf, common + "database = '" + stack->pg().Conninfo() + "'\n");
+  WriteFile(admin_conf, common + storage + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");
 }

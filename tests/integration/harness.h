@@ -227,7 +227,7 @@ class BackupStack {
   // The throwaway directory: token key, admin.conf, repos/ (the storage: as root, group
   // www-data and setgid, so the web server can read what it hands out).
   std::string keys;
-  std::string admin_conf;  // tessera-admin --config for token mint/verify/revoke
+  std::string admin_conf;  // tessera-admin --config for token mint/verify/revoke, usage
   // What the worker's config adds to the harness's (for a second worker on the same storage).
   std::string worker_config;
   std::string bucket;  // with Backend::kS3

@@ -102,8 +102,8 @@ struct Fixture {
   http::Response Call(http::Method m, const std::string& path, std::string body = "",
                       std::string query = "", const char* jti = "admin",
                       std::optional<std::size_t> cut = std::nullopt) {
-    auto token = tokens.Create(
-        {"carol@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
+    auto token =
+        tokens.Create({"carol@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
     http::Request r;
     r.method = m;
     r.query = std::move(query);
