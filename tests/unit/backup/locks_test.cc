@@ -14,58 +14,19 @@
 #include "backup/rest_handler.h"
 #include "crypto/keyring.h"
 #include "fake_usage_store.h"
+#include "handler_fixture.h"
 #include "store/database.h"
 
 using namespace tessera;
+using testing::NoStore;
+using testing::Sha256Hex;
+using testing::StringBody;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[sizeof d * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-  return hex;
-}
-
-class StringBody final : public http::BodyReader {
- public:
-  explicit StringBody(std::string data) : data_(std::move(data)) {}
-  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
-    std::size_t n = std::min(size, data_.size() - pos_);
-    std::copy_n(data_.data() + pos_, n, buffer);
-    pos_ += n;
-    return static_cast<std::ptrdiff_t>(n);
-  }
-
- private:
-  std::string data_;
-  std::size_t pos_ = 0;
-};
-
-// No database: every grant the tests use is in the cache.
-class NoStore final : public store::CacheSource {
- public:
-  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
-      std::string_view) override {
-    return std::optional<store::AccountState>{};
-  }
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
-      std::string_view) override {
-    return std::optional<store::GrantRecord>{};
-  }
-};
-
 store::GrantRecord Grant(bool read, bool write, bool del) {
-  store::GrantRecord g;
-  g.userid = "alice@pbs";
-  g.account_id = 3;
-  g.read = read;
-  g.write = write;
-  g.del = del;
-  g.expires_at = 1900000000;
-  return g;
+  return testing::Grant("alice@pbs", 3, read, write, del);
 }
 
 // A storage directory, and a handler over it that can be rebuilt (a worker restart).

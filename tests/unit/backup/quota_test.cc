@@ -13,61 +13,21 @@
 #include "backup/rest_handler.h"
 #include "crypto/keyring.h"
 #include "fake_usage_store.h"
+#include "handler_fixture.h"
 #include "store/database.h"
 
 using namespace tessera;
+using testing::NoStore;
+using testing::Sha256Hex;
+using testing::StringBody;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr std::int64_t kAccount = 5;
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[sizeof d * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-  return hex;
-}
-
-// A body that counts the bytes read from it, and can end early (a client that went away).
-class CountedBody final : public http::BodyReader {
- public:
-  CountedBody(std::string data, std::size_t cut) : data_(std::move(data)), cut_(cut) {}
-  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
-    std::size_t n = std::min(size, std::min(cut_, data_.size()) - read);
-    std::copy_n(data_.data() + read, n, buffer);
-    read += n;
-    return static_cast<std::ptrdiff_t>(n);
-  }
-  std::size_t read = 0;
-
- private:
-  std::string data_;
-  std::size_t cut_;
-};
-
-class NoStore final : public store::CacheSource {
- public:
-  std::expected<std::optional<store::AccountState>, store::StoreError> FindAccountState(
-      std::string_view) override {
-    return std::optional<store::AccountState>{};
-  }
-  std::expected<std::optional<store::GrantRecord>, store::StoreError> FindGrant(
-      std::string_view) override {
-    return std::optional<store::GrantRecord>{};
-  }
-};
-
 store::GrantRecord Grant(bool read, bool write, bool del) {
-  store::GrantRecord g;
-  g.userid = "carol@pbs";
-  g.account_id = kAccount;
-  g.read = read;
-  g.write = write;
-  g.del = del;
-  g.expires_at = 1900000000;
-  return g;
+  return testing::Grant("carol@pbs", kAccount, read, write, del);
 }
 
 struct Fixture {
@@ -108,7 +68,7 @@ struct Fixture {
     r.method = m;
     r.query = std::move(query);
     r.headers.emplace_back("authorization", "Bearer " + *token);
-    CountedBody reader(body, cut.value_or(body.size()));
+    StringBody reader(body, cut.value_or(std::string::npos));
     if (m == http::Method::kPost) {
       r.content_length = body.size();
       r.body = &reader;
