@@ -96,13 +96,23 @@ constexpr std::uint64_t kStreamBelowBytes = 64 * 1024;
 // The answer that lets the web server send `object` itself (http/download_handoff.h), or nullopt
 // when it cannot (no handoff declared, or the object is not a local file). The web server
 // answers Range and HEAD on its own, exactly as for a static file.
-std::optional<Response> HandOff(const http::DownloadHandoff& handoff, const ObjectReader& object) {
+std::optional<Response> HandOff(const http::Request& request, const ObjectReader& object) {
+  const http::DownloadHandoff& handoff = request.handoff;
   if (handoff.kind == http::HandoffKind::kNone) return std::nullopt;
   if (handoff.kind == http::HandoffKind::kAccelRedirect && object.size() < kStreamBelowBytes)
     return std::nullopt;
-  auto file = object.local_file();
-  if (!file) return std::nullopt;
   Response r;
+  auto file = object.local_file();
+  if (!file) {
+    // A remote object, fetched by nginx from a presigned URL: for GET only, since the URL is
+    // signed for GET (the store answers Range itself). A HEAD is answered by the worker.
+    if (handoff.remote_location.empty() || request.method != Method::kGet) return std::nullopt;
+    auto url = object.remote_url();
+    if (!url) return std::nullopt;
+    r.AddHeader("X-Accel-Redirect", handoff.remote_location);
+    r.AddHeader(std::string(http::kRemoteUrlHeader), std::move(*url));
+    return r;
+  }
   r.AddHeader("Content-Type", "application/octet-stream");
   if (handoff.kind == http::HandoffKind::kAccelRedirect) {
     // The relative path holds only repository-grammar bytes, types and hex names: nothing a URI
@@ -233,7 +243,7 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
                                std::string_view type, std::string_view name) const {
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
-  if (auto handed = HandOff(request.handoff, **object)) return std::move(*handed);
+  if (auto handed = HandOff(request, **object)) return std::move(*handed);
   std::uint64_t size = (*object)->size();
   auto resolved = ResolveRange(request.Header("range").value_or(""), size);
   if (!resolved) {

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
+#include "backup/s3_presign.h"
 #include "log/log.h"
 
 namespace tessera::backup {
@@ -580,6 +582,13 @@ S3Client::S3Client(S3ClientOptions options, S3Credentials credentials) {
 S3Client::~S3Client() = default;
 
 const S3ClientOptions& S3Client::options() const { return impl_->options; }
+
+std::string S3Client::PresignedUrl(std::string_view key) const {
+  const S3ClientOptions& o = impl_->options;
+  auto url = PresignGet(impl_->credentials, o.endpoint, o.addressing, o.region, o.bucket, key,
+                        static_cast<std::int64_t>(std::time(nullptr)), kPresignedLifetime);
+  return o.endpoint.scheme + "://" + url.host + url.path_and_query;
+}
 
 std::expected<S3ObjectHead, S3Error> S3Client::Head(std::string_view key) const {
   auto t = RunWithRetries(*impl_, "HEAD", key, [&] {

@@ -130,6 +130,10 @@ class S3Client {
   std::shared_ptr<http::BodySource> GetRange(std::string key, std::uint64_t offset,
                                              std::uint64_t length) const;
 
+  // A URL (scheme, host, path and query) that GETs `key` without credentials until
+  // kPresignedLifetime from now (backup/s3_presign.h), for the web server to fetch it itself.
+  std::string PresignedUrl(std::string_view key) const;
+
   // Lists one key of the bucket under `prefix`, to see at start-up that the bucket exists and
   // the credentials may use it. On failure the error and a message for the operator that says
   // what is wrong (never a secret).

@@ -46,6 +46,7 @@ class S3Reader final : public ObjectReader {
   S3Reader(std::shared_ptr<const S3Client> client, std::string key, std::uint64_t size)
       : client_(std::move(client)), key_(std::move(key)), size_(size) {}
   std::uint64_t size() const override { return size_; }
+  std::optional<std::string> remote_url() const override { return client_->PresignedUrl(key_); }
   std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
     return client_->GetRange(key_, offset, length);
   }

@@ -86,6 +86,9 @@ class ObjectReader {
   virtual std::uint64_t size() const = 0;
   // The object's file, when the backend keeps it in one (nullopt for a remote store).
   virtual std::optional<LocalFile> local_file() const { return std::nullopt; }
+  // A short-lived URL that reads the object without credentials, when the backend is a remote
+  // store that has them (a presigned GET); nullopt otherwise.
+  virtual std::optional<std::string> remote_url() const { return std::nullopt; }
   // A body source for [offset, offset + length). The reader must outlive nothing: the source
   // keeps what it needs.
   virtual std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) = 0;

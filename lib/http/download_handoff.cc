@@ -30,13 +30,16 @@ bool IsLocation(std::string_view s) {
 
 std::optional<DownloadHandoff> ParseDownloadHandoff(std::string_view value) {
   constexpr std::string_view kAccel = "x-accel-redirect ";
-  if (value == "x-sendfile") return DownloadHandoff{HandoffKind::kSendfile, ""};
-  if (value.starts_with(kAccel)) {
-    std::string_view location = value.substr(kAccel.size());
-    if (IsLocation(location))
-      return DownloadHandoff{HandoffKind::kAccelRedirect, std::string(location)};
+  if (value == "x-sendfile") return DownloadHandoff{HandoffKind::kSendfile, "", ""};
+  if (!value.starts_with(kAccel)) return std::nullopt;
+  std::string_view location = value.substr(kAccel.size()), remote;
+  if (std::size_t space = location.find(' '); space != std::string_view::npos) {
+    remote = location.substr(space + 1);
+    location = location.substr(0, space);
+    if (!IsLocation(remote)) return std::nullopt;
   }
-  return std::nullopt;
+  if (!IsLocation(location)) return std::nullopt;
+  return DownloadHandoff{HandoffKind::kAccelRedirect, std::string(location), std::string(remote)};
 }
 
 }  // namespace tessera::http

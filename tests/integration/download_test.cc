@@ -17,47 +17,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct RawAnswer {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-};
-
-// One request straight to the worker over FastCGI, as a web server would send it; `extra` adds
-// parameters (headers as HTTP_*, or TESSERA_DOWNLOAD_HANDOFF).
 RawAnswer AskWorker(Stack& stack, const std::string& method, const std::string& uri,
                     const std::string& token,
                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-  FcgiClient worker(stack.worker().socket());
-  worker.SetReadTimeout(10000);
-  std::vector<std::pair<std::string, std::string>> params = {
-      {"REQUEST_METHOD", method},
-      {"REQUEST_URI", uri},
-      {"REMOTE_ADDR", "127.0.0.1"},
-      {"HTTP_AUTHORIZATION", "Bearer " + token}};
-  params.insert(params.end(), extra.begin(), extra.end());
-  worker.Begin(params);
-  worker.Stdin("");
-  std::string raw = worker.ReadResponse();
-  RawAnswer out;
-  std::size_t end = raw.find("\r\n\r\n");
-  REQUIRE(end != std::string::npos);
-  out.body = raw.substr(end + 4);
-  std::size_t at = 0;
-  while (at < end) {
-    std::size_t eol = raw.find("\r\n", at);
-    if (eol == std::string::npos || eol > end) eol = end;
-    std::string line = raw.substr(at, eol - at);
-    std::size_t colon = line.find(": ");
-    REQUIRE(colon != std::string::npos);
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = line.substr(colon + 2);
-    at = eol + 2;
-  }
-  REQUIRE(out.headers.contains("status"));
-  out.status = std::stoi(out.headers["status"]);
-  return out;
+  return tessera::testing::AskWorker(stack.worker().socket(), method, uri, token, extra);
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -126,5 +128,50 @@ class FcgiClient {
   }
   int fd_;
 };
+
+// A worker's whole answer, parsed.
+struct RawAnswer {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+// One request straight to the worker on `socket` over FastCGI, as a web server would send it;
+// `extra` adds parameters (headers as HTTP_*, or TESSERA_DOWNLOAD_HANDOFF). Throws when the
+// answer is not a CGI response with a Status line.
+inline RawAnswer AskWorker(const std::string& socket, const std::string& method,
+                           const std::string& uri, const std::string& token,
+                           const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  FcgiClient worker(socket);
+  worker.SetReadTimeout(10000);
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"REQUEST_METHOD", method},
+      {"REQUEST_URI", uri},
+      {"REMOTE_ADDR", "127.0.0.1"},
+      {"HTTP_AUTHORIZATION", "Bearer " + token}};
+  params.insert(params.end(), extra.begin(), extra.end());
+  worker.Begin(params);
+  worker.Stdin("");
+  std::string raw = worker.ReadResponse();
+  RawAnswer out;
+  std::size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) throw std::runtime_error("no end of headers: " + raw.substr(0, 80));
+  out.body = raw.substr(end + 4);
+  std::size_t at = 0;
+  while (at < end) {
+    std::size_t eol = raw.find("\r\n", at);
+    if (eol == std::string::npos || eol > end) eol = end;
+    std::string line = raw.substr(at, eol - at);
+    std::size_t colon = line.find(": ");
+    if (colon == std::string::npos) throw std::runtime_error("not a header line: " + line);
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = line.substr(colon + 2);
+    at = eol + 2;
+  }
+  if (!out.headers.contains("status")) throw std::runtime_error("no Status line");
+  out.status = std::stoi(out.headers["status"]);
+  return out;
+}
 
 }  // namespace tessera::testing

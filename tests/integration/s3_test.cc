@@ -14,6 +14,7 @@
 
 #include "backup/s3_client.h"
 #include "backup/s3_storage.h"
+#include "fcgi_client.h"
 #include "harness.h"
 
 using namespace tessera::testing;
@@ -407,4 +408,72 @@ TEST_CASE("the S3 backend keeps the storage contract against a real store", "[s3
   REQUIRE(limited);
   REQUIRE(limited->size() == 1);
   CHECK((*limited)[0].repo == "r");
+}
+
+TEST_CASE("nginx serves S3 downloads from a presigned URL the worker hands it", "[s3]") {
+  BackupStack b("", Backend::kS3);
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  std::string write_only = b.Mint("alice@pbs", {"--write", "--repo", "laptop"});
+  httplib::Client c = b.Client(token);
+  REQUIRE(c.Post("/backup/laptop/?create=true", "", "application/octet-stream")->status == 200);
+  std::string body(1 << 20, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string path = "/backup/laptop/data/" + Sha256Hex(body);
+  REQUIRE(c.Post(path, body, "application/octet-stream")->status == 200);
+
+  // The worker's answer: a redirect to nginx's remote location and a URL that reads the object
+  // without credentials (and only that object: nothing else in the bucket).
+  const std::vector<std::pair<std::string, std::string>> handoff = {
+      {"TESSERA_DOWNLOAD_HANDOFF", "x-accel-redirect /_tessera/objects/ /_tessera/remote/"}};
+  RawAnswer redirect = AskWorker(b.stack->worker().socket(), "GET", path, token, handoff);
+  REQUIRE(redirect.status == 200);
+  CHECK(redirect.headers["x-accel-redirect"] == "/_tessera/remote/");
+  const std::string url = redirect.headers["x-tessera-remote-url"];
+  REQUIRE(url.starts_with(SharedRgw().endpoint() + "/" + b.bucket + "/"));
+  CHECK(redirect.body.empty());
+  std::size_t path_at = url.find('/', url.find("//") + 2);
+  httplib::Client store("127.0.0.1", std::stoi(url.substr(url.rfind(':', path_at) + 1)));
+  auto fetched = store.Get(url.substr(path_at));
+  REQUIRE(fetched);
+  CHECK(fetched->status == 200);
+  CHECK(fetched->body == body);
+  std::string other_key = url.substr(path_at, url.find('?') - path_at);
+  other_key.back() = other_key.back() == '0' ? '1' : '0';
+  auto forged = store.Get(other_key + url.substr(url.find('?')));
+  REQUIRE(forged);
+  CHECK(forged->status == 403);
+  // A HEAD, a refused token and a small object never get a URL.
+  CHECK_FALSE(AskWorker(b.stack->worker().socket(), "HEAD", path, token, handoff)
+                  .headers.contains("x-tessera-remote-url"));
+  RawAnswer refused = AskWorker(b.stack->worker().socket(), "GET", path, write_only, handoff);
+  CHECK(refused.status == 403);
+  CHECK_FALSE(refused.headers.contains("x-tessera-remote-url"));
+
+  // Through nginx: the bytes, a range, and none of the store's or the worker's headers.
+  auto whole = c.Get(path);
+  REQUIRE(whole);
+  CHECK(whole->status == 200);
+  CHECK(whole->body == body);
+  CHECK_FALSE(whole->has_header("X-Tessera-Remote-Url"));
+  CHECK_FALSE(whole->has_header("x-amz-request-id"));
+  auto part = c.Get(path, {{"Range", "bytes=1000-1999"}});
+  REQUIRE(part);
+  CHECK(part->status == 206);
+  CHECK(part->body == body.substr(1000, 1000));
+  auto head = c.Head(path);
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->get_header_value("Content-Length") == std::to_string(body.size()));
+  // An object removed between the worker's check and nginx's fetch is a 404, as on disk.
+  std::string gone(100 * 1024, 'g');
+  const std::string gone_path = "/backup/laptop/data/" + Sha256Hex(gone);
+  REQUIRE(c.Post(gone_path, gone, "application/octet-stream")->status == 200);
+  RawAnswer late = AskWorker(b.stack->worker().socket(), "GET", gone_path, token, handoff);
+  std::string late_url = late.headers["x-tessera-remote-url"];
+  REQUIRE_FALSE(late_url.empty());
+  std::string admin = b.Mint("alice@pbs", {"--read", "--write", "--delete", "--repo", "laptop"});
+  REQUIRE(b.Client(admin).Delete(gone_path)->status == 200);
+  auto missing = store.Get(late_url.substr(late_url.find('/', late_url.find("//") + 2)));
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
 }

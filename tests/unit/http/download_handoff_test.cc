@@ -13,6 +13,11 @@ TEST_CASE("the two handoff forms the shipped snippets send are read") {
   auto single = ParseDownloadHandoff("x-accel-redirect /o/");
   REQUIRE(single);
   CHECK(single->location == "/o/");
+  CHECK(single->remote_location.empty());
+  auto both = ParseDownloadHandoff("x-accel-redirect /_tessera/objects/ /_tessera/remote/");
+  REQUIRE(both);
+  CHECK(both->location == "/_tessera/objects/");
+  CHECK(both->remote_location == "/_tessera/remote/");
   auto sendfile = ParseDownloadHandoff("x-sendfile");
   REQUIRE(sendfile);
   CHECK(sendfile->kind == HandoffKind::kSendfile);
@@ -41,7 +46,13 @@ TEST_CASE("any other handoff value is refused, so the worker streams") {
            "x-accel-redirect /a?b/",              //
            "x-accel-redirect /a/\n",              //
            "x-accel-redirect  /a/",               // two spaces
-           "x-accel-redirect /a/ /b/",            // extra words
+           "x-accel-redirect /a/ /b/ /c/",        // extra words
+           "x-accel-redirect /a/  /b/",           // two spaces
+           "x-accel-redirect /a/ ",               // an empty remote location
+           "x-accel-redirect /a/ b/",             // a relative one
+           "x-accel-redirect /a/ /../",           // a dot segment
+           "x-accel-redirect /a/ /b",             // no trailing '/'
+           "x-accel-redirect /a /b/",             // the first without it
        }) {
     INFO("'" << bad << "'");
     CHECK_FALSE(ParseDownloadHandoff(bad));
