@@ -136,6 +136,7 @@ struct Generation {
   config::Config config;
   std::unique_ptr<auth::TicketService> tickets;
   std::unique_ptr<backup::BackupService> backup;
+  std::optional<api::MetricsPage> metrics;
   std::unique_ptr<api::App> app;
 };
 
@@ -154,7 +155,12 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   made->backup = std::move(*backup);
   if (!made->backup)
     log::Info("backup endpoints off: set token_key and storage_dir (or storage) to serve restic");
+  auto metrics = api::MetricsPage::Make(c.metrics_allow);
+  if (!metrics) return std::unexpected(metrics.error());
+  made->metrics = std::move(*metrics);
   api::Services services{made->tickets.get()};
+  services.metrics = &*made->metrics;
+  services.sessions = &core.sessions;
   if (made->backup) {
     services.backup = made->backup->handler.get();
     services.tokens = made->backup->tokens.get();

@@ -16,6 +16,7 @@
 #include "fcgi/adapter.h"
 #include "log/access_log.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 namespace tessera::fcgi {
 namespace {
@@ -243,11 +244,14 @@ bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
   }
   Written written =
       WriteResponse(raw, response, request.method == http::Method::kHead, options_.io, timeouts);
+  // One access line and one count per request, with the same route, status and duration.
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  metrics::CountRequest(request.access.route, http::MethodName(request.method), response.status,
+                        took);
   if (options_.access_log) {
-    log::WriteAccess(
-        {arrived, http::MethodName(request.method), request.access.route, response.status,
-         request.access.account, request.access.token, body.received(), written.body_bytes,
-         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)});
+    log::WriteAccess({arrived, http::MethodName(request.method), request.access.route,
+                      response.status, request.access.account, request.access.token,
+                      body.received(), written.body_bytes, took});
   }
   if (!written.complete) {
     // The web server must see a cut response, not a complete one: the final records fail at once.

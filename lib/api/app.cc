@@ -63,6 +63,11 @@ App::App(const config::Config& config, store::Database& db, Services services,
               [this](Request&, const PathParams&) { return Version(); });
   router_.Add(Method::kGet, "/api2/json/health",
               [this](Request&, const PathParams&) { return Health(); });
+  // Outside /api2/, which the web server snippets pass on: they never pass /metrics.
+  router_.Add(Method::kGet, "/metrics", [this](Request& r, const PathParams&) {
+    if (services_.metrics == nullptr) return http::JsonError(404, "not found");
+    return services_.metrics->Serve(r, db_, services_.sessions);
+  });
   router_.Add(Method::kPost, "/api2/json/access/ticket", bind(&App::Login));
   router_.Add(Method::kDelete, "/api2/json/access/ticket", bind(&App::Logout));
   router_.Add(Method::kGet, "/api2/json/access/whoami", bind(&App::Whoami));

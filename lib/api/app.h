@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "api/metrics_page.h"
 #include "api/self_service.h"
 #include "auth/authenticator.h"
 #include "auth/ticket_service.h"
@@ -32,6 +33,9 @@ struct Services {
   const auth::TokenFactory* tokens = nullptr;
   const auth::Authenticator* token_door = nullptr;
   backup::Storage* storage = nullptr;
+  // GET /metrics; null: 404. `sessions` (may be null) gives its cache gauges.
+  const MetricsPage* metrics = nullptr;
+  const auth::SessionCache* sessions = nullptr;
 };
 
 class App {

@@ -1,6 +1,7 @@
 #include "auth/authenticator.h"
 
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "names/userid.h"
 
 namespace tessera::auth {
@@ -27,6 +28,47 @@ AuthRefusal FromCache(SessionCheck check) {
       break;
   }
   return AuthRefusal::kBadCredentials;
+}
+
+// The names of tessera_authentications_total's labels (metrics/metrics.h).
+std::string_view KindLabel(Credential kind) {
+  switch (kind) {
+    case Credential::kToken:
+      return "token";
+    case Credential::kTicket:
+      return "ticket";
+    case Credential::kApiToken:
+      return "api_token";
+  }
+  return "?";
+}
+
+std::string_view OutcomeLabel(AuthRefusal refusal) {
+  switch (refusal) {
+    case AuthRefusal::kNoCredentials:
+      return "no_credentials";
+    case AuthRefusal::kBadCredentials:
+      return "bad_credentials";
+    case AuthRefusal::kUnknownAccount:
+      return "unknown_account";
+    case AuthRefusal::kDisabled:
+      return "disabled";
+    case AuthRefusal::kAccountExpired:
+      return "account_expired";
+    case AuthRefusal::kUnknownGrant:
+      return "unknown_grant";
+    case AuthRefusal::kRevoked:
+      return "revoked";
+    case AuthRefusal::kGrantExpired:
+      return "grant_expired";
+    case AuthRefusal::kBadSubject:
+      return "bad_subject";
+    case AuthRefusal::kNoAccountId:
+      return "no_account_id";
+    case AuthRefusal::kUnavailable:
+      return "unavailable";
+  }
+  return "?";
 }
 
 std::expected<Principal, AuthRefusal> Refuse(AuthRefusal refusal) {
@@ -79,12 +121,13 @@ Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) 
 
 std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Request& request,
                                                                   Credential accepted) const {
-  // Who it was goes into the request's access note (names only).
-  auto noted = [&request](std::expected<Principal, AuthRefusal> who) {
+  // Who it was goes into the request's access note (names only), how it went into the metrics.
+  auto noted = [&request, accepted](std::expected<Principal, AuthRefusal> who) {
     if (who) {
       request.access.account = who->userid();
       if (who->credential() != Credential::kTicket) request.access.token = who->grant_name();
     }
+    metrics::CountAuthentication(KindLabel(accepted), who ? "ok" : OutcomeLabel(who.error()));
     return who;
   };
   switch (accepted) {
@@ -102,7 +145,7 @@ std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Re
       if (tickets_ != nullptr) return noted(ByTicket(request));
       break;
   }
-  return std::unexpected(AuthRefusal::kNoCredentials);
+  return noted(std::unexpected(AuthRefusal::kNoCredentials));
 }
 
 std::expected<Principal, AuthRefusal> Authenticator::ByToken(

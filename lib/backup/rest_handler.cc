@@ -6,6 +6,7 @@
 #include "backup/range.h"
 #include "backup/repo_path.h"
 #include "http/params.h"
+#include "metrics/metrics.h"
 
 namespace tessera::backup {
 namespace {
@@ -141,6 +142,13 @@ std::string AccessRoute(const Target& target) {
   return "/backup/{rest*}";
 }
 
+// tessera_blob_* (metrics/metrics.h), counted on success only, labelled with the authenticated
+// account's userid (the access note's, which the authenticator wrote before any handler ran).
+void CountBlob(metrics::BlobOp op, const http::Request& request, std::string_view repo,
+               std::string_view type, std::uint64_t bytes) {
+  metrics::CountBlob(op, request.access.account, repo, type, bytes);
+}
+
 // Storage is keyed on the account's immutable id from the grant row (accounts.id), never on the
 // subject's name: a renamed account keeps its data, a re-created name starts empty.
 AccountId Owner(const auth::Principal& who) { return AccountId{who.account_id()}; }
@@ -224,18 +232,29 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
     return Upload(request, Owner(who), target.repo, target.type, target.name, who.grant_id());
   }
   if (request.method != Method::kDelete) return NotAllowed("GET, HEAD, POST, DELETE");
-  if (lock && !may.del) {
+  if (lock) {
     // restic removes the locks it made with any token; another token's lock (a running prune's
     // exclusive lock) only goes with the delete right.
-    if (!(may.read || may.write)) return Forbidden();
-    auto gone = storage_.RemoveLock(Owner(who), target.repo, target.name, who.grant_id());
+    if (!(may.read || may.write || may.del)) return Forbidden();
+    std::optional<std::string_view> only_creator;
+    if (!may.del) only_creator = who.grant_id();
+    // Locks are no part of the usage; their size, for the metrics, is read before they go.
+    auto doomed = storage_.Open(Owner(who), target.repo, "locks", target.name);
+    auto gone = storage_.RemoveLock(Owner(who), target.repo, target.name, only_creator);
     if (!gone) return FromStorage(gone.error());
+    if (doomed)
+      CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, (*doomed)->size());
     return Ok();
   }
   if (!may.del) return Forbidden();
   auto gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
   if (!gone) return FromStorage(gone.error());
-  if (*gone) usage_.Removed(Owner(who), target.repo, **gone);
+  // An object that was gone already was not removed by this request: neither counted nor
+  // taken off the usage.
+  if (*gone) {
+    usage_.Removed(Owner(who), target.repo, **gone);
+    CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, **gone);
+  }
   return Ok();
 }
 
@@ -243,9 +262,13 @@ Response RestHandler::Download(const http::Request& request, AccountId owner, st
                                std::string_view type, std::string_view name) const {
   auto object = storage_.Open(owner, repo, type, name);
   if (!object) return FromStorage(object.error());
-  if (auto handed = HandOff(request, **object)) return std::move(*handed);
   std::uint64_t size = (*object)->size();
   auto resolved = ResolveRange(request.Header("range").value_or(""), size);
+  // A GET reads the bytes its answer carries; the web server answers a handed-off Range the same
+  // way (one range, else the whole object; 416 is not a read). A HEAD reads nothing.
+  if (resolved && request.method == Method::kGet)
+    CountBlob(metrics::BlobOp::kRead, request, repo, type, resolved->bytes.length);
+  if (auto handed = HandOff(request, **object)) return std::move(*handed);
   if (!resolved) {
     Response bad = Error(416, "range not satisfiable");
     bad.AddHeader("Content-Range", "bytes */" + std::to_string(size));
@@ -297,6 +320,7 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   // On any failure the reservation's destructor gives the room back.
   if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());
   room->Commit();
+  CountBlob(metrics::BlobOp::kWrite, request, repo, type, length);
   return Ok();
 }
 

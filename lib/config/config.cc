@@ -239,6 +239,8 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       {"listen_insecure_remote",
        [](Config& c, std::string_view v) { return ParseSwitch(v, &c.listen_insecure_remote); }},
       {"access_log", [](Config& c, std::string_view v) { return ParseSwitch(v, &c.access_log); }},
+      {"metrics_allow",
+       [](Config& c, std::string_view v) { return ParseList(v, &c.metrics_allow); }},
   };
   return setters;
 }

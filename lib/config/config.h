@@ -112,6 +112,10 @@ struct Config {
   // One line per request on standard error (log/access_log.h): time, account, token name,
   // method, route, status, bytes, duration. Never a credential.
   bool access_log = true;
+  // Who may read GET /metrics besides loopback (127.0.0.0/8, ::1): addresses and CIDR ranges
+  // ("192.0.2.0/24, 2001:db8::/48"), as REMOTE_ADDR shows them. Checked when the worker builds its
+  // services (api/metrics_page.h). The shipped web server snippets never pass /metrics on.
+  std::vector<std::string> metrics_allow;
 };
 
 // max_threads as the worker uses it: never below threads.

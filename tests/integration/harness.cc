@@ -397,7 +397,12 @@ Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::
                      "/nginx/logs/error.log warn;\n"
                      "events { worker_connections 1024; }\n"
                      "http {\n"
-                     "  access_log off;\n"
+                     // What nginx itself sent: tests compare the worker's counts with it.
+                     "  log_format tessera_test '$request_method $request_uri $status "
+                     "$body_bytes_sent';\n"
+                     "  access_log " +
+                     dir_ +
+                     "/nginx/logs/access.log tessera_test;\n"
                      "  client_body_temp_path " +
                      dir_ +
                      "/nginx/body;\n"

@@ -124,7 +124,8 @@ class Nginx {
  public:
   // Serves on 127.0.0.1:port, passing /api2/ and /backup/ to `fcgi_socket` through the shipped
   // conf/nginx/tessera.conf snippet, with downloads handed to nginx from `storage_dir` (the
-  // worker's). As root, nginx's workers run as www-data, as on Debian.
+  // worker's). As root, nginx's workers run as www-data, as on Debian. Each request nginx
+  // answered is a line `METHOD REQUEST_URI STATUS BODY_BYTES_SENT` in <dir>/nginx/logs/access.log.
   Nginx(const std::string& dir, const std::string& fcgi_socket,
         const std::string& storage_dir = "");
   ~Nginx();

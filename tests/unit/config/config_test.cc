@@ -36,6 +36,17 @@ TEST_CASE("config bounds the session cache by entries") {
   CHECK(Parse("auth_cache_entries = 16777216\n"));
 }
 
+TEST_CASE("config lists who may read /metrics besides loopback") {
+  auto c = Parse("metrics_allow = 192.0.2.0/24, 2001:db8::/48\n");
+  REQUIRE(c);
+  CHECK(c->metrics_allow == std::vector<std::string>{"192.0.2.0/24", "2001:db8::/48"});
+  auto none = Parse("metrics_allow =\n");
+  REQUIRE(none);
+  CHECK(none->metrics_allow.empty());
+  CHECK(Parse("")->metrics_allow.empty());
+  CHECK_FALSE(Parse("metrics_allow = 192.0.2.0/24,,10.0.0.0/8\n"));
+}
+
 TEST_CASE("config errors name the line") {
   struct Case {
     const char* text;
