@@ -384,6 +384,19 @@ void Worker::Launch(int stdin_fd) {
 
 Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::string& storage_dir)
     : dir_(dir), port_(FreePort()) {
+  Start({fcgi_socket}, storage_dir, false);
+}
+
+Nginx::Nginx(const std::string& dir, const std::vector<std::string>& fcgi_sockets,
+             const std::string& storage_dir)
+    : dir_(dir), port_(FreePort()) {
+  Start(fcgi_sockets, storage_dir, true);
+}
+
+void Nginx::Start(const std::vector<std::string>& fcgi_sockets, const std::string& storage_dir,
+                  bool access_log) {
+  std::string servers;
+  for (const auto& socket : fcgi_sockets) servers += " server unix:" + socket + ";";
   fs::create_directories(dir_ + "/nginx/logs");
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/nginx/fastcgi_params",
                 fs::copy_options::overwrite_existing);
@@ -396,10 +409,13 @@ Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::
                      dir_ +
                      "/nginx/logs/error.log warn;\n"
                      "events { worker_connections 1024; }\n"
-                     "http {\n"
-                     "  access_log off;\n"
-                     "  client_body_temp_path " +
-                     dir_ +
+                     "http {\n" +
+                     (access_log ? "  log_format upstreams '$request_method $status $bytes_sent "
+                                   "$upstream_addr \"$upstream_status\" $request_time $uri';\n"
+                                   "  access_log " +
+                                       access_log_path() + " upstreams;\n"
+                                 : std::string("  access_log off;\n")) +
+                     "  client_body_temp_path " + dir_ +
                      "/nginx/body;\n"
                      "  fastcgi_temp_path " +
                      dir_ +
@@ -413,9 +429,9 @@ Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::
                      "  scgi_temp_path " +
                      dir_ +
                      "/nginx/scgi;\n"
-                     "  upstream tessera_fcgi { server unix:" +
-                     fcgi_socket +
-                     "; }\n"
+                     "  upstream tessera_fcgi {" +
+                     servers +
+                     " }\n"
                      "  server {\n"
                      "    listen 127.0.0.1:" +
                      std::to_string(port_) +

@@ -127,10 +127,22 @@ class Nginx {
   // worker's). As root, nginx's workers run as www-data, as on Debian.
   Nginx(const std::string& dir, const std::string& fcgi_socket,
         const std::string& storage_dir = "");
+  // Same, with one upstream of several workers, configured as README's "Several workers" says
+  // (nginx's defaults: a worker that refuses the connection or fails before its answer began is
+  // skipped for 10 s and the request goes to the next), and an access log, access_log_path(),
+  // one line per request: method, status, bytes sent, upstream addresses and statuses (several
+  // when nginx moved the request on), request time, URI.
+  Nginx(const std::string& dir, const std::vector<std::string>& fcgi_sockets,
+        const std::string& storage_dir = "");
   ~Nginx();
   int port() const { return port_; }
+  std::string access_log_path() const { return dir_ + "/nginx/logs/access.log"; }
+  std::string error_log_path() const { return dir_ + "/nginx/logs/error.log"; }
 
  private:
+  void Start(const std::vector<std::string>& fcgi_sockets, const std::string& storage_dir,
+             bool access_log);
+
   std::string dir_;
   int port_;
   std::unique_ptr<Process> process_;
