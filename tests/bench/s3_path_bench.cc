@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/mixed_tree.h"
 #include "integration/harness.h"
 
 using namespace tessera::testing;
@@ -29,34 +30,6 @@ namespace {
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
-}
-
-// `mib` MiB of files of 64 KiB to 4 MiB (half random, half text) after 3 small files (1 to
-// 16 KiB) per MiB, in nested folders: what a home directory's backup sees.
-void MakeMixedTree(const std::string& root, std::uint64_t mib) {
-  std::string text;
-  while (text.size() < (4u << 20))
-    text += "the quick brown fox jumps over the lazy dog 0123456789\n";
-  std::string random(4u << 20, '\0');
-  const std::uint64_t total = mib << 20;
-  const std::size_t sizes[] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
-  std::uint64_t made = 0;
-  for (std::uint64_t i = 0; made < total; ++i) {
-    std::size_t size =
-        i < mib * 3 ? 1024 + randombytes_uniform(15 * 1024) : sizes[randombytes_uniform(4)];
-    size = static_cast<std::size_t>(std::min<std::uint64_t>(size, total - made));
-    std::string dir = root + "/d" + std::to_string(i % 32) + "/e" + std::to_string(i % 5);
-    fs::create_directories(dir);
-    std::ofstream out(dir + "/f" + std::to_string(i), std::ios::binary);
-    if (i % 2 == 0) {
-      randombytes_buf(random.data(), size);
-      out.write(random.data(), static_cast<std::streamsize>(size));
-    } else {
-      out << i;
-      out.write(text.data(), static_cast<std::streamsize>(size));
-    }
-    made += size;
-  }
 }
 
 // CPU seconds (user + system) a process has used.
