@@ -6,10 +6,10 @@
 // must equal the source byte for byte and `restic check --read-data` must be clean. Then the
 // reverse: worker A comes back, a fresh tree of the same size is backed up while worker B is
 // killed part way through, restored and checked. Prints the wall times against the undisturbed
-// runs, what nginx's logs say about the requests (moved to the other worker, answered 5xx, cut
-// mid-answer), restic's retries and the workers' peak RSS. Built into integration_tests for its
-// harness. FAILOVER_BENCH_MIB (default 256) sizes each tree, FAILOVER_BENCH_KILL_AT (percent of
-// the undisturbed run's time, default 40) places the kill.
+// runs, what nginx's logs say about the requests (which worker answered, moved to the other,
+// answered 5xx, the upstream errors), restic's retries and the workers' peak RSS. Built into
+// integration_tests for its harness. FAILOVER_BENCH_MIB (default 256) sizes each tree,
+// FAILOVER_BENCH_KILL_AT (percent of the undisturbed run's time, default 40) places the kill.
 #include <signal.h>
 
 #include <algorithm>
@@ -67,10 +67,11 @@ struct NginxTally {
   std::map<std::string, int> by_worker;  // the upstream that gave the final answer
   int moved = 0;                         // tried on more than one worker
   int failed = 0;                        // answered 5xx to restic
-  int refused = 0;                       // error log: connect() failed
-  int cut = 0;                           // error log: the worker vanished mid-request
-  double busy = 0;                       // the requests' times added up (nginx's $request_time)
-  std::vector<double> times;             // each request's time
+  // The error log's upstream errors, by the request's method and the message (the worker's
+  // socket named A or B): refused connects, a worker gone before or while answering, ...
+  std::map<std::string, int> errors;
+  double busy = 0;            // the requests' times added up (nginx's $request_time)
+  std::vector<double> times;  // each request's time
 };
 
 NginxTally Tally(const Nginx& nginx, std::size_t from, std::size_t error_from,
@@ -98,11 +99,22 @@ NginxTally Tally(const Nginx& nginx, std::size_t from, std::size_t error_from,
   }
   std::istringstream errors(ReadFile(nginx.error_log_path()).substr(error_from));
   for (std::string line; std::getline(errors, line);) {
-    if (line.find("connect() to unix:") != std::string::npos) ++t.refused;
-    if (line.find("prematurely closed") != std::string::npos ||
-        line.find("reset by peer") != std::string::npos ||
-        line.find("Broken pipe") != std::string::npos)
-      ++t.cut;
+    std::size_t star = line.find(" *"), client = line.find(", client:");
+    std::size_t request = line.find("request: \"");
+    if (line.find("[error]") == std::string::npos || star == std::string::npos ||
+        client == std::string::npos)
+      continue;
+    std::string message = line.substr(line.find(' ', star + 2) + 1);
+    message.resize(message.find(", client:"));
+    for (const auto& [socket, name] : names) {
+      for (std::size_t at; (at = message.find(socket)) != std::string::npos;)
+        message.replace(at, socket.size(), name);
+    }
+    std::string method =
+        request == std::string::npos
+            ? "?"
+            : line.substr(request + 10, line.find(' ', request + 10) - request - 10);
+    ++t.errors[method + " " + message];
   }
   return t;
 }
@@ -194,11 +206,15 @@ void PrintRun(const char* what, const RunStats& r, double baseline) {
     std::printf("%s%s %d", sep, name.c_str(), n);
     sep = ", ";
   }
-  std::printf(
-      "), moved to the other worker %d, answered 5xx %d; nginx error log: %d refused "
-      "connects, %d cut mid-request; restic retries %d\n",
-      r.nginx.moved, r.nginx.failed, r.nginx.refused, r.nginx.cut,
-      CountLines(r.output, "retrying after"));
+  std::printf("), moved to the other worker %d, answered 5xx %d; restic retries %d\n",
+              r.nginx.moved, r.nginx.failed, CountLines(r.output, "retrying after"));
+  for (const auto& [message, n] : r.nginx.errors)
+    std::printf("    nginx error log: %dx %s\n", n, message.c_str());
+  std::istringstream output(r.output);
+  for (std::string line; std::getline(output, line);) {
+    if (line.find("retrying after") != std::string::npos)
+      std::printf("    restic: %s\n", line.c_str());
+  }
   std::vector<double> times = r.nginx.times;
   std::sort(times.begin(), times.end());
   if (!times.empty()) {
