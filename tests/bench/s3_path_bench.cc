@@ -1,8 +1,9 @@
 // The S3 data path (tests/bench/s3-path runs it; hidden from the test suite): restic backup and
 // restore of a generated tree through nginx and one Tessera worker on a bucket of a throwaway
 // Ceph RGW, against `rclone serve restic` whose remote is another bucket of the same gateway, in
-// the same run. Prints median wall times (rounds alternate which server goes first; every
-// restore is compared byte for byte), each server's CPU seconds per GiB uploaded, and the
+// the same run, and the same worker once more behind an nginx that does not fetch downloads from
+// the store itself (the worker streams them). Prints median wall times (rounds alternate the order;
+// every restore is compared byte for byte), each server's CPU seconds per GiB uploaded, and the
 // worker's peak RSS. Built into integration_tests for its harness (tests/integration/harness.h).
 // S3_BENCH_MIB (default 1024) and S3_BENCH_ROUNDS (default 1) size the run.
 #include <sodium.h>
@@ -19,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/mixed_tree.h"
 #include "integration/harness.h"
 
 using namespace tessera::testing;
@@ -29,34 +31,6 @@ namespace {
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
-}
-
-// `mib` MiB of files of 64 KiB to 4 MiB (half random, half text) after 3 small files (1 to
-// 16 KiB) per MiB, in nested folders: what a home directory's backup sees.
-void MakeMixedTree(const std::string& root, std::uint64_t mib) {
-  std::string text;
-  while (text.size() < (4u << 20))
-    text += "the quick brown fox jumps over the lazy dog 0123456789\n";
-  std::string random(4u << 20, '\0');
-  const std::uint64_t total = mib << 20;
-  const std::size_t sizes[] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
-  std::uint64_t made = 0;
-  for (std::uint64_t i = 0; made < total; ++i) {
-    std::size_t size =
-        i < mib * 3 ? 1024 + randombytes_uniform(15 * 1024) : sizes[randombytes_uniform(4)];
-    size = static_cast<std::size_t>(std::min<std::uint64_t>(size, total - made));
-    std::string dir = root + "/d" + std::to_string(i % 32) + "/e" + std::to_string(i % 5);
-    fs::create_directories(dir);
-    std::ofstream out(dir + "/f" + std::to_string(i), std::ios::binary);
-    if (i % 2 == 0) {
-      randombytes_buf(random.data(), size);
-      out.write(random.data(), static_cast<std::streamsize>(size));
-    } else {
-      out << i;
-      out.write(text.data(), static_cast<std::streamsize>(size));
-    }
-    made += size;
-  }
 }
 
 // CPU seconds (user + system) a process has used.
@@ -71,6 +45,15 @@ double CpuSeconds(pid_t pid) {
     if (i == 14 || i == 15) ticks += std::stod(f);
   }
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds the whole machine has used (every process: restic, the store, nginx, the worker).
+double MachineCpuSeconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  return (user + nice + system + irq + softirq) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string PeakRssKiB(pid_t pid) {
@@ -93,12 +76,13 @@ struct Server {
   pid_t pid;
   std::vector<double> backup, restore;
   double cpu = 0;
+  double restore_cpu = 0, restore_machine_cpu = 0;  // the server's, and everyone's
 };
 
 // One round on one server: init a fresh repository, back up (timed, CPU counted), restore
 // (timed), compare. Fails the bench on any error.
 void Round(Server& s, const std::string& src, const std::string& work, int round) {
-  std::string repo = s.url + "round" + std::to_string(round) + "/";
+  std::string repo = s.url + s.name + "-round" + std::to_string(round) + "/";
   auto restic = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"restic", "-r", repo, "--no-cache", "-q"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -113,7 +97,10 @@ void Round(Server& s, const std::string& src, const std::string& work, int round
   s.backup.push_back(restic({"backup", src}));
   s.cpu += CpuSeconds(s.pid) - cpu0;
   std::string target = work + "/restore-" + s.name;
+  double server0 = CpuSeconds(s.pid), machine0 = MachineCpuSeconds();
   s.restore.push_back(restic({"restore", "latest", "--target", target}));
+  s.restore_cpu += CpuSeconds(s.pid) - server0;
+  s.restore_machine_cpu += MachineCpuSeconds() - machine0;
   RunResult diff = Run({"diff", "-r", "-q", src, target + src});
   INFO(diff.output);
   REQUIRE(diff.status == 0);
@@ -157,13 +144,27 @@ TEST_CASE("S3 data path: Tessera on RGW against rclone serve restic on RGW", "[.
       b.stack->worker().process().pid(),
       {},
       {}};
+  // The same worker behind a second nginx whose snippet offers no remote location: downloads
+  // are streamed through the worker instead of fetched by nginx from a presigned URL.
+  std::string shipped = ReadFile(TESSERA_SOURCE_DIR "/conf/nginx/tessera.conf");
+  const std::string handoff = " /_tessera/remote/\";";
+  REQUIRE(shipped.find(handoff) != std::string::npos);
+  shipped.replace(shipped.find(handoff), handoff.size(), "\";");
+  WriteFile(b.keys + "/streamed.conf", shipped);
+  Nginx streamed_front(MakeTempDir("tessera-streamed"), b.stack->worker().socket(), "",
+                       b.keys + "/streamed.conf");
+  Server streamed{"streamed",
+                  "rest:http://alice:" + token +
+                      "@127.0.0.1:" + std::to_string(streamed_front.port()) + "/backup/",
+                  b.stack->worker().process().pid(),
+                  {},
+                  {}};
   Server other{
       "rclone", "rest:http://127.0.0.1:" + std::to_string(rclone_port) + "/", rclone.pid(), {}, {}};
   for (int n = 1; n <= rounds; ++n) {
-    Server& first = n % 2 ? tessera : other;
-    Server& second = n % 2 ? other : tessera;
-    Round(first, src, b.keys, n);
-    Round(second, src, b.keys, n);
+    std::vector<Server*> order = {&tessera, &streamed, &other};
+    if (n % 2 == 0) std::reverse(order.begin(), order.end());
+    for (Server* s : order) Round(*s, src, b.keys, n);
   }
 
   double gib = static_cast<double>(mib) * rounds / 1024;
@@ -173,6 +174,15 @@ TEST_CASE("S3 data path: Tessera on RGW against rclone serve restic on RGW", "[.
   double tr = Median(tessera.restore), rr = Median(other.restore);
   std::printf("  %-30s %9.2fs %9.2fs %7.2f\n", "restic backup", tb, rb, tb / rb);
   std::printf("  %-30s %9.2fs %9.2fs %7.2f\n", "restic restore", tr, rr, tr / rr);
+  double sr = Median(streamed.restore);
+  std::printf("  %-30s %9.2fs %9.2fs %7.2f\n", "restore streamed by the worker", sr, rr, sr / rr);
+  std::printf("  %-30s %10.2f\n", "handed off / streamed restore", tr / sr);
+  std::printf("  %-30s %10.2f %10.2f %7.2f\n", "restore CPU s/GiB: worker",
+              tessera.restore_cpu / gib, streamed.restore_cpu / gib,
+              tessera.restore_cpu / streamed.restore_cpu);
+  std::printf("  %-30s %10.2f %10.2f %7.2f  (handed off, streamed)\n", "restore CPU s/GiB: machine",
+              tessera.restore_machine_cpu / gib, streamed.restore_machine_cpu / gib,
+              tessera.restore_machine_cpu / streamed.restore_machine_cpu);
   std::printf("  %-30s %10.2f %10.2f %7.2f\n", "server CPU s per GiB uploaded", tessera.cpu / gib,
               other.cpu / gib, tessera.cpu / other.cpu);
   std::printf("  %-30s %10s %10s\n", "peak RSS KiB", PeakRssKiB(tessera.pid).c_str(),

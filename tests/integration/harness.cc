@@ -382,59 +382,78 @@ void Worker::Launch(int stdin_fd) {
   throw std::runtime_error("tessera-fcgi did not start: " + Tail(Log()));
 }
 
-Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::string& storage_dir)
+Nginx::Nginx(const std::string& dir, const std::string& fcgi_socket, const std::string& storage_dir,
+             const std::string& snippet)
     : dir_(dir), port_(FreePort()) {
+  Start({fcgi_socket}, storage_dir, false, snippet);
+}
+
+Nginx::Nginx(const std::string& dir, const std::vector<std::string>& fcgi_sockets,
+             const std::string& storage_dir)
+    : dir_(dir), port_(FreePort()) {
+  Start(fcgi_sockets, storage_dir, true, "");
+}
+
+void Nginx::Start(const std::vector<std::string>& fcgi_sockets, const std::string& storage_dir,
+                  bool access_log, const std::string& snippet) {
+  std::string servers;
+  for (const auto& socket : fcgi_sockets) servers += " server unix:" + socket + ";";
   fs::create_directories(dir_ + "/nginx/logs");
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/nginx/fastcgi_params",
                 fs::copy_options::overwrite_existing);
-  std::string conf = std::string(geteuid() == 0 ? "user www-data;\n" : "") +
-                     "worker_processes 1;\n"
-                     "pid " +
-                     dir_ +
-                     "/nginx/nginx.pid;\n"
-                     "error_log " +
-                     dir_ +
-                     "/nginx/logs/error.log warn;\n"
-                     "events { worker_connections 1024; }\n"
-                     "http {\n"
-                     // What nginx itself sent: tests compare the worker's counts with it.
-                     "  log_format tessera_test '$request_method $request_uri $status "
-                     "$body_bytes_sent';\n"
-                     "  access_log " +
-                     dir_ +
-                     "/nginx/logs/access.log tessera_test;\n"
-                     "  client_body_temp_path " +
-                     dir_ +
-                     "/nginx/body;\n"
-                     "  fastcgi_temp_path " +
-                     dir_ +
-                     "/nginx/fastcgi;\n"
-                     "  proxy_temp_path " +
-                     dir_ +
-                     "/nginx/proxy;\n"
-                     "  uwsgi_temp_path " +
-                     dir_ +
-                     "/nginx/uwsgi;\n"
-                     "  scgi_temp_path " +
-                     dir_ +
-                     "/nginx/scgi;\n"
-                     "  upstream tessera_fcgi { server unix:" +
-                     fcgi_socket +
-                     "; }\n"
-                     "  server {\n"
-                     "    listen 127.0.0.1:" +
-                     std::to_string(port_) +
-                     ";\n"
-                     "    set $tessera_storage_dir " +
-                     (storage_dir.empty() ? dir_ + "/no-storage" : storage_dir) +
-                     ";\n"
-                     "    location = /static.txt { root " +
-                     dir_ +
-                     "/nginx; }\n"
-                     "    include " TESSERA_SOURCE_DIR
-                     "/conf/nginx/tessera.conf;\n"
-                     "  }\n"
-                     "}\n";
+  std::string conf =
+      std::string(geteuid() == 0 ? "user www-data;\n" : "") +
+      "worker_processes 1;\n"
+      "pid " +
+      dir_ +
+      "/nginx/nginx.pid;\n"
+      "error_log " +
+      dir_ +
+      "/nginx/logs/error.log warn;\n"
+      "events { worker_connections 1024; }\n"
+      "http {\n"
+      // What nginx itself sent: tests compare the worker's counts with it.
+      "  log_format tessera_test '$request_method $request_uri $status "
+      "$body_bytes_sent';\n"
+      "  access_log " +
+      dir_ + "/nginx/logs/access.log tessera_test;\n" +
+      (access_log ? "  log_format upstreams '$request_method $status $bytes_sent "
+                    "$upstream_addr \"$upstream_status\" $request_time $uri';\n"
+                    "  access_log " +
+                        access_log_path() + " upstreams;\n"
+                  : std::string()) +
+      "  client_body_temp_path " + dir_ +
+      "/nginx/body;\n"
+      "  fastcgi_temp_path " +
+      dir_ +
+      "/nginx/fastcgi;\n"
+      "  proxy_temp_path " +
+      dir_ +
+      "/nginx/proxy;\n"
+      "  uwsgi_temp_path " +
+      dir_ +
+      "/nginx/uwsgi;\n"
+      "  scgi_temp_path " +
+      dir_ +
+      "/nginx/scgi;\n"
+      "  upstream tessera_fcgi {" +
+      servers +
+      " }\n"
+      "  server {\n"
+      "    listen 127.0.0.1:" +
+      std::to_string(port_) +
+      ";\n"
+      "    set $tessera_storage_dir " +
+      (storage_dir.empty() ? dir_ + "/no-storage" : storage_dir) +
+      ";\n"
+      "    location = /static.txt { root " +
+      dir_ +
+      "/nginx; }\n"
+      "    include " +
+      (snippet.empty() ? std::string(TESSERA_SOURCE_DIR "/conf/nginx/tessera.conf") : snippet) +
+      ";\n"
+      "  }\n"
+      "}\n";
   WriteFile(dir_ + "/nginx/nginx.conf", conf);
   WriteFile(dir_ + "/nginx/static.txt", "{}");
   process_ = std::make_unique<Process>(

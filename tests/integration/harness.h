@@ -126,12 +126,25 @@ class Nginx {
   // conf/nginx/tessera.conf snippet, with downloads handed to nginx from `storage_dir` (the
   // worker's). As root, nginx's workers run as www-data, as on Debian. Each request nginx
   // answered is a line `METHOD REQUEST_URI STATUS BODY_BYTES_SENT` in <dir>/nginx/logs/access.log.
-  Nginx(const std::string& dir, const std::string& fcgi_socket,
+  // A `snippet` path replaces the shipped one (benchmarks comparing a change to it).
+  Nginx(const std::string& dir, const std::string& fcgi_socket, const std::string& storage_dir = "",
+        const std::string& snippet = "");
+  // Same, with one upstream of several workers, configured as README's "Several workers" says
+  // (nginx's defaults: a worker that refuses the connection or fails before its answer began is
+  // skipped for 10 s and the request goes to the next), and an access log, access_log_path(),
+  // one line per request: method, status, bytes sent, upstream addresses and statuses (several
+  // when nginx moved the request on), request time, URI.
+  Nginx(const std::string& dir, const std::vector<std::string>& fcgi_sockets,
         const std::string& storage_dir = "");
   ~Nginx();
   int port() const { return port_; }
+  std::string access_log_path() const { return dir_ + "/nginx/logs/upstreams.log"; }
+  std::string error_log_path() const { return dir_ + "/nginx/logs/error.log"; }
 
  private:
+  void Start(const std::vector<std::string>& fcgi_sockets, const std::string& storage_dir,
+             bool access_log, const std::string& snippet);
+
   std::string dir_;
   int port_;
   std::unique_ptr<Process> process_;
