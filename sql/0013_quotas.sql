@@ -12,7 +12,7 @@
 
 ALTER TABLE accounts ADD COLUMN quota_bytes bigint CHECK (quota_bytes >= 0);
 COMMENT ON COLUMN accounts.quota_bytes IS
-  'Most bytes the account''s repositories may hold (lock files not counted); NULL: unlimited. '
+  'Most bytes the account''s repositories may hold; NULL: unlimited. '
   'Set by SQL: UPDATE accounts SET quota_bytes = 50 * 1024^3 WHERE userid = ''alice@pbs''.';
 
 CREATE TABLE account_usage (
@@ -31,6 +31,16 @@ CREATE TABLE repo_usage (
 );
 COMMENT ON TABLE repo_usage IS
   'Bytes and objects each repository''s committed objects hold; written by the workers.';
+
+-- A removal in progress: the one request that claimed an object counts its removal, so parallel
+-- DELETEs of one object (on S3, every one of them succeeds) lower the usage once. A claim a
+-- worker died holding is taken over after 10 minutes.
+CREATE TABLE usage_removals (
+  account_id bigint      NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  object     text        NOT NULL CHECK (length(object) BETWEEN 1 AND 2048),
+  claimed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (account_id, object)
+);
 
 -- What an admin looks at: every account's quota beside its usage.
 CREATE VIEW tessera.quota_report AS

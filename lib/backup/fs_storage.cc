@@ -489,7 +489,6 @@ class FilesystemStorage final : public Storage {
       }
     };
     for (auto type : kTypes) {
-      if (type == "locks") continue;  // not stored data (and never counted toward a quota)
       std::string dir = base + "/" + std::string(type);
       if (type != "data") {
         count(dir, type == "snapshots");

@@ -232,28 +232,31 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
     return Upload(request, Owner(who), target.repo, target.type, target.name, who.grant_id());
   }
   if (request.method != Method::kDelete) return NotAllowed("GET, HEAD, POST, DELETE");
+  // restic removes the locks it made with any token; another token's lock (a running prune's
+  // exclusive lock) only goes with the delete right.
+  if (lock ? !(may.read || may.write || may.del) : !may.del) return Forbidden();
+  // Only the request holding the claim counts the removal: parallel DELETEs of one object
+  // lower the usage once.
+  auto claim = usage_.ClaimRemoval(Owner(who), target.repo, target.type, target.name);
+  std::optional<std::uint64_t> removed;
   if (lock) {
-    // restic removes the locks it made with any token; another token's lock (a running prune's
-    // exclusive lock) only goes with the delete right.
-    if (!(may.read || may.write || may.del)) return Forbidden();
     std::optional<std::string_view> only_creator;
     if (!may.del) only_creator = who.grant_id();
-    // Locks are no part of the usage; their size, for the metrics, is read before they go.
+    // RemoveLock succeeds also when the lock is gone already: its size is read first.
     auto doomed = storage_.Open(Owner(who), target.repo, "locks", target.name);
     auto gone = storage_.RemoveLock(Owner(who), target.repo, target.name, only_creator);
     if (!gone) return FromStorage(gone.error());
-    if (doomed)
-      CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, (*doomed)->size());
-    return Ok();
+    if (doomed) removed = (*doomed)->size();
+  } else {
+    auto gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
+    if (!gone) return FromStorage(gone.error());
+    removed = *gone;
   }
-  if (!may.del) return Forbidden();
-  auto gone = storage_.Remove(Owner(who), target.repo, target.type, target.name);
-  if (!gone) return FromStorage(gone.error());
-  // An object that was gone already was not removed by this request: neither counted nor
-  // taken off the usage.
-  if (*gone) {
-    usage_.Removed(Owner(who), target.repo, **gone);
-    CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, **gone);
+  // An object that was gone already was not removed by this request: neither counted nor taken
+  // off the usage.
+  if (removed) {
+    CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, *removed);
+    if (claim) claim->Removed(*removed);
   }
   return Ok();
 }

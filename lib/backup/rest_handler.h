@@ -10,8 +10,9 @@
 // and remove a lock it created (its grant's jti is recorded with the lock, see
 // backup/lock_records.h); removing another token's lock needs delete (403), so a read-only or
 // append-only token can never break a running prune's exclusive lock.
-// Uploads other than locks reserve their length in the account's quota before their body is
-// read (507 when it has no room, backup/usage_ledger.h); removals give the room back.
+// Uploads reserve their length in the account's quota before their body is read (507 when it
+// has no room; locks and index files with a grace, backup/usage_ledger.h); removals give the
+// room back, once per object.
 // Objects live under the grant's immutable account id (never the account's name), so no URL can
 // reach another account's data, a renamed account keeps its own and a re-created name inherits
 // nothing.

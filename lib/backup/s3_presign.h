@@ -1,7 +1,7 @@
 // Presigned GETs (AWS Signature Version 4 in the query string, "Authenticating Requests: Using
 // Query Parameters"): a URL that lets whoever holds it read one object of the bucket, for a few
 // seconds, without the credentials. The worker authorizes a download and hands nginx such a URL
-// through an internal location (backup/rest_handler.cc, conf/nginx/tessera-s3.conf), so the
+// through an internal location (backup/rest_handler.cc, conf/nginx/tessera.conf), so the
 // object's bytes go from the store to the client without passing through a worker thread.
 //
 // libcurl signs the worker's own requests (CURLOPT_AWS_SIGV4, backup/s3_client.h) but has no

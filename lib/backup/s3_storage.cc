@@ -406,9 +406,7 @@ class S3Storage final : public Storage {
             std::size_t slash = rel.find('/');
             if (!counted && slash != std::string_view::npos) {
               std::string_view type = rel.substr(0, slash), rest = rel.substr(slash + 1);
-              // Locks are not stored data (and never count toward a quota).
-              if (type == "locks" ||
-                  std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes))
+              if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes))
                 continue;
               if (type == "data") {
                 if (rest.size() < 3 || rest[2] != '/' || rest.substr(0, 2) != rest.substr(3, 2))

@@ -117,7 +117,7 @@ class ObjectLister {
 // What one repository holds (GET /api2/json/repos).
 struct RepoUsage {
   std::string repo;
-  std::uint64_t bytes = 0;    // every object but locks, the config included
+  std::uint64_t bytes = 0;    // every object, the config and locks included
   std::uint64_t objects = 0;  // the same, counted
   std::uint64_t snapshots = 0;
   std::optional<std::int64_t> last_snapshot;  // Unix seconds when the newest snapshot was stored

@@ -32,17 +32,51 @@ std::expected<Reservation, StorageError> UsageLedger::Reserve(AccountId owner,
                                                               std::string_view repo,
                                                               std::string_view type,
                                                               std::uint64_t bytes) {
-  if (type == "locks") return Reservation();
-  std::uint64_t grace = type == "index" ? kIndexGraceBytes : 0;
+  std::uint64_t grace = type == "index" || type == "locks" ? kShrinkGraceBytes : 0;
   auto reserved = store_.ReserveUsage(static_cast<std::int64_t>(owner), bytes, grace);
   if (!reserved) return std::unexpected(StorageError::kUnavailable);
   if (!*reserved) return std::unexpected(StorageError::kQuota);
   return Reservation(this, owner, std::string(repo), bytes);
 }
 
-void UsageLedger::Removed(AccountId owner, std::string_view repo, std::uint64_t bytes) {
-  if (!store_.RemoveUsage(static_cast<std::int64_t>(owner), repo, bytes)) {
-    log::Warning("usage of " + Who(owner, repo) + " could not be lowered by " +
+RemovalClaim::RemovalClaim(RemovalClaim&& other) noexcept
+    : ledger_(std::exchange(other.ledger_, nullptr)),
+      owner_(other.owner_),
+      repo_(std::move(other.repo_)),
+      object_(std::move(other.object_)) {}
+
+RemovalClaim::~RemovalClaim() {
+  if (ledger_) ledger_->Drop(*this);
+}
+
+void RemovalClaim::Removed(std::uint64_t bytes) {
+  if (!ledger_) return;
+  std::exchange(ledger_, nullptr)->CountRemoval(*this, bytes);
+}
+
+std::optional<RemovalClaim> UsageLedger::ClaimRemoval(AccountId owner, std::string_view repo,
+                                                      std::string_view type,
+                                                      std::string_view name) {
+  std::string object = std::string(repo) + "/" + std::string(type) + "/" + std::string(name);
+  auto claimed = store_.ClaimRemoval(static_cast<std::int64_t>(owner), object);
+  if (!claimed) {
+    log::Warning("the removal of an object of " + Who(owner, repo) +
+                 " is not counted (database unavailable); the usage stays too high until "
+                 "`tessera-admin usage recompute`");
+    return std::nullopt;
+  }
+  if (!*claimed) return std::nullopt;
+  return RemovalClaim(this, owner, std::string(repo), std::move(object));
+}
+
+void UsageLedger::Drop(const RemovalClaim& c) {
+  // A claim that stays (database gone meanwhile) is taken over after 10 minutes (sql/0013).
+  (void)store_.DropRemoval(static_cast<std::int64_t>(c.owner_), c.object_);
+}
+
+void UsageLedger::CountRemoval(const RemovalClaim& c, std::uint64_t bytes) {
+  if (!store_.RemoveUsage(static_cast<std::int64_t>(c.owner_), c.repo_, c.object_, bytes)) {
+    log::Warning("usage of " + Who(c.owner_, c.repo_) + " could not be lowered by " +
                  std::to_string(bytes) +
                  " bytes (database unavailable); it stays too high until `tessera-admin usage "
                  "recompute`");

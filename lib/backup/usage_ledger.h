@@ -4,10 +4,14 @@
 // the object is stored, and is given back when it is not. A removal takes the removed object's
 // size off again.
 //
-// What counts: every object but locks (small, capped per repository by the lock rules, and
-// needed by every restic command, `forget --prune` on a full account included). Index files may
-// pass the quota by kIndexGraceBytes: `restic prune` writes the new index before it deletes the
-// packs it frees, and must be able to do so on a full account to bring it back under.
+// What counts: every object, locks included. Locks and index files may pass the quota by
+// kShrinkGraceBytes: every restic command writes a lock, and `restic prune` writes the new index
+// before it deletes the packs it frees, so `forget --prune` must be able to do both on a full
+// account to bring it back under. The grace is a bound, not a hole: the account's total never
+// passes quota + grace.
+//
+// A removal is counted by the one request that claimed it (store::UsageStore::ClaimRemoval), so
+// parallel DELETEs of one object lower the usage once whatever the backend tells each of them.
 //
 // PostgreSQL unreachable: uploads answer 503 (nothing is stored unaccounted); a removal still
 // removes and logs that the usage is now too high (`tessera-admin usage recompute` sets it from
@@ -16,6 +20,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,9 +29,9 @@
 
 namespace tessera::backup {
 
-// How far index files may pass an account's quota: a few of restic's index files (each well
-// under 8 MiB for a repository of millions of blobs).
-inline constexpr std::uint64_t kIndexGraceBytes = 64ull * 1024 * 1024;
+// How far locks and index files may take an account past its quota: a few of restic's index
+// files (each well under 8 MiB for a repository of millions of blobs) and its locks (under 1 KiB).
+inline constexpr std::uint64_t kShrinkGraceBytes = 64ull * 1024 * 1024;
 
 class UsageLedger;
 
@@ -34,7 +39,6 @@ class UsageLedger;
 // room back. Move-only; one thread.
 class Reservation {
  public:
-  Reservation() = default;  // reserves nothing (a lock)
   Reservation(Reservation&& other) noexcept;
   Reservation& operator=(Reservation&&) = delete;
   ~Reservation();
@@ -52,6 +56,27 @@ class Reservation {
   std::uint64_t bytes_ = 0;
 };
 
+// The claim on one object's removal (UsageLedger::ClaimRemoval). Removed() counts it; dropped
+// without, the claim ends and nothing is counted. Move-only; one thread.
+class RemovalClaim {
+ public:
+  RemovalClaim(RemovalClaim&& other) noexcept;
+  RemovalClaim& operator=(RemovalClaim&&) = delete;
+  ~RemovalClaim();
+
+  // The object was removed by this request and held `bytes`.
+  void Removed(std::uint64_t bytes);
+
+ private:
+  friend class UsageLedger;
+  RemovalClaim(UsageLedger* ledger, AccountId owner, std::string repo, std::string object)
+      : ledger_(ledger), owner_(owner), repo_(std::move(repo)), object_(std::move(object)) {}
+
+  UsageLedger* ledger_ = nullptr;  // null: ended
+  AccountId owner_{};
+  std::string repo_, object_;
+};
+
 class UsageLedger {
  public:
   // `store` must outlive the ledger and be thread-safe.
@@ -61,13 +86,19 @@ class UsageLedger {
   // owner's quota, kUnavailable when PostgreSQL does not answer.
   std::expected<Reservation, StorageError> Reserve(AccountId owner, std::string_view repo,
                                                    std::string_view type, std::uint64_t bytes);
-  // An object of `bytes` was removed from `repo`.
-  void Removed(AccountId owner, std::string_view repo, std::uint64_t bytes);
+  // This request's claim on removing `name` of `type` from `repo`, or nullopt when another
+  // request holds it (that one counts the removal) or PostgreSQL does not answer (logged: the
+  // usage stays too high).
+  std::optional<RemovalClaim> ClaimRemoval(AccountId owner, std::string_view repo,
+                                           std::string_view type, std::string_view name);
 
  private:
   friend class Reservation;
+  friend class RemovalClaim;
   void Release(const Reservation& r);
   void Count(const Reservation& r);
+  void Drop(const RemovalClaim& c);
+  void CountRemoval(const RemovalClaim& c, std::uint64_t bytes);
 
   store::UsageStore& store_;
 };

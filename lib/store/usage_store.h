@@ -1,8 +1,8 @@
 // What each account stores, tracked in PostgreSQL (sql/0013) so that every worker sharing the
 // database enforces one quota: an upload reserves its length before its body is read, and the
 // reservation becomes the object's usage when it is stored, or is given back when it is not.
-// Accounts are named by their immutable id (accounts.id). One object per worker thread; not
-// thread-safe.
+// Accounts are named by their immutable id (accounts.id). The PostgreSQL implementation serves
+// one thread; the worker's pool of them (store/pg/pool.h) is thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -36,8 +36,17 @@ class UsageStore {
   // Counts a reserved upload of `bytes` as one object of `repo`.
   virtual std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
                                                       std::uint64_t bytes) = 0;
-  // Takes a removed object of `bytes` off the account's and the repository's usage.
+  // Claims the removal of `object` ("<repo>/<type>/<name>") for this request: false when another
+  // request holds the claim (it will count the removal), true when this one may.
+  virtual std::expected<bool, StoreError> ClaimRemoval(std::int64_t account,
+                                                       std::string_view object) = 0;
+  // Ends a claim without counting anything (nothing was removed, or the removal failed).
+  virtual std::expected<void, StoreError> DropRemoval(std::int64_t account,
+                                                      std::string_view object) = 0;
+  // Ends the claim on `object` and takes its `bytes` off the account's and the repository's
+  // usage; nothing when the claim is not held (any more).
   virtual std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                                      std::string_view object,
                                                       std::uint64_t bytes) = 0;
 };
 

@@ -401,7 +401,7 @@ TEST_CASE("the S3 backend keeps the storage contract against a real store", "[s3
   CHECK((*usage)[0].snapshots == 1);
   CHECK((*usage)[0].last_snapshot.has_value());
   CHECK((*usage)[1].repo == "r");
-  CHECK((*usage)[1].objects == 1 + 1005);  // its locks are not stored data
+  CHECK((*usage)[1].objects == 1 + 1005 + kMaxLocksPerCreator);
   CHECK((*usage)[2].repo == "r/sub");
   CHECK((*usage)[2].objects == 0);
   auto limited = storage->Usage(owner, 1, [](std::string_view repo) { return repo != "other"; });

@@ -175,7 +175,7 @@ class PgDatabase final : public Database {
                                                std::uint64_t grace) override {
     // One statement: the row's lock serialises parallel reservations, and PostgreSQL re-checks
     // the WHERE of the conflicting update against the row as the previous one left it, so the
-    // last room goes to one upload only. A disabled or deleted account reserves nothing.
+    // last room goes to one upload only. A deleted account reserves nothing.
     auto result = Query(
         "INSERT INTO account_usage AS u (account_id, bytes) "
         "  SELECT a.id, $2::bigint FROM accounts a "
@@ -208,15 +208,38 @@ class PgDatabase final : public Database {
         {std::to_string(account), std::string(repo), std::to_string(bytes)});
   }
 
+  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account,
+                                               std::string_view object) override {
+    auto result = Query(
+        "INSERT INTO usage_removals AS c (account_id, object) VALUES ($1, $2) "
+        "ON CONFLICT (account_id, object) DO UPDATE SET claimed_at = now() "
+        "  WHERE c.claimed_at < now() - interval '10 minutes' "
+        "RETURNING 1",
+        {std::to_string(account), std::string(object)});
+    if (!result) return std::unexpected(result.error());
+    return PQntuples(result->get()) == 1;
+  }
+
+  std::expected<void, StoreError> DropRemoval(std::int64_t account,
+                                              std::string_view object) override {
+    return Run("DELETE FROM usage_removals WHERE account_id = $1 AND object = $2",
+               {std::to_string(account), std::string(object)});
+  }
+
   std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                              std::string_view object,
                                               std::uint64_t bytes) override {
+    // One statement: the claim goes, and only if it was there is the size taken off (so a
+    // statement the connection retries after it committed counts nothing twice).
     return Run(
-        "WITH a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
-        "           WHERE account_id = $1) "
+        "WITH c AS (DELETE FROM usage_removals WHERE account_id = $1 AND object = $4 "
+        "           RETURNING 1), "
+        "a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
+        "      WHERE account_id = $1 AND EXISTS (SELECT 1 FROM c)) "
         "UPDATE repo_usage SET bytes = greatest(0, bytes - $3::bigint), "
         "                      objects = greatest(0, objects - 1) "
-        "WHERE account_id = $1 AND repo = $2",
-        {std::to_string(account), std::string(repo), std::to_string(bytes)});
+        "WHERE account_id = $1 AND repo = $2 AND EXISTS (SELECT 1 FROM c)",
+        {std::to_string(account), std::string(repo), std::to_string(bytes), std::string(object)});
   }
 
   std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,

@@ -95,9 +95,18 @@ class DatabasePool final : public Database {
                                               std::uint64_t bytes) override {
     return With([&](Database& db) { return db.CommitUsage(account, repo, bytes); });
   }
+  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account,
+                                               std::string_view object) override {
+    return With([&](Database& db) { return db.ClaimRemoval(account, object); });
+  }
+  std::expected<void, StoreError> DropRemoval(std::int64_t account,
+                                              std::string_view object) override {
+    return With([&](Database& db) { return db.DropRemoval(account, object); });
+  }
   std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                              std::string_view object,
                                               std::uint64_t bytes) override {
-    return With([&](Database& db) { return db.RemoveUsage(account, repo, bytes); });
+    return With([&](Database& db) { return db.RemoveUsage(account, repo, object, bytes); });
   }
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return With([&](Database& db) { return db.FindGrant(jti); });

@@ -1,11 +1,12 @@
-// An in-memory store::UsageStore for handler tests: per-account quotas and usage with the same
-// rules as sql/0013 (a reservation passes when usage + bytes <= quota + grace), and a switch
-// that makes it unreachable.
+// An in-memory store::UsageStore for handler tests: per-account quotas, usage and removal claims
+// with the same rules as sql/0013 (a reservation passes when usage + bytes <= quota + grace; a
+// removal counts only under its claim), and a switch that makes it unreachable.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -18,7 +19,8 @@ class FakeUsageStore final : public store::UsageStore {
   std::map<std::int64_t, std::uint64_t> quota;  // absent: unlimited
   std::map<std::int64_t, std::uint64_t> used;   // account: bytes reserved or stored
   std::map<std::pair<std::int64_t, std::string>, std::pair<std::uint64_t, std::uint64_t>>
-      repos;  // (account, repo): (bytes, objects)
+      repos;                                              // (account, repo): (bytes, objects)
+  std::set<std::pair<std::int64_t, std::string>> claims;  // removals in progress
   bool down = false;
 
   std::expected<bool, store::StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
@@ -43,9 +45,22 @@ class FakeUsageStore final : public store::UsageStore {
     r.second += 1;
     return {};
   }
+  std::expected<bool, store::StoreError> ClaimRemoval(std::int64_t account,
+                                                      std::string_view object) override {
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    return claims.insert({account, std::string(object)}).second;
+  }
+  std::expected<void, store::StoreError> DropRemoval(std::int64_t account,
+                                                     std::string_view object) override {
+    if (down) return std::unexpected(store::StoreError::kUnavailable);
+    claims.erase({account, std::string(object)});
+    return {};
+  }
   std::expected<void, store::StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
+                                                     std::string_view object,
                                                      std::uint64_t bytes) override {
     if (down) return std::unexpected(store::StoreError::kUnavailable);
+    if (claims.erase({account, std::string(object)}) == 0) return {};
     used[account] -= std::min(used[account], bytes);
     auto& r = repos[{account, std::string(repo)}];
     r.first -= std::min(r.first, bytes);

@@ -1,8 +1,8 @@
 // Quotas at the restic handler (backup/usage_ledger.h) over a real storage directory and an
 // in-memory usage store: an upload that would pass the quota is refused before its body is
 // read and stores nothing; every failed upload gives its reservation back; removals lower the
-// usage once; locks are never counted; index files have their grace; a database that does not
-// answer refuses uploads with 503 and still lets a client delete.
+// usage once, also when two requests remove one object; locks and index files have their grace;
+// a database that does not answer refuses uploads with 503 and still lets a client delete.
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -147,13 +147,14 @@ TEST_CASE("removing an object lowers the usage once; prune makes room on a full 
   CHECK(f.Put("data", "one byte more").first == 200);
 }
 
-TEST_CASE("locks are never counted and work on a full account; index files have a grace") {
+TEST_CASE("locks and index files fit on a full account within the grace, and count") {
   Fixture f;
   f.usage_db.quota[kAccount] = 100;
   REQUIRE(f.Put("data", std::string(100, 'f')).first == 200);
-  auto [locked, lock] = f.Put("locks", "the lock of a prune on a full account");
+  std::string lock_content = "the lock of a prune on a full account";
+  auto [locked, lock] = f.Put("locks", lock_content);
   CHECK(locked == 200);
-  CHECK(f.Used() == 100);
+  CHECK(f.Used() == 100 + lock_content.size());
   CHECK(f.Call(http::Method::kDelete, "laptop/locks/" + lock).status == 200);
   CHECK(f.Used() == 100);
 
@@ -161,12 +162,32 @@ TEST_CASE("locks are never counted and work on a full account; index files have 
   std::string index(5000, 'i');
   CHECK(f.Put("index", index).first == 200);  // prune's new index, before it deletes packs
   CHECK(f.Used() == 5100);
-  // The grace is a bound, not a hole.
-  f.usage_db.used[kAccount] = 100 + backup::kIndexGraceBytes;
+  // The grace is a bound, not a hole: for locks as for index files.
+  f.usage_db.used[kAccount] = 100 + backup::kShrinkGraceBytes;
   CHECK(f.Put("index", "one index too many").first == 507);
+  CHECK(f.Put("locks", "one lock too many").first == 507);
 }
 
-TEST_CASE("without the usage database uploads get 503 and store nothing; deletes still work") {
+TEST_CASE("a removal another request has claimed is not counted twice") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 1000;
+  auto [ok, name] = f.Put("data", std::string(600, 'd'));
+  REQUIRE(ok == 200);
+  // A parallel DELETE of the same object holds the claim: this one removes, but counts nothing.
+  f.usage_db.claims.insert({kAccount, "laptop/data/" + name});
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK_FALSE(f.Stored("data", name));
+  CHECK(f.Used() == 600);
+  // Every claim this fixture's requests took has ended.
+  f.usage_db.claims.clear();
+  auto [again, same] = f.Put("data", std::string(300, 'e'));
+  REQUIRE(again == 200);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + same).status == 200);
+  CHECK(f.usage_db.claims.empty());
+  CHECK(f.Used() == 600);
+}
+
+TEST_CASE("without the usage database uploads (locks too) get 503; deletes still work") {
   Fixture f;
   auto [ok, name] = f.Put("data", "stored while the database answered");
   REQUIRE(ok == 200);
@@ -177,6 +198,8 @@ TEST_CASE("without the usage database uploads get 503 and store nothing; deletes
   CHECK_FALSE(f.Stored("data", other));
   CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
   CHECK_FALSE(f.Stored("data", name));
-  auto [lock_ok, lock] = f.Put("locks", "a lock needs no usage database");
-  CHECK(lock_ok == 200);
+  // Locks count too: nothing is stored unaccounted.
+  auto [lock_refused, lock] = f.Put("locks", "a lock while the database does not answer");
+  CHECK(lock_refused == 503);
+  CHECK_FALSE(f.Stored("locks", lock));
 }

@@ -78,8 +78,14 @@ class FakeDb final : public store::Database {
                                                      std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
+  std::expected<bool, store::StoreError> ClaimRemoval(std::int64_t, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> DropRemoval(std::int64_t, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
   std::expected<void, store::StoreError> RemoveUsage(std::int64_t, std::string_view,
-                                                     std::uint64_t) override {
+                                                     std::string_view, std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<bool, store::StoreError> StartSession(std::string_view,
