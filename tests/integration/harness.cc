@@ -87,6 +87,16 @@ std::string Sha256Hex(const std::string& data) {
   return hex;
 }
 
+void MakeRandomTree(const std::string& root, int files, std::size_t bytes) {
+  std::string data(bytes, '\0');
+  for (int i = 0; i < files; ++i) {
+    std::string dir = root + "/d" + std::to_string(i % 5);
+    fs::create_directories(dir);
+    randombytes_buf(data.data(), data.size());
+    std::ofstream(dir + "/f" + std::to_string(i), std::ios::binary) << data;
+  }
+}
+
 std::string RandomBytes(std::size_t n) {
   std::string s(n, '\0');
   randombytes_buf(s.data(), n);

@@ -29,6 +29,8 @@ void WriteFile(const std::string& path, const std::string& text);
 std::string FormEncode(const std::string& value);
 // Lower-case hex SHA-256 of `data` (the name restic gives an object).
 std::string Sha256Hex(const std::string& data);
+// Writes `files` files of `bytes` random bytes each below `root`, in a few folders.
+void MakeRandomTree(const std::string& root, int files, std::size_t bytes);
 // `n` random bytes.
 std::string RandomBytes(std::size_t n);
 

@@ -23,17 +23,6 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-// `files` files of `bytes` random bytes each, in a few folders.
-void MakeRandomTree(const std::string& root, int files, std::size_t bytes) {
-  std::string data(bytes, '\0');
-  for (int i = 0; i < files; ++i) {
-    std::string dir = root + "/d" + std::to_string(i % 5);
-    fs::create_directories(dir);
-    randombytes_buf(data.data(), data.size());
-    std::ofstream(dir + "/f" + std::to_string(i), std::ios::binary) << data;
-  }
-}
-
 // What a repository directory holds on disk, locks not counted (as the quota counts).
 struct Held {
   std::uint64_t bytes = 0, objects = 0;

@@ -23,17 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `files` files of `bytes` random bytes each, in a few folders.
-void MakeRandomTree(const std::string& root, int files, std::size_t bytes) {
-  std::string data(bytes, '\0');
-  for (int i = 0; i < files; ++i) {
-    std::string dir = root + "/d" + std::to_string(i % 5);
-    fs::create_directories(dir);
-    randombytes_buf(data.data(), data.size());
-    std::ofstream(dir + "/f" + std::to_string(i), std::ios::binary) << data;
-  }
-}
-
 std::string ResticUrl(const std::string& token, int port) {
   return "rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(port) + "/backup/laptop/";
 }
