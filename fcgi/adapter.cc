@@ -1,5 +1,6 @@
 #include "fcgi/adapter.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -47,7 +48,11 @@ std::string HeaderName(std::string_view cgi_name) {
 }  // namespace
 
 FcgiBody::FcgiBody(FCGX_Request& raw, TransferLimits limits, SocketTimeouts& timeouts)
-    : in_(raw.in), timeouts_(timeouts), limits_(limits), deadline_(limits, Clock::now()) {}
+    : in_(raw.in),
+      fd_(raw.ipcFd),
+      timeouts_(timeouts),
+      limits_(limits),
+      deadline_(limits, Clock::now()) {}
 
 std::ptrdiff_t FcgiBody::Fail(bool too_slow) {
   if (!failed_ && too_slow) {
@@ -90,10 +95,19 @@ bool FcgiBody::Finished() const {
   return !failed_ && FCGX_GetError(in_) == 0 && FCGX_HasSeenEOF(in_) != 0;
 }
 
-bool FcgiBody::DrainUpTo(std::uint64_t max) {
+bool FcgiBody::DrainArrived(std::uint64_t max) {
   char scratch[8192];
   std::uint64_t drained = 0;
   while (drained <= max) {
+    if (failed_ || FCGX_GetError(in_) != 0) return false;
+    if (FCGX_HasSeenEOF(in_)) return true;
+    // Nothing buffered: read from the socket only when it has bytes now. A FastCGI record
+    // arrives whole from nginx and Apache alike, so one that has begun to arrive is not waited
+    // for long; the socket timeout bounds even that.
+    if (Buffered() == 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 0) != 1) return false;
+    }
     std::ptrdiff_t n = Read(scratch, sizeof scratch);
     if (n < 0) return false;
     if (n == 0) return true;

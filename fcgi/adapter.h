@@ -29,9 +29,11 @@ class FcgiBody final : public http::BodyReader {
   // then on.
   std::ptrdiff_t Read(char* buffer, std::size_t size) override;
 
-  // Reads and discards up to `max` more bytes, under the same deadline. Returns true when the
-  // body has then been read to its end without error (the connection can carry another request).
-  bool DrainUpTo(std::uint64_t max);
+  // Reads and discards up to `max` more bytes of what has arrived already, waiting for nothing
+  // that is still on its way (a client that trickles is never waited for). Returns true when
+  // the body has then been read to its end without error (the connection can carry another
+  // request); false leaves the body unfinished, not failed.
+  [[nodiscard]] bool DrainArrived(std::uint64_t max);
 
   // Whether the body has been read to its end without error.
   bool Finished() const;
@@ -42,8 +44,11 @@ class FcgiBody final : public http::BodyReader {
 
  private:
   std::ptrdiff_t Fail(bool too_slow);
+  // Bytes libfcgi holds that Read hands out without touching the socket.
+  std::ptrdiff_t Buffered() const { return in_->stop - in_->rdNext; }
 
   FCGX_Stream* in_;
+  int fd_;
   SocketTimeouts& timeouts_;
   TransferLimits limits_;
   TransferDeadline deadline_;

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "api/app.h"
+#include "auth/fair_share.h"
 #include "auth/session_cache.h"
 #include "auth/ticket_setup.h"
 #include "backup/backup_service.h"
@@ -122,12 +123,21 @@ struct Core {
                                  config::EffectiveDatabaseConnections(config),
                                  config.database_connect_timeout)),
         sessions(*db, config.auth_max_staleness, config.auth_cache_entries),
-        changes(config.database, sessions, clock) {}
+        changes(config.database, sessions, clock),
+        shares(SharesFrom(config)) {}
+
+  static auth::ShareLimits SharesFrom(const config::Config& config) {
+    return auth::SharesFor(config::EffectiveMaxThreads(config), config.max_requests_per_account,
+                           config.max_requests_per_token);
+  }
 
   const clock::SystemClock clock;
   std::unique_ptr<store::Database> db;
   auth::SessionCache sessions;
   store::pg::ChangeListener changes;
+  // Requests in flight per account, token and client: kept across reloads, which only change
+  // the limits.
+  auth::FairShare shares;
 };
 
 // What a configuration reload replaces: the keys and everything built on them, and the App. The
@@ -150,7 +160,7 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   auto tickets = auth::MakeTicketService(c, core.sessions, core.clock);
   if (!tickets) return std::unexpected(tickets.error());
   made->tickets = std::move(*tickets);
-  auto backup = backup::MakeBackupService(c, core.sessions, *core.db, core.clock);
+  auto backup = backup::MakeBackupService(c, core.sessions, *core.db, core.clock, &core.shares);
   if (!backup) return std::unexpected(backup.error());
   made->backup = std::move(*backup);
   if (!made->backup)
@@ -161,6 +171,7 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   api::Services services{made->tickets.get()};
   services.metrics = &*made->metrics;
   services.sessions = &core.sessions;
+  services.shares = &core.shares;
   if (made->backup) {
     services.backup = made->backup->handler.get();
     services.tokens = made->backup->tokens.get();
@@ -213,11 +224,13 @@ void Reload(const std::string& path, const config::Config& running, Core& core,
   }
   log::Level level;
   if (log::ParseLevel(next->log_level, &level)) log::SetLevel(level);
+  auth::ShareLimits shares = Core::SharesFrom(*next);
   auto app = BuildApp(std::move(*next), core);
   if (!app) {
     log::Error("reload: " + app.error() + "; still serving the previous configuration");
     return;
   }
+  core.shares.SetLimits(shares);
   server.Replace(std::move(*app));
   log::Info("reloaded " + path + ": new requests use its keys and settings");
 }

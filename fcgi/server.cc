@@ -2,9 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,26 +22,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// A request whose body was not read to its end may still have bytes coming. Closing a TCP
-// socket with unread data sends a reset that can destroy the response in flight, so after the
-// response we stop sending and read what still comes — for at most this long (libfcgi's own
-// lingering close has no total bound).
-constexpr auto kLingerBudget = 2s;
-// How much of an unread body is read to keep a persistent connection usable.
+// How much of an unread body that has already arrived is drained to keep a persistent
+// connection usable (what is still on its way is never waited for).
 constexpr std::uint64_t kReuseDrain = 64 * 1024;
-
-void LingeringClose(int fd) {
-  shutdown(fd, SHUT_WR);
-  auto deadline = Clock::now() + kLingerBudget;
-  char scratch[16 * 1024];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-    if (read(fd, scratch, sizeof scratch) <= 0) return;
-  }
-}
 
 std::string What(const std::exception_ptr& e) {
   try {
@@ -242,6 +223,14 @@ bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
     log::Error("unhandled exception: " + What(std::current_exception()));
     response = http::JsonError(500, "internal error");
   }
+  std::uint64_t received = body.received();
+  // What of the body has arrived already is drained now; one still on its way when the answer is
+  // ready (a refusal before the body was read) ends the connection. The web server then sends
+  // the answer without reading the rest first (Apache would otherwise discard the whole body,
+  // at the client's pace, before it answers; nginx forwards at once either way), and no thread
+  // of ours waits for the rest.
+  bool finished = body.Finished() || (!body.Failed() && body.DrainArrived(kReuseDrain));
+  if (!finished) response.AddHeader("Connection", "close");
   Written written =
       WriteResponse(raw, response, request.method == http::Method::kHead, options_.io, timeouts);
   // One access line and one count per request, with the same route, status and duration.
@@ -250,23 +239,25 @@ bool Server::ServeRequest(FCGX_Request& raw, SocketTimeouts& timeouts) {
                         took);
   if (options_.access_log) {
     log::WriteAccess({arrived, http::MethodName(request.method), request.access.route,
-                      response.status, request.access.account, request.access.token,
-                      body.received(), written.body_bytes, took});
+                      response.status, request.access.account, request.access.token, received,
+                      written.body_bytes, took});
   }
   if (!written.complete) {
     // The web server must see a cut response, not a complete one: the final records fail at once.
     shutdown(raw.ipcFd, SHUT_RDWR);
     return false;
   }
-  bool finished = body.Finished() || (raw.keepConnection && body.DrainUpTo(kReuseDrain));
-  // A body the handler did not read may still be on its way: linger so that the answer is not
-  // lost to a reset. Not for a peer that already failed or was too slow: it gets no more time.
-  if (!finished && !body.Failed()) {
-    FCGX_FClose(raw.err);  // idempotent: FCGX_Finish_r's own close then writes nothing
-    FCGX_FClose(raw.out);
-    LingeringClose(raw.ipcFd);
-  }
-  return finished;
+  if (finished) return true;
+  // The peer failed or was too slow: it gets nothing more, not even a lingering close.
+  if (body.Failed()) return false;
+  // The rest of the body may still be on its way: the answer must not be lost to a reset, yet
+  // no thread waits for a client that may trickle. The end records go out now (FCGX_Finish_r
+  // then writes nothing) and the lingering thread takes the connection.
+  FCGX_FClose(raw.err);
+  FCGX_FClose(raw.out);
+  lingerer_.Take(raw.ipcFd);
+  raw.ipcFd = -1;  // libfcgi's close then closes nothing
+  return false;
 }
 
 }  // namespace tessera::fcgi

@@ -6,7 +6,10 @@
 // fewer than max_threads are busy, and however many slow clients hold threads, the next
 // connection is accepted at once. `min_threads` threads are kept; a thread beyond them that
 // has been idle for `idle_exit` ends. Every socket wait is bounded (fcgi/adapter.h), so a thread
-// held by a slow client is freed within io_timeout plus what min_transfer_rate allows.
+// held by a slow client is freed within io_timeout plus what min_transfer_rate allows, and no
+// thread waits for a body its request did not read: what is already there is drained, the rest
+// is left to the one lingering thread (fcgi/lingerer.h). How many threads one account's slow
+// clients may hold at all is its fair share (auth/fair_share.h).
 //
 // The worker, not libfcgi, accepts: libfcgi's accept path waits (up to 2 s, or indefinitely with a
 // trickle) inside the accept lock and uses select(2), which breaks past 1024 descriptors.
@@ -24,6 +27,7 @@
 
 #include "api/app.h"
 #include "fcgi/adapter.h"
+#include "fcgi/lingerer.h"
 #include "fcgi/transfer_deadline.h"
 
 namespace tessera::fcgi {
@@ -82,6 +86,7 @@ class Server {
   std::vector<std::thread::id> ended_;  // threads that returned, not yet joined
   bool stopped_ = false;
   std::chrono::steady_clock::time_point last_full_warning_{};
+  Lingerer lingerer_;  // declared last: connections it holds are closed first
 };
 
 }  // namespace tessera::fcgi

@@ -53,7 +53,7 @@ App::App(const config::Config& config, store::Database& db, Services services,
       db_(db),
       services_(services),
       self_(services.tickets, services.tokens, services.storage, clock, config.max_body_bytes) {
-  if (services_.tickets != nullptr) tickets_door_.emplace(*services_.tickets);
+  if (services_.tickets != nullptr) tickets_door_.emplace(*services_.tickets, services_.shares);
   version_body_ =
       http::JsonData({{"version", kVersion}, {"release", "0"}, {"repoid", "tessera"}}).body;
   auto bind = [this](Response (App::*method)(Request&) const) {
@@ -135,6 +135,14 @@ Response App::Login(Request& request) const {
   }
   auto client = Client(request);
   if (!client) return client.error();
+  // The body is read before anyone is known: a client address (IPv6 by /64, as the throttle
+  // counts it) holds at most a tenant's share of the threads while its logins are read.
+  if (services_.shares != nullptr) {
+    if (auto admitted = services_.shares->Admit(request, "client:" + client->network, "");
+        !admitted) {
+      return http::AuthenticationRefused(429);
+    }
+  }
   auto params = http::ReadBodyParams(request, config_.max_body_bytes);
   if (!params) return http::JsonError(params.error().status, params.error().message);
   auto login = auth::ParseLoginRequest(*params);

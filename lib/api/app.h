@@ -36,6 +36,9 @@ struct Services {
   // GET /metrics; null: 404. `sessions` (may be null) gives its cache gauges.
   const MetricsPage* metrics = nullptr;
   const auth::SessionCache* sessions = nullptr;
+  // Every authenticated request, and every login by its client address, is admitted to its
+  // share of the worker's threads (auth/fair_share.h); null: no shares.
+  auth::FairShare* shares = nullptr;
 };
 
 class App {

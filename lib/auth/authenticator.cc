@@ -67,6 +67,8 @@ std::string_view OutcomeLabel(AuthRefusal refusal) {
       return "no_account_id";
     case AuthRefusal::kUnavailable:
       return "unavailable";
+    case AuthRefusal::kBusy:
+      return "busy";
   }
   return "?";
 }
@@ -102,11 +104,22 @@ std::string_view Describe(AuthRefusal refusal) {
       return "grant has no account id";
     case AuthRefusal::kUnavailable:
       return "session state unavailable";
+    case AuthRefusal::kBusy:
+      return "no share of the worker's threads left";
   }
   return "?";
 }
 
-int HttpStatus(AuthRefusal refusal) { return refusal == AuthRefusal::kUnavailable ? 503 : 401; }
+int HttpStatus(AuthRefusal refusal) {
+  switch (refusal) {
+    case AuthRefusal::kUnavailable:
+      return 503;
+    case AuthRefusal::kBusy:
+      return 429;
+    default:
+      return 401;
+  }
+}
 
 bool Principal::Covers(std::string_view repo) const {
   if (credential_ != Credential::kToken) return false;
@@ -114,18 +127,29 @@ bool Principal::Covers(std::string_view repo) const {
 }
 
 Authenticator::Authenticator(const TokenFactory& tokens, SessionCache& cache,
-                             const clock::Clock& clock)
-    : tokens_(&tokens), cache_(&cache), clock_(&clock) {}
+                             const clock::Clock& clock, FairShare* shares)
+    : tokens_(&tokens), cache_(&cache), clock_(&clock), shares_(shares) {}
 
-Authenticator::Authenticator(const TicketService& tickets) : tickets_(&tickets) {}
+Authenticator::Authenticator(const TicketService& tickets, FairShare* shares)
+    : tickets_(&tickets), shares_(shares) {}
 
 std::expected<Principal, AuthRefusal> Authenticator::Authenticate(const http::Request& request,
                                                                   Credential accepted) const {
   // Who it was goes into the request's access note (names only), how it went into the metrics.
-  auto noted = [&request, accepted](std::expected<Principal, AuthRefusal> who) {
+  auto noted = [this, &request, accepted](std::expected<Principal, AuthRefusal> who) {
     if (who) {
       request.access.account = who->userid();
       if (who->credential() != Credential::kTicket) request.access.token = who->grant_name();
+    }
+    // The account (all its credentials together) and the token each hold at most their share of
+    // the threads; the request keeps its share until it is answered.
+    if (who && shares_ != nullptr) {
+      if (auto admitted = shares_->Admit(request, "account:" + who->userid(), who->grant_id());
+          !admitted) {
+        log::Debug("request of " + who->userid() +
+                   " refused: " + std::string(Describe(admitted.error())));
+        who = std::unexpected(AuthRefusal::kBusy);
+      }
     }
     metrics::CountAuthentication(KindLabel(accepted), who ? "ok" : OutcomeLabel(who.error()));
     return who;

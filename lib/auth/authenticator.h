@@ -14,8 +14,13 @@
 // repository scopes of both. Only the Authenticator makes a Principal, so a handler that takes
 // one cannot skip a check.
 //
+// With a FairShare, a principal is admitted only while its account and token hold less than
+// their share of the worker's threads (auth/fair_share.h): else kBusy (429), before anything
+// of the request's body is read; the request holds its share until it is answered.
+//
 // Every refusal but kUnavailable (the session cache is stale or the database could not be
-// asked: 503) is an authentication failure (401); the reason is for the log, never the client.
+// asked: 503) and kBusy (429) is an authentication failure (401); the reason is for the log,
+// never the client.
 // Thread-safe: immutable after construction (the cache it consults is thread-safe).
 #pragma once
 
@@ -26,6 +31,7 @@
 #include <string_view>
 
 #include "auth/bearer.h"
+#include "auth/fair_share.h"
 #include "auth/session_cache.h"
 #include "auth/ticket_service.h"
 #include "auth/token_factory.h"
@@ -52,11 +58,13 @@ enum class AuthRefusal {
   kBadSubject,   // the token's subject is not a userid
   kNoAccountId,  // the grant row has no account id (it could key no storage)
   kUnavailable,  // 503: the session cache is stale or the database could not be asked
+  kBusy,         // 429: authenticated, but the account or token holds its share of the threads
 };
 
 // A short English reason, for logs — never for clients.
 std::string_view Describe(AuthRefusal refusal);
-// The HTTP status a refusal is answered with: 503 for kUnavailable, 401 for every other.
+// The HTTP status a refusal is answered with: 503 for kUnavailable, 429 for kBusy, 401 for every
+// other.
 int HttpStatus(AuthRefusal refusal);
 
 // Who a request is, once its credentials checked out.
@@ -94,9 +102,11 @@ class Principal {
 class Authenticator {
  public:
   // A door for tokens only, or for tickets only; a kind it was not built for is refused with
-  // kNoCredentials. Everything given must outlive the Authenticator.
-  Authenticator(const TokenFactory& tokens, SessionCache& cache, const clock::Clock& clock);
-  explicit Authenticator(const TicketService& tickets);
+  // kNoCredentials. With `shares`, every principal is admitted to its fair share (above).
+  // Everything given must outlive the Authenticator.
+  Authenticator(const TokenFactory& tokens, SessionCache& cache, const clock::Clock& clock,
+                FairShare* shares = nullptr);
+  explicit Authenticator(const TicketService& tickets, FairShare* shares = nullptr);
 
   // Authenticates `request` by a credential of kind `accepted`. Fails with the first check that
   // does not pass (see AuthRefusal).
@@ -114,6 +124,7 @@ class Authenticator {
   SessionCache* cache_ = nullptr;
   const clock::Clock* clock_ = nullptr;
   const TicketService* tickets_ = nullptr;
+  FairShare* shares_ = nullptr;
 };
 
 }  // namespace tessera::auth

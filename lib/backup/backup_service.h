@@ -11,6 +11,7 @@
 #include <string>
 
 #include "auth/authenticator.h"
+#include "auth/fair_share.h"
 #include "auth/session_cache.h"
 #include "auth/token_factory.h"
 #include "backup/rest_handler.h"
@@ -36,10 +37,11 @@ struct BackupService {
 // that is not a directory, or S3 settings that cannot work: a malformed location or endpoint,
 // missing or too widely readable credentials, credentials the store refuses, a missing bucket
 // (a store that does not answer at all only logs a warning).
-// Quotas are kept in `usage` (the worker's thread-safe pool), which must outlive the service.
+// Quotas are kept in `usage` (the worker's thread-safe pool), which must outlive the service, and
+// so must `shares` (may be null: no fair share), which every authenticated request is admitted to.
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
-    const clock::Clock& clock);
+    const clock::Clock& clock, auth::FairShare* shares = nullptr);
 
 // The storage backend the configuration names (storage_dir or storage), nullptr when it names
 // none; the same checks as above. For the admin tool's usage recompute.

@@ -217,6 +217,14 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
        }},
       {"max_threads",
        [](Config& c, std::string_view v) { return ParseNumber(v, &c.max_threads, 1, 4096); }},
+      {"max_requests_per_account",
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.max_requests_per_account, 1, 4096);
+       }},
+      {"max_requests_per_token",
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.max_requests_per_token, 1, 4096);
+       }},
       {"database_connections",
        [](Config& c, std::string_view v) {
          if (v.empty()) {

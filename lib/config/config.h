@@ -24,7 +24,7 @@ struct Config {
   // Permission bits of a unix socket the worker creates.
   unsigned socket_mode = 0660;
   int threads = 4;
-  int backlog = 128;
+  int backlog = 1024;
   // libpq connection string.
   std::string database = "dbname=tessera";
   // Longest wait for a new connection to PostgreSQL.
@@ -98,6 +98,11 @@ struct Config {
   // The thread pool: `threads` are kept, more are started while every thread is busy, up to
   // max_threads (never fewer than `threads`); threads beyond `threads` exit after a while idle.
   int max_threads = 128;
+  // Fair share (auth/fair_share.h): requests one account (all its tokens and tickets together),
+  // and one token, may have in flight at once; beyond them 429 with Retry-After, before the body
+  // is read. Logins are shared the same way per client address. Reloadable.
+  int max_requests_per_account = 16;
+  int max_requests_per_token = 8;
   // PostgreSQL connections shared by all threads, each borrowed for one call. 0: `threads`.
   int database_connections = 0;
   // Longest a socket read or write on a FastCGI connection may wait, and the grace period of

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,6 +44,13 @@ struct AccessNote {
   std::string token;    // the grant's name when a bearer or API token authenticated
 };
 
+// Something a request holds while it is served, its answer included (a fair share of the
+// worker's threads, auth/fair_share.h): fcgi/ destroys the request once the answer is written.
+class RequestHold {
+ public:
+  virtual ~RequestHold() = default;
+};
+
 struct Request {
   Method method = Method::kGet;
   std::string path;   // raw, percent-encoded, starts with '/'
@@ -58,6 +66,8 @@ struct Request {
   // Annotations for the access log. Mutable: the layers that learn who is asking (they take the
   // request as const) write down what they learnt; nothing decides by it.
   mutable AccessNote access;
+  // What the request holds until it goes (see RequestHold). Mutable for the same reason.
+  mutable std::shared_ptr<const RequestHold> hold;
 
   // The first header with this lower-case name, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

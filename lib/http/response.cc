@@ -66,6 +66,14 @@ Response JsonError(int status, std::string_view message) {
 
 Response AuthenticationRefused(int status, std::string_view challenge) {
   if (status == 503) return JsonError(503, "service unavailable, try again later");
+  if (status == 429) {
+    // The account's (or token's) requests in flight hold its share of the worker's threads
+    // (auth/fair_share.h); one ends within moments. restic retries on its own.
+    Response busy =
+        JsonError(429, "too many requests in flight for this account, try again shortly");
+    busy.AddHeader("Retry-After", "2");
+    return busy;
+  }
   Response response = JsonError(401, "authentication failure");
   if (!challenge.empty()) response.AddHeader("WWW-Authenticate", std::string(challenge));
   return response;

@@ -50,7 +50,8 @@ Response JsonData(const nlohmann::json& data, int status = 200);
 Response JsonError(int status, std::string_view message);
 // The one answer to a refused authentication: 401 "authentication failure" (with a
 // WWW-Authenticate header when `challenge` is not empty, e.g. `Basic realm="tessera"`), or
-// 503 "service unavailable, try again later" when `status` is 503. The reason is never sent.
+// 503 "service unavailable, try again later" when `status` is 503, or 429 with Retry-After when
+// it is 429 (the account's share of the worker's threads is taken). The reason is never sent.
 Response AuthenticationRefused(int status, std::string_view challenge = {});
 
 }  // namespace tessera::http

@@ -3,12 +3,8 @@
 // uploads that trickle, and large downloads read at a trickle or never — open at once, behind nginx
 // and behind Apache, the version and a password login still answer within a second. And the worker
 // itself cuts a trickling body and a stalled response, so even its last thread comes back.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <sodium.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -21,6 +17,7 @@
 #include "fcgi_client.h"
 #include "harness.h"
 #include "http_client.h"
+#include "raw_connection.h"
 
 using namespace tessera::testing;
 using namespace std::chrono_literals;
@@ -29,41 +26,6 @@ namespace {
 
 constexpr int kThreads = 4;                   // the harness's worker threads
 constexpr int kPerKind = 2 * (kThreads + 4);  // slow connections of each kind
-
-// A raw HTTP connection to 127.0.0.1:port that sends exactly what it is told, when it is told.
-class RawConnection {
- public:
-  // `receive_buffer` > 0 shrinks the receive window, so an unread response backs up at once.
-  RawConnection(int port, int receive_buffer = 0) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (receive_buffer > 0)
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd_);
-      throw std::runtime_error("connect failed");
-    }
-  }
-  ~RawConnection() { close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  // Returns false once the server has closed or reset the connection.
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // Takes at most `n` bytes that have already arrived, without waiting.
-  void ReadSome(std::size_t n) {
-    std::string scratch(n, '\0');
-    (void)recv(fd_, scratch.data(), n, MSG_DONTWAIT);
-  }
-
- private:
-  int fd_;
-};
 
 std::string PostHead(const std::string& path, const std::string& type, std::size_t length,
                      const std::string& token) {

@@ -282,3 +282,35 @@ TEST_CASE("a ticket cookie is the door's other credential kind") {
   CHECK(stale == AuthRefusal::kUnavailable);
   CHECK(auth::HttpStatus(stale) == 503);
 }
+
+TEST_CASE("a principal past its account's or token's share is refused with 429") {
+  Fixture f;
+  auth::FairShare shares(auth::ShareLimits{2, 1, 128, 16});
+  auth::Authenticator door{f.tokens, f.cache, f.clock, &shares};
+  auto request = [](std::string token) {
+    http::Request r;
+    r.headers.emplace_back("authorization", "Bearer " + token);
+    return r;
+  };
+  http::Request first = request(f.Token("alice@pbs", "alice"));
+  REQUIRE(door.Authenticate(first, auth::Credential::kToken).has_value());
+  // The same token again: past its share of one.
+  http::Request second = request(f.Token("alice@pbs", "alice"));
+  auto refused = door.Authenticate(second, auth::Credential::kToken);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error() == AuthRefusal::kBusy);
+  CHECK(auth::HttpStatus(refused.error()) == 429);
+  CHECK_FALSE(second.hold);
+  // Another token of the account gets in, then the account's share of two is taken.
+  http::Request third = request(f.Token("alice@pbs", "alice-ro-laptop"));
+  REQUIRE(door.Authenticate(third, auth::Credential::kToken).has_value());
+  http::Request fourth = request(f.Token("alice@pbs", "alice-ro-laptop"));
+  CHECK(door.Authenticate(fourth, auth::Credential::kToken).error() == AuthRefusal::kBusy);
+  // A request that ends gives its share back.
+  first = http::Request();
+  CHECK(door.Authenticate(second, auth::Credential::kToken).has_value());
+  // A refused credential takes no share.
+  http::Request bad = request("v4.public.garbage");
+  CHECK(door.Authenticate(bad, auth::Credential::kToken).error() == AuthRefusal::kBadCredentials);
+  CHECK(shares.InFlight() == 2);
+}
