@@ -1,5 +1,6 @@
 #include "auth/session_cache.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "names/userid.h"
@@ -11,11 +12,15 @@ namespace {
 constexpr int kMaxReads = 2;
 }  // namespace
 
+std::size_t GrantShare(std::size_t entries) {
+  return std::max<std::size_t>(1, entries / kGrantShareDivisor);
+}
+
 SessionCache::SessionCache(store::CacheSource& source, std::chrono::milliseconds max_staleness,
                            std::size_t entries, const clock::SteadyClock& clock)
     : source_(source),
       accounts_(entries),
-      grants_(entries),
+      grants_(entries, GrantShare(entries)),
       max_staleness_(max_staleness),
       clock_(clock) {}
 
@@ -25,7 +30,7 @@ void SessionCache::Load(const std::unordered_map<std::string, store::AccountStat
   Reset(std::move(revoked));
   std::unique_lock lock(mutex_);
   for (const auto& [userid, state] : accounts) accounts_.Put(userid, state);
-  for (const auto& [jti, grant] : grants) grants_.Put(jti, grant);
+  for (const auto& [jti, grant] : grants) grants_.Put(jti, grant, grant.userid);
 }
 
 void SessionCache::Reset(store::Revocations revoked) {
@@ -97,6 +102,7 @@ std::size_t SessionCache::grants_held() const {
 template <typename T, typename ReadRow>
 std::expected<std::optional<T>, SessionCheck> SessionCache::Lookup(Rows<T>& map, Kind kind,
                                                                    std::string_view key,
+                                                                   std::string_view partition,
                                                                    ReadRow read) {
   {
     std::shared_lock lock(mutex_);
@@ -116,7 +122,7 @@ std::expected<std::optional<T>, SessionCheck> SessionCache::Lookup(Rows<T>& map,
     reads_.erase(mine);
     if (!row) return std::unexpected(SessionCheck::kUnavailable);
     if (!changed) {
-      map.Put(key, *row);
+      map.Put(key, *row, partition);
       break;
     }
     // Whatever the listener applied meanwhile may be newer than the row just read: read again.
@@ -127,7 +133,7 @@ std::expected<std::optional<T>, SessionCheck> SessionCache::Lookup(Rows<T>& map,
 
 std::expected<store::AccountState, SessionCheck> SessionCache::Account(std::string_view userid,
                                                                        std::int64_t now) {
-  auto state = Lookup(accounts_, Kind::kAccount, userid,
+  auto state = Lookup(accounts_, Kind::kAccount, userid, {},
                       [this](std::string_view key) -> Found<store::AccountState> {
                         // Not a userid: no row can match, so none is asked for.
                         if (!names::IsValidUserid(key)) return std::nullopt;
@@ -150,10 +156,12 @@ std::expected<Grant, SessionCheck> SessionCache::CheckGrant(std::string_view jti
                                                             std::string_view userid,
                                                             std::int64_t now) {
   if (auto account = Account(userid, now); !account) return std::unexpected(account.error());
-  auto grant = Lookup(grants_, Kind::kGrant, jti, [this](std::string_view key) -> Found<Grant> {
-    if (!store::IsValidJti(key)) return std::nullopt;
-    return source_.FindGrant(key);
-  });
+  // Kept in the share of the account the verified token names (auth/recent_map.h).
+  auto grant =
+      Lookup(grants_, Kind::kGrant, jti, userid, [this](std::string_view key) -> Found<Grant> {
+        if (!store::IsValidJti(key)) return std::nullopt;
+        return source_.FindGrant(key);
+      });
   if (!grant) return std::unexpected(grant.error());
   // A row of another account is never honoured (it is kept: the next such request asks nothing).
   if (!*grant || (*grant)->userid != userid) return std::unexpected(SessionCheck::kUnknownGrant);

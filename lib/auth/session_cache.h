@@ -3,7 +3,10 @@
 // of accounts and grants in PostgreSQL.
 //
 // Accounts and grants are read on a miss from a store::CacheSource (the worker's pool) and kept,
-// at most `entries` of each (auth/recent_map.h: the entries in use stay, the others make room). A
+// at most `entries` of each (auth/recent_map.h: the entries in use stay, the others make room).
+// Grants are shared fairly: one account holds at most GrantShare(entries) of them (1/16), and
+// a new grant of an account at its share replaces that account's oldest, so an account cycling
+// through thousands of grants never pushes out another account's (an account is one entry). A
 // row that is not there is remembered too (a negative entry), so a deleted grant's token does not
 // cost a query per request. A listener thread (lib/store/pg/listener) writes into the cache
 // through store::ChangeSink: a notified change makes the cache forget that one account or grant
@@ -54,6 +57,10 @@ enum class SessionCheck {
   kUnknownGrant,  // no api_tokens row for the token's jti (or it names another account)
   kUnavailable,   // the cache is stale, or the database could not be asked
 };
+
+// One account's share of the grant entries: 1/kGrantShareDivisor of them, at least one.
+inline constexpr std::size_t kGrantShareDivisor = 16;
+std::size_t GrantShare(std::size_t entries);
 
 class SessionCache final : public store::ChangeSink {
  public:
@@ -111,11 +118,13 @@ class SessionCache final : public store::ChangeSink {
   template <typename T>
   using Found = std::expected<std::optional<T>, store::StoreError>;
 
-  // What `map` holds for `key`, else what `read` (called without a lock) returns, kept if no
-  // change raced it. kUnavailable when the cache is stale or `read` fails.
+  // What `map` holds for `key`, else what `read` (called without a lock) returns, kept (in
+  // `partition`'s share, empty: none) if no change raced it. kUnavailable when the cache is stale
+  // or `read` fails.
   template <typename T, typename ReadRow>
   std::expected<std::optional<T>, SessionCheck> Lookup(Rows<T>& map, Kind kind,
-                                                       std::string_view key, ReadRow read);
+                                                       std::string_view key,
+                                                       std::string_view partition, ReadRow read);
   // The account `userid` if it exists, is enabled and unexpired at `now`; else why not.
   std::expected<store::AccountState, SessionCheck> Account(std::string_view userid,
                                                            std::int64_t now);

@@ -153,7 +153,7 @@ std::expected<LoginResult, AuthFailure> TicketService::Issue(
     }
     store::SessionTicket recorded{verified->revocation_id(), verified->expires_at()};
     auto done = presented ? store.ContinueSession(*presented, userid, recorded)
-                          : store.StartSession(userid, recorded);
+                          : store.StartSession(userid, recorded, policy_.max_sessions);
     if (!done) {
       if (done.error() == store::StoreError::kConflict) continue;
       return std::unexpected(FromStore(done.error()));

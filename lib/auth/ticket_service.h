@@ -57,6 +57,9 @@ struct TicketPolicy {
   store::ThrottlePolicy throttle;
   store::RetentionPolicy retention;
   std::int64_t prune_interval_seconds = 60;
+  // Live sessions per account: a login beyond them ends the account's session renewed least
+  // recently (store::SessionStore::StartSession).
+  int max_sessions = 64;
 };
 
 enum class AuthFailure {

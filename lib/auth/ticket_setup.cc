@@ -22,7 +22,8 @@ std::expected<std::unique_ptr<TicketService>, std::string> MakeTicketService(
   TicketPolicy policy;
   policy.password_cost = {config.password_opslimit, config.password_memlimit_kib * 1024};
   policy.throttle = {config.login_max_user_failures, config.login_max_addr_failures,
-                     config.login_failure_window};
+                     config.login_failure_window, config.login_max_account_networks};
+  policy.max_sessions = config.max_sessions_per_account;
   policy.retention.audit_seconds = std::int64_t{config.audit_retention_days} * 86400;
   policy.retention.failure_window_seconds = config.login_failure_window;
   // A session is dead once its last ticket has expired: stamped at most 180 s ahead of its

@@ -143,6 +143,14 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
        [](Config& c, std::string_view v) {
          return ParseNumber(v, &c.login_failure_window, 1, 86400);
        }},
+      {"login_max_account_networks",
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.login_max_account_networks, 1, 100000);
+       }},
+      {"max_sessions_per_account",
+       [](Config& c, std::string_view v) {
+         return ParseNumber(v, &c.max_sessions_per_account, 1, 100000);
+       }},
       {"auth_max_staleness_ms",
        [](Config& c, std::string_view v) {
          int ms = 0;

@@ -61,6 +61,14 @@ struct Config {
   int login_max_user_failures = 5;
   int login_max_addr_failures = 20;
   int login_failure_window = 300;
+  // Client networks whose failed logins against one account get a throttle row of their own per
+  // window; past that, a new network's attempts against the account are held to
+  // login_max_user_failures on its network's row. Bounds what an attacker with many networks
+  // (IPv6 /64s) grows per account; the owner, elsewhere, still logs in.
+  int login_max_account_networks = 256;
+  // Live sessions (password logins) per account: a login beyond them ends the account's session
+  // renewed least recently, its tickets revoked as at a logout.
+  int max_sessions_per_account = 64;
   // How long the worker trusts its cached account, grant and revocation state without hearing from
   // PostgreSQL before authentication answers 503 (milliseconds).
   std::chrono::milliseconds auth_max_staleness{1500};

@@ -32,7 +32,8 @@ struct Metrics {
        {"tessera_blob_write_bytes_total", "Bytes of objects written."},
        {"tessera_blob_delete_total", "Objects deleted."},
        {"tessera_blob_delete_bytes_total", "Bytes of objects deleted."}},
-      {{"account", false}, {"repo", false}, {"type", true}}, kMaxBlobSeries);
+      {{"account", false}, {"repo", false}, {"type", true}}, kMaxBlobSeries,
+      Partition{0, kMaxBlobSeriesPerAccount, kMaxBlobAccounts});
   Group authentications = registry.AddCounters(
       {{"tessera_authentications_total",
         "Credentials checked, by kind (token, ticket, api_token) and outcome."}},

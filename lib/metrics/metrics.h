@@ -9,8 +9,11 @@
 //
 // The route is the access log's (the router's pattern, or the backup route with its object
 // type), so no name of an object ever becomes a label; account is the userid, repo the
-// repository path. Series of accounts and repositories are capped (kMaxBlobSeries label sets;
-// past that they are counted as account="other", repo="other"), and so is every other group.
+// repository path. Series of accounts and repositories are capped and shared fairly among
+// accounts: each account admits at most kMaxBlobSeriesPerAccount label sets, past which its new
+// repositories are counted as repo="other" under its own account label; at most kMaxBlobAccounts
+// accounts are kept apart (later ones are account="other", repo="other"); kMaxBlobSeries bounds
+// the whole group. Every other group is capped too.
 // Gauges (cache sizes, database reachability) are read at scrape time by lib/api, not counted.
 // Thread-safe: every function may be called from any request thread.
 #pragma once
@@ -27,6 +30,12 @@ namespace tessera::metrics {
 // Distinct (account, repository, type) label sets kept apart: with restic's six object types,
 // about 680 repositories. Each costs a few hundred bytes in each thread that counted it.
 inline constexpr std::size_t kMaxBlobSeries = 4096;
+// One account's share of them: about 85 repositories with all six types, so at least eight
+// accounts fill the group before any account's new repositories must fold; an account past its
+// share folds into account="<its name>", repo="other".
+inline constexpr std::size_t kMaxBlobSeriesPerAccount = 512;
+// Accounts kept apart: each costs at most its share plus its own "other" series (one per type).
+inline constexpr std::size_t kMaxBlobAccounts = 1024;
 
 enum class BlobOp { kRead, kWrite, kDelete };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -20,7 +21,10 @@ struct Registry::Spec {
   std::vector<double> bounds;  // a histogram's bucket bounds; empty for counters
   bool histogram = false;
   std::size_t max_series = 0;
+  std::optional<Partition> partition;
   std::unordered_set<std::string> admitted;  // guarded by the registry's mutex_
+  // Label sets admitted per partition value; guarded by the registry's mutex_.
+  std::unordered_map<std::string, std::size_t> per_partition;
 };
 
 // One label set's values: the counters of a counter group, or a histogram's bucket counts (the
@@ -49,6 +53,15 @@ Group Registry::AddCounters(std::vector<CounterSpec> counters, std::vector<Label
   spec.max_series = max_series;
   specs_.push_back(std::move(spec));
   return Group{specs_.size() - 1};
+}
+
+Group Registry::AddCounters(std::vector<CounterSpec> counters, std::vector<Label> labels,
+                            std::size_t max_series, Partition partition) {
+  if (partition.label >= labels.size() || labels[partition.label].bounded)
+    throw std::invalid_argument("a partition is one of the group's unbounded labels");
+  Group group = AddCounters(std::move(counters), std::move(labels), max_series);
+  specs_[group.index].partition = partition;
+  return group;
 }
 
 Group Registry::AddHistogram(CounterSpec histogram, std::vector<Label> labels,
@@ -87,15 +100,33 @@ std::string Registry::Admit(std::size_t group, const std::string& key,
   std::lock_guard lock(mutex_);
   Spec& spec = specs_[group];
   if (spec.admitted.contains(key)) return key;
-  if (spec.admitted.size() < spec.max_series) {
+  // Every unbounded label reads "other", but the partition's when `keep_partition`.
+  auto fold = [&](bool keep_partition) {
+    std::vector<std::string_view> folded(values.begin(), values.end());
+    for (std::size_t i = 0; i < folded.size(); ++i) {
+      bool kept = keep_partition && spec.partition && i == spec.partition->label;
+      if (!spec.labels[i].bounded && !kept) folded[i] = kOther;
+    }
+    return Key(folded);
+  };
+  if (!spec.partition) {
+    if (spec.admitted.size() >= spec.max_series) return fold(false);
     spec.admitted.insert(key);
     return key;
   }
-  std::vector<std::string_view> folded(values.begin(), values.end());
-  for (std::size_t i = 0; i < folded.size(); ++i) {
-    if (!spec.labels[i].bounded) folded[i] = kOther;
+  // Shared fairly: a value seen before keeps its own series, folded or not; a new value needs
+  // room for itself.
+  std::string partition(values[spec.partition->label]);
+  auto it = spec.per_partition.find(partition);
+  if (it == spec.per_partition.end()) {
+    if (spec.per_partition.size() >= spec.partition->max_partitions) return fold(false);
+    it = spec.per_partition.emplace(std::move(partition), 0).first;
   }
-  return Key(folded);
+  if (it->second >= spec.partition->per_partition || spec.admitted.size() >= spec.max_series)
+    return fold(true);
+  ++it->second;
+  spec.admitted.insert(key);
+  return key;
 }
 
 Registry::Shard& Registry::ThisThreadShard() {

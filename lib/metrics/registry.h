@@ -14,8 +14,18 @@
 // label that is not `bounded` (an account or repository name, a route) reads "other" and the
 // bounded ones (an object type, a status) keep their value; it is still counted, never dropped.
 // So a flood of accounts or repositories cannot grow the worker's memory or a scrape without
-// end. Recording a folded label set takes a process-wide lock (the fold is decided anew each
-// time, so that shards never remember label sets that were not admitted).
+// end.
+//
+// A group may also be shared fairly among the values of one label, its partition (the account):
+// then each value admits at most `per_partition` label sets and the group at most
+// `max_partitions` values. Past its share, a value's new label sets fold into its own "other"
+// series (every unbounded label but the partition reads "other"), so one account with hundreds
+// of repositories never hides another account's series. Once `max_series` is reached, every
+// value's new label sets fold into its own "other" too; only a value that arrives after
+// `max_partitions` others folds into the group's common "other". Folded series are not counted
+// against `max_series`: there are at most (max_partitions + 1) times the bounded labels' values of
+// them. Recording a folded label set takes a process-wide lock (the fold is decided anew each time,
+// so that shards never remember label sets that were not admitted).
 //
 // Thread-safe, except Add*() groups, which must all be declared before the first record.
 #pragma once
@@ -50,6 +60,13 @@ struct CounterSpec {
   std::string help;
 };
 
+// How a group shares its label sets among the values of one label (see above).
+struct Partition {
+  std::size_t label = 0;           // index of the partition label (an unbounded one)
+  std::size_t per_partition = 0;   // label sets admitted per value of it
+  std::size_t max_partitions = 0;  // values of it kept apart
+};
+
 // A group of series, as Add*() returned it.
 struct Group {
   std::size_t index = 0;
@@ -66,6 +83,9 @@ class Registry {
   // before any thread records.
   Group AddCounters(std::vector<CounterSpec> counters, std::vector<Label> labels,
                     std::size_t max_series);
+  // Same, with the label sets shared fairly among the values of `partition.label`.
+  Group AddCounters(std::vector<CounterSpec> counters, std::vector<Label> labels,
+                    std::size_t max_series, Partition partition);
   // Declares a histogram with `bounds` (ascending upper bounds of its buckets; +Inf is implied).
   // Call before any thread records.
   Group AddHistogram(CounterSpec histogram, std::vector<Label> labels, std::vector<double> bounds,

@@ -49,6 +49,10 @@ struct ThrottlePolicy {
   int max_user_failures = 5;   // per (account, client network) within the window
   int max_addr_failures = 20;  // per client network within the window
   std::int64_t window_seconds = 300;
+  // Client networks whose failures against one account are counted apart (a row each) within
+  // the window; past that, a new network's attempts against the account count on its own
+  // network's row, held to max_user_failures there.
+  int max_account_networks = 256;
 };
 
 // How long rows that grow with login traffic are kept, and how much one pruning pass deletes.
@@ -92,11 +96,14 @@ struct SessionTicket {
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
-  // Starts a session of `userid` with its first ticket. Returns false when the account does not
-  // exist (any more); kConflict when the ticket is already recorded (an identical ticket: same
-  // user, same second), so the caller stamps another.
+  // Starts a session of `userid` with its first ticket, and ends the account's sessions renewed
+  // least recently beyond the newest `max_sessions` (their tickets revoked everywhere, as at a
+  // logout; sql/0015). Returns false when the account does not exist (any more); kConflict when
+  // the ticket is already recorded (an identical ticket: same user, same second), so the caller
+  // stamps another.
   virtual std::expected<bool, StoreError> StartSession(std::string_view userid,
-                                                       const SessionTicket& first) = 0;
+                                                       const SessionTicket& first,
+                                                       int max_sessions) = 0;
   // Records `next` in the session that issued `presented`, if that session belongs to `userid`
   // and has not ended; the session's row lock orders it against EndSession. Returns false when
   // there is no such live session (unknown ticket, ended, other account); kConflict as above.

@@ -259,17 +259,29 @@ class PgDatabase final : public Database {
         "now() "
         "                        ELSE f.window_start END "
         "  RETURNING failures, window_start";
+    // A pair row is made only while the account has fewer than max_account_networks of them
+    // in live windows (sql/0015); past that, a network without one is held to the pair limit
+    // on its own network row (`lone`). Parallel attempts may pass that bound by a few.
     auto result =
         Query(std::string("WITH addr AS ("
                           "  INSERT INTO login_failures AS f (subject, failures, window_start) "
                           "VALUES ($2, 1, now()) ") +
                   kCount +
+                  "), room AS ("
+                  "  SELECT EXISTS (SELECT 1 FROM login_failures WHERE subject = $1) "
+                  "      OR (SELECT count(*) FROM login_failures WHERE account_key = $6 "
+                  "            AND window_start > now() - make_interval(secs => $5)) < $7::int "
+                  "         AS ok"
                   "), pair AS ("
-                  "  INSERT INTO login_failures AS f (subject, failures, window_start) "
-                  "  SELECT $1, 1, now() FROM addr WHERE addr.failures <= $4::int " +
+                  "  INSERT INTO login_failures AS f (subject, failures, window_start, "
+                  "account_key) "
+                  "  SELECT $1, 1, now(), $6 FROM addr, room "
+                  "   WHERE addr.failures <= $4::int AND room.ok " +
                   kCount +
-                  "), hit AS (SELECT failures, window_start, $4::int AS lim FROM addr "
-                  "           UNION ALL SELECT failures, window_start, $3::int FROM pair) "
+                  "), lone AS (SELECT failures, window_start FROM addr, room WHERE NOT room.ok), "
+                  "hit AS (SELECT failures, window_start, $4::int AS lim FROM addr "
+                  "        UNION ALL SELECT failures, window_start, $3::int FROM pair "
+                  "        UNION ALL SELECT failures, window_start, $3::int FROM lone) "
                   "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
                   "                  window_start + make_interval(secs => $5) - now())))) "
                   "         FILTER (WHERE failures > lim), 0)::bigint, "
@@ -277,7 +289,8 @@ class PgDatabase final : public Database {
                   "FROM hit",
               {PairSubject(account_key, network), "addr:" + std::string(network),
                std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
-               std::to_string(p.window_seconds)});
+               std::to_string(p.window_seconds), std::string(account_key),
+               std::to_string(p.max_account_networks)});
     if (!result) return std::unexpected(result.error());
     auto seconds = Int64FromRow(result->get(), 0, 0);
     if (!seconds) return std::unexpected(StoreError::kInvalid);
@@ -319,16 +332,14 @@ class PgDatabase final : public Database {
         "api_tokens", [](PGresult* r) { return GrantFromRow(r, 0, 0); });
   }
 
-  std::expected<bool, StoreError> StartSession(std::string_view userid,
-                                               const SessionTicket& first) override {
-    auto result = Query(
-        "WITH s AS (INSERT INTO sessions (account_id) SELECT id FROM accounts WHERE userid = $1 "
-        "           RETURNING id) "
-        "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
-        "SELECT $2, id, to_timestamp($3) FROM s RETURNING session_id",
-        {std::string(userid), first.revocation_id, std::to_string(first.expires_at)});
+  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first,
+                                               int max_sessions) override {
+    // Ends the account's sessions beyond the newest `max_sessions` (sql/0015).
+    auto result = Query("SELECT tessera_start_session($1, $2, to_timestamp($3), $4::int)",
+                        {std::string(userid), first.revocation_id, std::to_string(first.expires_at),
+                         std::to_string(max_sessions)});
     if (!result) return std::unexpected(result.error());
-    return PQntuples(result->get()) == 1;
+    return PQntuples(result->get()) == 1 && !PQgetisnull(result->get(), 0, 0);
   }
 
   std::expected<bool, StoreError> ContinueSession(std::string_view presented,

@@ -51,9 +51,9 @@ class DatabasePool final : public Database {
                                                                   std::string_view name) override {
     return With([&](Database& db) { return db.RevokeOwn(userid, name); });
   }
-  std::expected<bool, StoreError> StartSession(std::string_view userid,
-                                               const SessionTicket& first) override {
-    return With([&](Database& db) { return db.StartSession(userid, first); });
+  std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first,
+                                               int max_sessions) override {
+    return With([&](Database& db) { return db.StartSession(userid, first, max_sessions); });
   }
   std::expected<bool, StoreError> ContinueSession(std::string_view presented,
                                                   std::string_view userid,

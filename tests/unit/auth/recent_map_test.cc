@@ -113,3 +113,58 @@ TEST_CASE("recent map: many threads find at once") {
   for (auto& r : readers) r.join();
   for (int w : wrong) CHECK(w == 0);
 }
+
+TEST_CASE("recent map: a partition at its share replaces its own oldest, never another's") {
+  RecentMap<int> map(100, 10);
+  // b's entries are put once and never used again: CLOCK alone would let them go first.
+  for (int i = 0; i < 5; ++i) map.Put("b" + Key(i), i, "b@pbs");
+  for (int i = 0; i < 10000; ++i) {
+    map.Put(Key(i), i, "a@pbs");
+    REQUIRE(map.held("a@pbs") <= 10);
+  }
+  CHECK(map.held("a@pbs") == 10);
+  CHECK(map.held("b@pbs") == 5);
+  CHECK(map.size() == 15);
+  for (int i = 0; i < 5; ++i) CHECK(map.Find("b" + Key(i)) != nullptr);
+  // a's newest ten are held, in use or not; its older ones went first.
+  for (int i = 9990; i < 10000; ++i) CHECK(map.Find(Key(i)) != nullptr);
+  CHECK(map.Find(Key(9989)) == nullptr);
+  // A replaced key keeps its partition; an erased one leaves it.
+  map.Put(Key(9995), 0, "b@pbs");
+  CHECK(map.held("a@pbs") == 10);
+  CHECK(map.Erase(Key(9995)));
+  CHECK(map.held("a@pbs") == 9);
+  map.Put(Key(20000), 1, "a@pbs");
+  map.Put(Key(20001), 1, "a@pbs");
+  CHECK(map.held("a@pbs") == 10);
+  CHECK(map.Find(Key(9990)) == nullptr);  // its oldest made room for the second
+  map.Clear();
+  CHECK(map.held("a@pbs") == 0);
+  CHECK(map.held("b@pbs") == 0);
+}
+
+TEST_CASE("recent map: shares and capacity hold together whatever the mix") {
+  // Entries with and without partitions, evicted by the hand, by a share and erased, at random.
+  RecentMap<int> map(64, 8);
+  std::uint32_t state = 12345;
+  auto next = [&] { return state = state * 1103515245u + 12345u; };
+  for (int i = 0; i < 20000; ++i) {
+    std::uint32_t r = next();
+    std::string partition = r % 5 == 0 ? "" : "p" + std::to_string(r % 23);
+    std::string key = Key(static_cast<int>(next() % 500));
+    if (r % 7 == 0) {
+      (void)map.Erase(key);
+    } else {
+      map.Put(key, i, partition);
+    }
+    if (r % 3 == 0) (void)map.Find(Key(static_cast<int>(next() % 500)));
+    REQUIRE(map.size() <= 64);
+    std::size_t in_partitions = 0;
+    for (int p = 0; p < 23; ++p) {
+      std::size_t held = map.held("p" + std::to_string(p));
+      REQUIRE(held <= 8);
+      in_partitions += held;
+    }
+    REQUIRE(in_partitions <= map.size());
+  }
+}

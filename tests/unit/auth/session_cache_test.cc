@@ -395,3 +395,30 @@ TEST_CASE("load holds what it is given without reading") {
   CHECK(cache.CheckTicket("alice@pbs", kNow, "r", kNow) == SessionCheck::kRevoked);
   CHECK(source.account_reads + source.grant_reads == 0);
 }
+
+TEST_CASE("one account cycling through many grants never pushes out another account's") {
+  constexpr std::size_t kEntries = 1024;  // an account's share: 64
+  Fixture f(kEntries);
+  f.source.accounts["bob@pbs"] = {true, std::nullopt, 0};
+  for (int i = 0; i < 3; ++i)
+    f.source.grants["b" + std::to_string(i)] = MakeGrant("bob@pbs", false, 500);
+  for (int i = 0; i < 5000; ++i)
+    f.source.grants["a" + std::to_string(i)] = MakeGrant("alice@pbs", false, 500);
+  // bob's grants are read once and then left idle (a nightly backup's tokens).
+  for (int i = 0; i < 3; ++i) REQUIRE(f.cache.CheckGrant("b" + std::to_string(i), "bob@pbs", kNow));
+  const int bob_reads = f.source.grant_reads;
+  // alice uses 5000 grants (and tokens naming grants that do not exist) in a loop, twice.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      REQUIRE(f.cache.CheckGrant("a" + std::to_string(i), "alice@pbs", kNow));
+      (void)f.cache.CheckGrant("nothing" + std::to_string(i), "alice@pbs", kNow);
+      REQUIRE(f.cache.grants_held() <= auth::GrantShare(kEntries) + 3);
+    }
+  }
+  CHECK(auth::GrantShare(kEntries) == 64);
+  CHECK(f.cache.grants_held() == 64 + 3);
+  CHECK(f.source.grant_reads == bob_reads + 4 * 5000);  // every one of alice's was a miss
+  // bob's are all still held: checking them reads nothing.
+  for (int i = 0; i < 3; ++i) CHECK(f.cache.CheckGrant("b" + std::to_string(i), "bob@pbs", kNow));
+  CHECK(f.source.grant_reads == bob_reads + 4 * 5000);
+}

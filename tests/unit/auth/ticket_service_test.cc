@@ -28,6 +28,7 @@ class FakeStore final : public store::AuthStore {
   std::map<std::string, int> session_of;  // revocation id → session
   std::set<int> ended;
   int sessions = 0;
+  int max_sessions = 0;  // what the last StartSession was asked to keep
   std::vector<std::string> audit;
 
   std::expected<std::optional<store::AccountRecord>, store::StoreError> FindAccount(
@@ -48,7 +49,9 @@ class FakeStore final : public store::AuthStore {
     return std::optional<std::int64_t>(account->state.session_epoch);
   }
   std::expected<bool, store::StoreError> StartSession(std::string_view,
-                                                      const store::SessionTicket& t) override {
+                                                      const store::SessionTicket& t,
+                                                      int max) override {
+    max_sessions = max;
     if (!Record(t)) return std::unexpected(store::StoreError::kConflict);
     session_of[t.revocation_id] = ++sessions;
     return true;
@@ -252,4 +255,11 @@ TEST_CASE("a user who used up every stamp is throttled, not failed") {
   REQUIRE_FALSE(r);
   CHECK(r.error().kind == auth::AuthFailure::kThrottled);
   CHECK(f.store.releases == 1);  // the right password gave its attempt back
+}
+
+TEST_CASE("a password login asks the store to keep the account's sessions to the bound") {
+  Fixture f;
+  REQUIRE(f.Login("pw"));
+  CHECK(f.store.max_sessions == auth::TicketPolicy{}.max_sessions);
+  CHECK(auth::TicketPolicy{}.max_sessions == 64);
 }

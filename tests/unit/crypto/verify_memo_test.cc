@@ -103,3 +103,25 @@ TEST_CASE("verify memo: concurrent use from several threads gives consistent ans
   CHECK(memo.size() <= memo.capacity());
   CHECK(memo.hits() + memo.misses() == std::uint64_t{kThreads} * 20 * kKeys);
 }
+
+TEST_CASE("verify memo: one client's stream of new credentials never evicts one in steady use") {
+  // The worker's size (4096 a generation). One account presenting 200,000 credentials it never
+  // uses again — far more than it can mint (DESIGN.md, "Bearer tokens") — while three other
+  // accounts each present theirs once per 2,000 of them, as a restic run does many times a
+  // second: theirs are found every time.
+  VerifyMemo<int> memo(4096);
+  for (int v = 0; v < 3; ++v) memo.Insert("victim-" + std::to_string(v), v);
+  for (int i = 0; i < 200000; ++i) {
+    memo.Insert(Credential(i), i);
+    if (i % 2000 == 1999) {
+      for (int v = 0; v < 3; ++v) REQUIRE(memo.Find("victim-" + std::to_string(v)) == v);
+    }
+    REQUIRE(memo.size() <= memo.capacity());
+  }
+  CHECK(memo.misses() == 0);
+  // An idle one lasts until its shard has turned over twice: at least one generation's worth of
+  // others' inserts on average (4096), never fewer than a shard's (256).
+  memo.Insert("idle", 1);
+  for (int i = 0; i < 256; ++i) memo.Insert(Credential(300000 + i), i);
+  CHECK(memo.Find("idle") == 1);
+}

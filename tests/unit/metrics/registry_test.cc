@@ -192,3 +192,67 @@ TEST_CASE("Tessera's metrics name the request's route, and unmatched ones as suc
   CHECK(after.text().find("\n" + read + " 0\n") != std::string::npos);
   CHECK(Value(after.text(), revoked) == Value(before.text(), revoked) + 1);
 }
+
+TEST_CASE("an account past its share folds into its own other, never into another account's") {
+  Registry r;
+  // Each account admits 4 label sets, 3 accounts are kept apart, 100 label sets in all.
+  Group g =
+      r.AddCounters({{"blob_total", "Blobs."}},
+                    {{"account", false}, {"repo", false}, {"type", true}}, 100, Partition{0, 4, 3});
+  // bob counts one repository first; then alice writes 700 repositories (a busy tenant).
+  r.Add(g, {"bob@pbs", "home", "data"}, 0, {1});
+  for (int i = 0; i < 700; ++i) r.Add(g, {"alice@pbs", "r" + std::to_string(i), "data"}, 0, {1});
+  r.Add(g, {"alice@pbs", "r699", "keys"}, 0, {1});
+  // bob's later repositories, also from another thread, are still his own series.
+  std::thread([&] { r.Add(g, {"bob@pbs", "work", "data"}, 0, {2}); }).join();
+  r.Add(g, {"bob@pbs", "home", "data"}, 0, {1});
+  // A third account still has room; a fourth is past the account cap.
+  r.Add(g, {"carol@pbs", "c", "index"}, 0, {1});
+  r.Add(g, {"dave@pbs", "d", "index"}, 0, {1});
+  std::string text = Rendered(r);
+  INFO(text);
+  CHECK(Has(text, "blob_total{account=\"bob@pbs\",repo=\"home\",type=\"data\"} 2"));
+  CHECK(Has(text, "blob_total{account=\"bob@pbs\",repo=\"work\",type=\"data\"} 2"));
+  CHECK(Has(text, "blob_total{account=\"carol@pbs\",repo=\"c\",type=\"index\"} 1"));
+  // alice's first four repositories are hers; the other 696 are her own "other".
+  for (int i = 0; i < 4; ++i)
+    CHECK(Has(text, "blob_total{account=\"alice@pbs\",repo=\"r" + std::to_string(i) +
+                        "\",type=\"data\"} 1"));
+  CHECK(Has(text, "blob_total{account=\"alice@pbs\",repo=\"other\",type=\"data\"} 696"));
+  CHECK(Has(text, "blob_total{account=\"alice@pbs\",repo=\"other\",type=\"keys\"} 1"));
+  CHECK(text.find("r4\"") == std::string::npos);
+  // The account label set is bounded too: the fourth account is the common other.
+  CHECK(Has(text, "blob_total{account=\"other\",repo=\"other\",type=\"index\"} 1"));
+  CHECK(text.find("dave@pbs") == std::string::npos);
+  // 4 (alice) + 2 (bob) + 1 (carol) admitted, 2 of alice's folded, 1 common: nothing else.
+  std::size_t samples = 0;
+  for (std::size_t at = 0; (at = text.find("\nblob_total{", at)) != std::string::npos; ++at)
+    ++samples;
+  CHECK(samples == 10);
+}
+
+TEST_CASE("once the whole group is full, every known account still folds into its own other") {
+  Registry r;
+  Group g =
+      r.AddCounters({{"blob_total", "Blobs."}},
+                    {{"account", false}, {"repo", false}, {"type", true}}, 3, Partition{0, 2, 10});
+  r.Add(g, {"a@pbs", "r1", "data"}, 0, {1});
+  r.Add(g, {"a@pbs", "r2", "data"}, 0, {1});
+  r.Add(g, {"b@pbs", "r1", "data"}, 0, {1});
+  // Full (3 label sets): b has share left, but the group has not; c arrives only now.
+  r.Add(g, {"b@pbs", "r2", "data"}, 0, {1});
+  r.Add(g, {"c@pbs", "r1", "data"}, 0, {1});
+  std::string text = Rendered(r);
+  INFO(text);
+  CHECK(Has(text, "blob_total{account=\"b@pbs\",repo=\"other\",type=\"data\"} 1"));
+  CHECK(Has(text, "blob_total{account=\"c@pbs\",repo=\"other\",type=\"data\"} 1"));
+  CHECK(text.find("account=\"other\"") == std::string::npos);
+}
+
+TEST_CASE("a partition must be one of the group's unbounded labels") {
+  Registry r;
+  CHECK_THROWS_AS(r.AddCounters({{"x_total", "X."}}, {{"a", false}}, 10, Partition{1, 1, 1}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(r.AddCounters({{"x_total", "X."}}, {{"a", true}}, 10, Partition{0, 1, 1}),
+                  std::invalid_argument);
+}

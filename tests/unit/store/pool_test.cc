@@ -88,8 +88,8 @@ class FakeDb final : public store::Database {
                                                      std::string_view, std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<bool, store::StoreError> StartSession(std::string_view,
-                                                      const store::SessionTicket&) override {
+  std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket&,
+                                                      int) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<bool, store::StoreError> ContinueSession(std::string_view, std::string_view,
