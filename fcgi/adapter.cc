@@ -230,7 +230,7 @@ Written WriteResponse(FCGX_Request& raw, const http::Response& response, bool he
   head_text.append("Status: ")
       .append(std::to_string(response.status))
       .append(" ")
-      .append(http::ReasonPhrase(response.status))
+      .append(http::ReasonPhraseOf(response))
       .append("\r\n");
   for (const auto& [name, value] : response.headers) {
     head_text.append(name).append(": ").append(value).append("\r\n");

@@ -160,7 +160,8 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   auto tickets = auth::MakeTicketService(c, core.sessions, core.clock);
   if (!tickets) return std::unexpected(tickets.error());
   made->tickets = std::move(*tickets);
-  auto backup = backup::MakeBackupService(c, core.sessions, *core.db, core.clock, &core.shares);
+  auto backup =
+      backup::MakeBackupService(c, core.sessions, *core.db, *core.db, core.clock, &core.shares);
   if (!backup) return std::unexpected(backup.error());
   made->backup = std::move(*backup);
   if (!made->backup)

@@ -15,12 +15,15 @@
 namespace tessera::admin {
 namespace {
 
-void Print(const store::pg::QuotaRow& row, bool with_repos) {
+void Print(const store::pg::QuotaRow& row, bool with_repos, std::uint64_t default_cap) {
   std::cout << row.userid << "\tused " << row.used_bytes << "\tquota "
-            << (row.quota_bytes ? std::to_string(*row.quota_bytes) : "unlimited") << "\n";
+            << (row.quota_bytes ? std::to_string(*row.quota_bytes) : "unlimited") << "\trepos "
+            << row.repos.size() << " of " << row.repo_cap.value_or(default_cap)
+            << (row.repo_cap ? "" : " (default)") << "\n";
   if (!with_repos) return;
   for (const store::RepoBytes& r : row.repos)
-    std::cout << "  " << r.repo << "\t" << r.bytes << " bytes\t" << r.objects << " objects\n";
+    std::cout << "  " << r.repo << "\t" << r.bytes << " bytes\t" << r.objects << " objects\t"
+              << r.snapshots << " snapshots\n";
 }
 
 int Recompute(const config::Config& config, const std::optional<std::string>& userid) {
@@ -48,7 +51,8 @@ int Recompute(const config::Config& config, const std::optional<std::string>& us
       return 1;
     }
     std::vector<store::RepoBytes> repos;
-    for (const backup::RepoUsage& r : *held) repos.push_back({r.repo, r.bytes, r.objects});
+    for (const backup::RepoUsage& r : *held)
+      repos.push_back({r.repo, r.bytes, r.objects, r.snapshots, r.last_snapshot});
     if (auto set = store::pg::ReplaceUsage(config.database, account.account_id, repos); !set) {
       std::cerr << "tessera-admin: " << account.userid << ": " << set.error() << "\n";
       return 1;
@@ -80,7 +84,8 @@ int AccountUsage(const config::Config& config, const Args& args) {
     std::cerr << "tessera-admin: " << rows.error() << "\n";
     return 1;
   }
-  for (const store::pg::QuotaRow& row : *rows) Print(row, userid.has_value());
+  for (const store::pg::QuotaRow& row : *rows)
+    Print(row, userid.has_value(), config.repo_max_count);
   return 0;
 }
 

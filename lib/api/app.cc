@@ -52,7 +52,8 @@ App::App(const config::Config& config, store::Database& db, Services services,
     : config_(config),
       db_(db),
       services_(services),
-      self_(services.tickets, services.tokens, services.storage, clock, config.max_body_bytes) {
+      self_(services.tickets, services.tokens, services.storage, clock, config.max_body_bytes,
+            config.repo_max_count) {
   if (services_.tickets != nullptr) tickets_door_.emplace(*services_.tickets, services_.shares);
   version_body_ =
       http::JsonData({{"version", kVersion}, {"release", "0"}, {"repoid", "tessera"}}).body;
@@ -99,6 +100,11 @@ App::App(const config::Config& config, store::Database& db, Services services,
     auto who = ByTicketOrApiToken(r);
     if (!who) return who.error();
     return self_.Repos(*who, db_);
+  });
+  router_.Add(Method::kGet, "/api2/json/usage", [this](Request& r, const PathParams&) {
+    auto who = ByTicketOrApiToken(r);
+    if (!who) return who.error();
+    return self_.Usage(*who, db_);
   });
   // The browser console (api/console.h); HEAD falls back to these GET routes.
   router_.Add(Method::kGet, "/",

@@ -100,12 +100,13 @@ std::expected<store::GrantAsk, Response> ParseGrantAsk(const http::Params& param
 
 SelfService::SelfService(const auth::TicketService* tickets, const auth::TokenFactory* tokens,
                          backup::Storage* storage, const clock::Clock& clock,
-                         std::size_t max_body_bytes)
+                         std::size_t max_body_bytes, std::uint64_t default_repo_cap)
     : tickets_(tickets),
       tokens_(tokens),
       storage_(storage),
       clock_(clock),
-      max_body_bytes_(max_body_bytes) {}
+      max_body_bytes_(max_body_bytes),
+      default_repo_cap_(default_repo_cap) {}
 
 Response SelfService::ListTokens(const auth::Principal& who, store::Database& db) const {
   auto grants = db.ListOwnGrants(who.userid(), kMaxListed);
@@ -245,29 +246,42 @@ Response SelfService::ChangePassword(http::Request& request, const auth::Princip
   return NoStore(std::move(response));
 }
 
+namespace {
+
+// The account a ticket or token principal acts for (a ticket carries its userid only), or the
+// answer to a failure.
+std::expected<std::int64_t, Response> AccountOf(const auth::Principal& who, store::Database& db) {
+  if (who.credential() != auth::Credential::kTicket) return who.account_id();
+  auto found = db.FindAccount(who.userid());
+  if (!found) return std::unexpected(Unavailable());
+  if (!*found) return std::unexpected(http::AuthenticationRefused(401));
+  return (*found)->id;
+}
+
+}  // namespace
+
 Response SelfService::Repos(const auth::Principal& who, store::Database& db) const {
   if (storage_ == nullptr) return JsonError(503, "backup endpoints are not configured");
-  std::int64_t account = who.account_id();
-  if (who.credential() == auth::Credential::kTicket) {
-    auto found = db.FindAccount(who.userid());
-    if (!found) return Unavailable();
-    if (!*found) return http::AuthenticationRefused(401);
-    account = (*found)->id;
-  } else if (!who.rights().read) {
-    return JsonError(403, "token has no read permission");
+  auto account = AccountOf(who, db);
+  if (!account) return account.error();
+  std::optional<std::string> only;
+  if (who.credential() != auth::Credential::kTicket) {
+    if (!who.rights().read) return JsonError(403, "token has no read permission");
+    // "" is no repository path, so only a principal without any scope covers it. A scoped
+    // token reaches one repository, the grant row's when it names one.
+    if (!who.Covers("")) {
+      auto grant = db.FindGrant(who.grant_id());
+      if (!grant) return Unavailable();
+      if (*grant && (*grant)->repo) only = (*grant)->repo;
+    }
   }
-  // A token measures only what it reaches: never the account's other repositories.
-  auto reached = [&who](std::string_view repo) {
-    return who.credential() == auth::Credential::kTicket || who.Covers(repo);
-  };
-  auto repos = storage_->Usage(backup::AccountId{account}, kMaxListed, reached);
-  if (!repos) {
-    if (repos.error() == backup::StorageError::kUnavailable)
-      return JsonError(503, "the storage is unavailable, try again later");
-    return JsonError(500, "the storage could not be read");
-  }
+  // The books (repo_usage), never the storage: the cost does not grow with what is stored.
+  auto repos = db.ListRepos(*account, only, kMaxListed);
+  if (!repos) return Unavailable();
   nlohmann::json list = nlohmann::json::array();
-  for (const backup::RepoUsage& r : *repos) {
+  for (const store::RepoRow& r : *repos) {
+    // A token lists only what it reaches: never the account's other repositories.
+    if (who.credential() != auth::Credential::kTicket && !who.Covers(r.repo)) continue;
     list.push_back({{"repo", r.repo},
                     {"bytes", r.bytes},
                     {"objects", r.objects},
@@ -275,6 +289,25 @@ Response SelfService::Repos(const auth::Principal& who, store::Database& db) con
                     {"last_snapshot", Nullable(r.last_snapshot)}});
   }
   return NoStore(http::JsonData(list));
+}
+
+Response SelfService::Usage(const auth::Principal& who, store::Database& db) const {
+  auto account = AccountOf(who, db);
+  if (!account) return account.error();
+  if (who.credential() != auth::Credential::kTicket) {
+    if (!who.rights().read) return JsonError(403, "token has no read permission");
+    // The account's totals cover every repository: not for a token that reaches one.
+    if (!who.Covers("")) return JsonError(403, "token is limited to one repository");
+  }
+  auto use = db.ReadAccountUse(*account, default_repo_cap_);
+  if (!use) return Unavailable();
+  if (!*use) return http::AuthenticationRefused(401);
+  const store::AccountUse& u = **use;
+  return NoStore(http::JsonData(
+      {{"bytes", u.bytes},
+       {"quota_bytes", u.quota_bytes ? nlohmann::json(*u.quota_bytes) : nlohmann::json(nullptr)},
+       {"repos", u.repos},
+       {"repo_max_count", u.repo_cap}}));
 }
 
 }  // namespace tessera::api

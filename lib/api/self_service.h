@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "auth/authenticator.h"
@@ -26,7 +27,8 @@ class SelfService {
  public:
   // Any of them may be null: the routes that need it answer 503. All must outlive the service.
   SelfService(const auth::TicketService* tickets, const auth::TokenFactory* tokens,
-              backup::Storage* storage, const clock::Clock& clock, std::size_t max_body_bytes);
+              backup::Storage* storage, const clock::Clock& clock, std::size_t max_body_bytes,
+              std::uint64_t default_repo_cap);
 
   // GET /api2/json/access/tokens: the person's grants, newest first, never a token.
   http::Response ListTokens(const auth::Principal& who, store::Database& db) const;
@@ -41,8 +43,13 @@ class SelfService {
   // ends every session of the account and answers a fresh ticket for this one.
   http::Response ChangePassword(http::Request& request, const auth::Principal& who,
                                 store::Database& db) const;
-  // GET /api2/json/repos: the repositories the principal reaches, with what they hold.
+  // GET /api2/json/repos: the repositories the principal reaches, with what they hold, from the
+  // books in PostgreSQL (store/repo_store.h): a repository is listed from its creation on.
   http::Response Repos(const auth::Principal& who, store::Database& db) const;
+  // GET /api2/json/usage: the account's bytes against its quota and its repositories against
+  // its cap ({bytes, quota_bytes (null: unlimited), repos, repo_max_count}). Tickets, and
+  // tokens with read and no repository scope.
+  http::Response Usage(const auth::Principal& who, store::Database& db) const;
 
  private:
   const auth::TicketService* tickets_;
@@ -50,6 +57,7 @@ class SelfService {
   backup::Storage* storage_;
   const clock::Clock& clock_;
   std::size_t max_body_bytes_;
+  std::uint64_t default_repo_cap_;
 };
 
 }  // namespace tessera::api

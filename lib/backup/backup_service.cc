@@ -56,7 +56,7 @@ std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::C
 
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
-    const clock::Clock& clock, auth::FairShare* shares) {
+    store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares) {
   bool s3 = !config.storage.empty();
   if (config.token_key.empty() || (config.storage_dir.empty() && !s3))
     return std::unique_ptr<BackupService>();
@@ -72,10 +72,12 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
       config.token_clock_skew);
   service->storage = std::move(*storage);
   service->usage = std::make_unique<UsageLedger>(usage);
+  service->repos = std::make_unique<RepoBook>(repos, config.repo_max_count);
   service->authenticator =
       std::make_unique<auth::Authenticator>(*service->tokens, sessions, clock, shares);
-  service->handler = std::make_unique<RestHandler>(*service->storage, *service->authenticator,
-                                                   *service->usage, config.max_object_bytes);
+  service->handler =
+      std::make_unique<RestHandler>(*service->storage, *service->authenticator, *service->usage,
+                                    *service->repos, config.max_object_bytes);
   // An S3 store keeps no temporary files: a PUT cut short leaves nothing.
   if (s3) return service;
   // Sweep at start-up (debris of a worker that was killed) and then every half max age, so

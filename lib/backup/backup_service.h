@@ -14,6 +14,7 @@
 #include "auth/fair_share.h"
 #include "auth/session_cache.h"
 #include "auth/token_factory.h"
+#include "backup/repo_book.h"
 #include "backup/rest_handler.h"
 #include "backup/storage.h"
 #include "backup/temp_sweeper.h"
@@ -28,6 +29,7 @@ struct BackupService {
   std::unique_ptr<auth::Authenticator> authenticator;  // tokens only
   std::unique_ptr<Storage> storage;
   std::unique_ptr<UsageLedger> usage;
+  std::unique_ptr<RepoBook> repos;
   std::unique_ptr<RestHandler> handler;
   std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
 };
@@ -37,11 +39,12 @@ struct BackupService {
 // that is not a directory, or S3 settings that cannot work: a malformed location or endpoint,
 // missing or too widely readable credentials, credentials the store refuses, a missing bucket
 // (a store that does not answer at all only logs a warning).
-// Quotas are kept in `usage` (the worker's thread-safe pool), which must outlive the service, and
-// so must `shares` (may be null: no fair share), which every authenticated request is admitted to.
+// Quotas are kept in `usage`, repositories counted in `repos` (the worker's thread-safe pool,
+// both), which must outlive the service, and so must `shares` (may be null: no fair share),
+// which every authenticated request is admitted to.
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
-    const clock::Clock& clock, auth::FairShare* shares = nullptr);
+    store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares = nullptr);
 
 // The storage backend the configuration names (storage_dir or storage), nullptr when it names
 // none; the same checks as above. For the admin tool's usage recompute.

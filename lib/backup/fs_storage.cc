@@ -270,15 +270,10 @@ class FilesystemStorage final : public Storage {
     if (!IsOwner(owner)) return std::unexpected(StorageError::kNotFound);
     std::string base = RepoDir(owner, repo);
     if (!MakeDirs(base)) return std::unexpected(StorageErrorFromErrno(errno));
+    // data/00 .. data/ff are made by the first write into each (Begin): an empty repository
+    // costs six directories, not 262.
     for (auto type : kTypes) {
       std::string dir = base + "/" + std::string(type);
-      if (mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
-        return std::unexpected(StorageErrorFromErrno(errno));
-    }
-    char sub[3];
-    for (int i = 0; i < 256; ++i) {
-      std::snprintf(sub, sizeof sub, "%02x", i);
-      std::string dir = base + "/data/" + sub;
       if (mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
         return std::unexpected(StorageErrorFromErrno(errno));
     }
@@ -415,6 +410,14 @@ class FilesystemStorage final : public Storage {
     std::string dir = path.substr(0, path.rfind('/'));
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
     int fd = mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && type == "data") {
+      // The first pack of its data/xx subfolder: made now (CreateRepo does not). Parallel
+      // first writes race harmlessly, EEXIST is the other one's directory.
+      if (mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
+        return std::unexpected(StorageErrorFromErrno(errno));
+      temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
+      fd = mkostemp(temp.data(), O_CLOEXEC);
+    }
     if (fd < 0) return std::unexpected(StorageErrorFromErrno(errno));
     // mkostemp makes 0600; objects are readable by the storage root's group (see storage.h).
     if (fchmod(fd, kFileMode) != 0) {

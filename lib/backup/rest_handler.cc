@@ -1,5 +1,7 @@
 #include "backup/rest_handler.h"
 
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "backup/listing.h"
@@ -59,6 +61,30 @@ Response FromStorage(StorageError e) {
       break;
   }
   return Error(500, "storage error");
+}
+
+// A creation the repository books refused. Past the cap: 403, not 507 or 429, because nothing
+// the client can do clears it (the REST protocol cannot remove a repository, and freeing bytes
+// does not help): only an administrator raising the cap does, so retrying would only delay the
+// message. restic 0.14 prints the status line of a refused creation and not the body, so the
+// reason phrase carries the cap too.
+Response FromRepoBook(const RepoRefused& refused) {
+  switch (refused.why) {
+    case RepoRefusal::kFull: {
+      std::string cap = std::to_string(refused.cap);
+      Response r = Error(403, "the account has reached its limit of " + cap +
+                                  " repositories; an administrator can raise it");
+      r.reason = "Forbidden: repository limit of " + cap + " reached";
+      return r;
+    }
+    case RepoRefusal::kNoAccount:
+      return Error(403, "token lacks the permission");
+    case RepoRefusal::kUnavailable:
+      break;
+  }
+  Response r = Error(503, "database unavailable, try again later");
+  r.AddHeader("Retry-After", "10");
+  return r;
 }
 
 constexpr std::size_t kUploadChunkBytes = 256 * 1024;
@@ -156,9 +182,10 @@ AccountId Owner(const auth::Principal& who) { return AccountId{who.account_id()}
 }  // namespace
 
 RestHandler::RestHandler(Storage& storage, const auth::Authenticator& authenticator,
-                         UsageLedger& usage, std::uint64_t max_object_bytes)
+                         UsageLedger& usage, RepoBook& repos, std::uint64_t max_object_bytes)
     : storage_(storage),
       usage_(usage),
+      repos_(repos),
       authenticator_(authenticator),
       max_object_bytes_(max_object_bytes) {}
 
@@ -193,8 +220,11 @@ Response RestHandler::CreateRepo(const http::Request& request, const auth::Princ
     return Error(400, "POST to a repository needs ?create=true");
   }
   if (!who.rights().write) return Forbidden();
-  if (auto made = storage_.CreateRepo(Owner(who), target.repo); !made)
-    return FromStorage(made.error());
+  auto made = repos_.Create(storage_, Owner(who), target.repo);
+  if (!made) {
+    if (auto* e = std::get_if<StorageError>(&made.error())) return FromStorage(*e);
+    return FromRepoBook(std::get<RepoRefused>(made.error()));
+  }
   return Ok();
 }
 
@@ -256,7 +286,10 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
   // off the usage.
   if (removed) {
     CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, *removed);
-    if (claim) claim->Removed(*removed);
+    if (claim) {
+      claim->Removed(*removed);
+      if (target.type == "snapshots") repos_.SnapshotRemoved(Owner(who), target.repo);
+    }
   }
   return Ok();
 }
@@ -323,6 +356,7 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   // On any failure the reservation's destructor gives the room back.
   if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());
   room->Commit();
+  if (type == "snapshots") repos_.SnapshotStored(owner, repo);
   CountBlob(metrics::BlobOp::kWrite, request, repo, type, length);
   return Ok();
 }

@@ -12,7 +12,8 @@
 // append-only token can never break a running prune's exclusive lock.
 // Uploads reserve their length in the account's quota before their body is read (507 when it
 // has no room; locks and index files with a grace, backup/usage_ledger.h); removals give the
-// room back, once per object.
+// room back, once per object. Creating a repository counts toward the account's repository cap
+// (backup/repo_book.h): past it 403, naming the cap; creating an existing one always succeeds.
 // Objects live under the grant's immutable account id (never the account's name), so no URL can
 // reach another account's data, a renamed account keeps its own and a re-created name inherits
 // nothing.
@@ -24,6 +25,7 @@
 #include <string_view>
 
 #include "auth/authenticator.h"
+#include "backup/repo_book.h"
 #include "backup/repo_path.h"
 #include "backup/storage.h"
 #include "backup/usage_ledger.h"
@@ -42,9 +44,9 @@ inline constexpr std::size_t kMaxLocksPerRepo = 256;
 
 class RestHandler {
  public:
-  // `storage`, `authenticator` and `usage` must outlive the handler.
+  // `storage`, `authenticator`, `usage` and `repos` must outlive the handler.
   RestHandler(Storage& storage, const auth::Authenticator& authenticator, UsageLedger& usage,
-              std::uint64_t max_object_bytes);
+              RepoBook& repos, std::uint64_t max_object_bytes);
 
   // `rest` is the decoded path after "/backup/".
   http::Response Handle(http::Request& request, std::string_view rest) const;
@@ -70,6 +72,7 @@ class RestHandler {
 
   Storage& storage_;
   UsageLedger& usage_;
+  RepoBook& repos_;
   const auth::Authenticator& authenticator_;
   std::uint64_t max_object_bytes_;
 };

@@ -170,7 +170,9 @@ class Storage {
 // The filesystem backend: <root>/<account
 // id>/<repo>/{config,data/00..ff/,keys/,locks/,snapshots/,index/}, the account id in decimal
 // ("<root>/42/laptop/"). An owner id <= 0 names nothing (kNotFound). A relative root is taken
-// from the current directory at construction.
+// from the current directory at construction. CreateRepo makes the repository's directory and
+// its five type directories only; each data/xx subfolder is made by the first write into it
+// (repositories made by older releases have all 256 already: both read the same).
 //
 // Directories are made 0750 (the process umask may take more away) and objects 0640 (set with
 // fchmod, whatever the umask), so that the storage root's group decides who else reads objects:

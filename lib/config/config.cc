@@ -205,6 +205,10 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
        [](Config& c, std::string_view v) {
          return ParseNumber<std::uint64_t>(v, &c.max_object_bytes, 1024, 1ull << 34);
        }},
+      {"repo_max_count",
+       [](Config& c, std::string_view v) {
+         return ParseNumber<std::uint64_t>(v, &c.repo_max_count, 0, 2147483647);
+       }},
       {"server_id",
        [](Config& c, std::string_view v) {
          c.server_id = v;

@@ -94,6 +94,9 @@ struct Config {
   bool s3_virtual_hosted = false;
   // Largest object a client may upload (restic packs are at most 128 MiB).
   std::uint64_t max_object_bytes = 130ull * 1024 * 1024;
+  // How many repositories an account may create unless its own accounts.repo_max_count says
+  // otherwise (backup/repo_book.h).
+  std::uint64_t repo_max_count = 64;
 
   // Retention of what grows with login traffic: audit rows are kept this many days; ended
   // throttle windows, dead sessions and expired revocations go as soon as they are useless.

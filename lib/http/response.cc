@@ -1,5 +1,7 @@
 #include "http/response.h"
 
+#include <algorithm>
+
 namespace tessera::http {
 
 std::string_view ReasonPhrase(int status) {
@@ -43,6 +45,14 @@ std::string_view ReasonPhrase(int status) {
     default:
       return "Unknown";
   }
+}
+
+std::string_view ReasonPhraseOf(const Response& response) {
+  const std::string& own = response.reason;
+  bool printable =
+      !own.empty() && own.size() <= 128 &&
+      std::all_of(own.begin(), own.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  return printable ? std::string_view(own) : ReasonPhrase(response.status);
 }
 
 Response JsonData(const nlohmann::json& data, int status) {

@@ -34,6 +34,10 @@ struct Response {
   // sent without Content-Length (the web server then chunks it).
   std::shared_ptr<BodySource> stream;
   std::optional<std::uint64_t> stream_length;
+  // A reason phrase of the status line instead of the standard one, for a client that shows only
+  // the status line (restic on a refused repository creation). Printable ASCII only: the
+  // adapter sends the standard phrase for anything else.
+  std::string reason;
 
   // Appends a header (several Set-Cookie headers are allowed).
   void AddHeader(std::string name, std::string value) {
@@ -43,6 +47,9 @@ struct Response {
 
 // The reason phrase for a status code ("OK", "Not Found"); "Unknown" for codes we never send.
 std::string_view ReasonPhrase(int status);
+// The reason phrase `response` is sent with: its own `reason` when that is 1 to 128 printable
+// ASCII characters (never CR or LF: the status line cannot be split), else ReasonPhrase.
+std::string_view ReasonPhraseOf(const Response& response);
 
 // A success envelope around `data`.
 Response JsonData(const nlohmann::json& data, int status = 200);

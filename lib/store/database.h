@@ -9,6 +9,7 @@
 
 #include "store/auth_store.h"
 #include "store/own_grants.h"
+#include "store/repo_store.h"
 #include "store/usage_store.h"
 
 namespace tessera::store {
@@ -22,7 +23,7 @@ enum class StoreError {
 };
 
 // The per-thread database handle: every store interface of the core, plus a health check.
-class Database : public AuthStore, public OwnGrantStore, public UsageStore {
+class Database : public AuthStore, public OwnGrantStore, public UsageStore, public RepoStore {
  public:
   // Whether PostgreSQL answers a trivial query now. kUnavailable when it does not.
   virtual std::expected<void, StoreError> Ping() = 0;

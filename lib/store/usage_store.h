@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ struct RepoBytes {
   std::string repo;
   std::uint64_t bytes = 0;
   std::uint64_t objects = 0;
+  // Its snapshots and when the newest was stored (Unix seconds), for the overview (sql/0014).
+  std::uint64_t snapshots = 0;
+  std::optional<std::int64_t> last_snapshot;
 };
 
 class UsageStore {

@@ -60,7 +60,9 @@ TEST_CASE("restic REST routes, list versions, ranges and errors", "[backup]") {
   REQUIRE(c.Post(repo + "/?create=true", "", "application/octet-stream")->status == 200);
   CHECK(c.Post(repo + "/?create=true", "", "application/octet-stream")->status ==
         200);  // again: fine
-  CHECK(fs::is_directory(AccountDir(b, "alice@pbs") + "/laptop/data/ff"));
+  CHECK(fs::is_directory(AccountDir(b, "alice@pbs") + "/laptop/data"));
+  // A data/xx subfolder is made by the first object written into it, not up front.
+  CHECK_FALSE(fs::exists(AccountDir(b, "alice@pbs") + "/laptop/data/ff"));
 
   CHECK(c.Head(repo + "/config")->status == 404);
   REQUIRE(c.Post(repo + "/config", "config-bytes", "application/octet-stream")->status == 200);

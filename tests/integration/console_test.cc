@@ -116,13 +116,32 @@ TEST_CASE(
       (fs::path(TESSERA_FCGI_BIN).parent_path() / "console-screens").string();
   std::error_code ec;
   fs::remove_all(screens, ec);
+  // A quota and a cap of its own, so the console has bars to show (its usage against both).
+  b.stack->pg().Sql(
+      "UPDATE accounts SET quota_bytes = 4 * 1024 * 1024, repo_max_count = 10 "
+      "WHERE userid = 'alice@pbs'");
   // The walk runs restic (from PATH) with the token it mints, and measures the repository in the
   // worker's storage directory to check the usage the console shows.
-  RunResult walk =
-      Run({"/usr/bin/python3", TESSERA_SOURCE_DIR "/tests/integration/console/console_walk.py",
-           "--url", "http://127.0.0.1:" + std::to_string(b.stack->port()) + "/", "--user",
-           "alice@pbs", "--password", "pw", "--new-password", "a walk in the console 2026",
-           "--screens", screens, "--restic", "restic", "--storage", b.stack->storage_dir()});
+  RunResult walk = Run({"/usr/bin/python3",
+                        TESSERA_SOURCE_DIR "/tests/integration/console/console_walk.py",
+                        "--url",
+                        "http://127.0.0.1:" + std::to_string(b.stack->port()) + "/",
+                        "--user",
+                        "alice@pbs",
+                        "--password",
+                        "pw",
+                        "--new-password",
+                        "a walk in the console 2026",
+                        "--screens",
+                        screens,
+                        "--restic",
+                        "restic",
+                        "--storage",
+                        b.stack->storage_dir(),
+                        "--quota",
+                        std::to_string(4 * 1024 * 1024),
+                        "--repo-cap",
+                        "10"});
   INFO(walk.output);
   CHECK(walk.status == 0);
 }

@@ -185,7 +185,7 @@
   }
 
   async function refresh() {
-    const results = await Promise.allSettled([loadRepos(), loadTokens()]);
+    const results = await Promise.allSettled([loadUsage(), loadRepos(), loadTokens()]);
     const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
     if (failed.length) sayError(failed.join(' '));
   }
@@ -224,6 +224,47 @@
     state.textContent = text;
     state.className = 'state' + (isError ? ' error' : '');
     state.hidden = text === '';
+  }
+
+  // ---- Usage against the account's bounds ----
+
+  // Sets one gauge: a <meter> (coloured by the browser as it nears the bound: low 80 %, high
+  // 95 %) and its text. Without a bound only the text shows.
+  function gauge(id, used, bound, text) {
+    const meter = $(id);
+    const limited = typeof bound === 'number' && bound > 0;
+    meter.hidden = !limited;
+    if (limited) {
+      meter.max = bound;
+      meter.low = bound * 0.8;
+      meter.high = bound * 0.95;
+      meter.value = Math.min(used, bound);
+    }
+    $(id + '-text').textContent = text;
+  }
+
+  function percent(used, bound) {
+    return Math.min(100, Math.round((100 * used) / bound)) + ' %';
+  }
+
+  async function loadUsage() {
+    let u;
+    try {
+      u = await api('GET', '/usage');
+    } catch (e) {
+      $('usage').hidden = true;
+      throw new ApiError(e.status, 'Usage: ' + e.message + '.');
+    }
+    const bytes = Number(u.bytes) || 0;
+    const quota = typeof u.quota_bytes === 'number' ? u.quota_bytes : null;
+    gauge('usage-bytes', bytes, quota, quota === null
+      ? formatBytes(bytes) + ' used, no quota'
+      : formatBytes(bytes) + ' of ' + formatBytes(quota) + ' (' + percent(bytes, quota) + ')');
+    const repos = Number(u.repos) || 0;
+    const cap = Number(u.repo_max_count) || 0;
+    gauge('usage-repos', repos, cap, repos + ' of ' + cap +
+      (cap > 0 && repos >= cap ? ': the limit, ask your administrator for more' : ''));
+    $('usage').hidden = false;
   }
 
   // ---- Repositories ----

@@ -1,5 +1,6 @@
 #include "store/pg/pg_database.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "log/log.h"
@@ -418,7 +419,126 @@ class PgDatabase final : public Database {
     return deleted;
   }
 
+  // The books of repositories (store/repo_store.h, sql/0014).
+
+  std::expected<RepoClaim, StoreError> ClaimRepo(std::int64_t account, std::string_view repo,
+                                                 std::uint64_t default_cap) override {
+    auto result = Query("SELECT outcome, repo_cap FROM tessera.claim_repo($1, $2, $3)",
+                        {std::to_string(account), std::string(repo),
+                         std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))});
+    if (!result) return std::unexpected(result.error());
+    PGresult* r = result->get();
+    RepoClaim claim;
+    if (PQntuples(r) == 0) return claim;  // no such account
+    auto cap = Int64FromRow(r, 0, 1);
+    if (!cap || *cap < 0) return std::unexpected(StoreError::kInvalid);
+    claim.cap = static_cast<std::uint64_t>(*cap);
+    std::string_view outcome = PQgetvalue(r, 0, 0);
+    if (outcome == "created") {
+      claim.outcome = RepoClaimOutcome::kCreated;
+    } else if (outcome == "exists") {
+      claim.outcome = RepoClaimOutcome::kExists;
+    } else if (outcome == "full") {
+      claim.outcome = RepoClaimOutcome::kFull;
+    } else {
+      return std::unexpected(StoreError::kInvalid);
+    }
+    return claim;
+  }
+
+  std::expected<void, StoreError> DropEmptyRepo(std::int64_t account,
+                                                std::string_view repo) override {
+    return Run(
+        "DELETE FROM repo_usage WHERE account_id = $1 AND repo = $2 AND objects = 0 "
+        "AND bytes = 0",
+        {std::to_string(account), std::string(repo)});
+  }
+
+  std::expected<void, StoreError> NoteRepo(std::int64_t account, std::string_view repo) override {
+    return Run(
+        "INSERT INTO repo_usage (account_id, repo) SELECT id, $2 FROM accounts WHERE id = $1 "
+        "ON CONFLICT (account_id, repo) DO NOTHING",
+        {std::to_string(account), std::string(repo)});
+  }
+
+  std::expected<void, StoreError> CountSnapshot(std::int64_t account, std::string_view repo,
+                                                bool added) override {
+    // The object's own commit made the row. A removal of the last snapshot leaves no time; one
+    // of several keeps the newest's time, which a removal of the newest alone cannot know.
+    return Run(added ? "UPDATE repo_usage SET snapshots = snapshots + 1, "
+                       "  last_snapshot = greatest(last_snapshot, now()) "
+                       "WHERE account_id = $1 AND repo = $2"
+                     : "UPDATE repo_usage SET snapshots = greatest(0, snapshots - 1), "
+                       "  last_snapshot = CASE WHEN snapshots <= 1 THEN NULL ELSE last_snapshot "
+                       "END "
+                       "WHERE account_id = $1 AND repo = $2",
+               {std::to_string(account), std::string(repo)});
+  }
+
+  std::expected<std::vector<RepoRow>, StoreError> ListRepos(std::int64_t account,
+                                                            const std::optional<std::string>& only,
+                                                            std::size_t limit) override {
+    auto result = Query(
+        "SELECT repo, bytes, objects, snapshots, floor(extract(epoch FROM last_snapshot))::bigint "
+        "FROM repo_usage WHERE account_id = $1 AND ($2::text IS NULL OR repo = $2) "
+        "ORDER BY repo LIMIT $3",
+        {std::to_string(account), only, std::to_string(limit)});
+    if (!result) return std::unexpected(result.error());
+    PGresult* r = result->get();
+    std::vector<RepoRow> rows;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      auto bytes = Int64FromRow(r, i, 1);
+      auto objects = Int64FromRow(r, i, 2);
+      auto snapshots = Int64FromRow(r, i, 3);
+      if (!bytes || !objects || !snapshots) return std::unexpected(StoreError::kInvalid);
+      RepoRow row;
+      row.repo = PQgetvalue(r, i, 0);
+      row.bytes = static_cast<std::uint64_t>(*bytes);
+      row.objects = static_cast<std::uint64_t>(*objects);
+      row.snapshots = static_cast<std::uint64_t>(*snapshots);
+      if (!PQgetisnull(r, i, 4)) {
+        auto at = Int64FromRow(r, i, 4);
+        if (!at) return std::unexpected(StoreError::kInvalid);
+        row.last_snapshot = *at;
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  std::expected<std::optional<AccountUse>, StoreError> ReadAccountUse(
+      std::int64_t account, std::uint64_t default_cap) override {
+    auto result = Query(
+        "SELECT COALESCE((SELECT bytes FROM account_usage WHERE account_id = a.id), 0), "
+        "       a.quota_bytes, "
+        "       (SELECT count(*) FROM repo_usage WHERE account_id = a.id), "
+        "       COALESCE(a.repo_max_count, $2) "
+        "FROM accounts a WHERE a.id = $1",
+        {std::to_string(account),
+         std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))});
+    if (!result) return std::unexpected(result.error());
+    PGresult* r = result->get();
+    if (PQntuples(r) == 0) return std::optional<AccountUse>{};
+    auto bytes = Int64FromRow(r, 0, 0);
+    auto repos = Int64FromRow(r, 0, 2);
+    auto cap = Int64FromRow(r, 0, 3);
+    if (!bytes || !repos || !cap) return std::unexpected(StoreError::kInvalid);
+    AccountUse use;
+    use.bytes = static_cast<std::uint64_t>(*bytes);
+    use.repos = static_cast<std::uint64_t>(*repos);
+    use.repo_cap = static_cast<std::uint64_t>(*cap);
+    if (!PQgetisnull(r, 0, 1)) {
+      auto quota = Int64FromRow(r, 0, 1);
+      if (!quota) return std::unexpected(StoreError::kInvalid);
+      use.quota_bytes = static_cast<std::uint64_t>(*quota);
+    }
+    return std::optional<AccountUse>(use);
+  }
+
  private:
+  // The largest value of an SQL integer column (repo_max_count).
+  static constexpr std::uint64_t kMaxSqlInt = 2147483647;
+
   // Runs `op` on a live connection. If the connection turns out to be dead (the server restarted)
   // it reconnects once at once, then falls back to the backoff schedule.
   template <typename Op>

@@ -108,6 +108,30 @@ class DatabasePool final : public Database {
                                               std::uint64_t bytes) override {
     return With([&](Database& db) { return db.RemoveUsage(account, repo, object, bytes); });
   }
+  std::expected<RepoClaim, StoreError> ClaimRepo(std::int64_t account, std::string_view repo,
+                                                 std::uint64_t default_cap) override {
+    return With([&](Database& db) { return db.ClaimRepo(account, repo, default_cap); });
+  }
+  std::expected<void, StoreError> DropEmptyRepo(std::int64_t account,
+                                                std::string_view repo) override {
+    return With([&](Database& db) { return db.DropEmptyRepo(account, repo); });
+  }
+  std::expected<void, StoreError> NoteRepo(std::int64_t account, std::string_view repo) override {
+    return With([&](Database& db) { return db.NoteRepo(account, repo); });
+  }
+  std::expected<void, StoreError> CountSnapshot(std::int64_t account, std::string_view repo,
+                                                bool added) override {
+    return With([&](Database& db) { return db.CountSnapshot(account, repo, added); });
+  }
+  std::expected<std::vector<RepoRow>, StoreError> ListRepos(std::int64_t account,
+                                                            const std::optional<std::string>& only,
+                                                            std::size_t limit) override {
+    return With([&](Database& db) { return db.ListRepos(account, only, limit); });
+  }
+  std::expected<std::optional<AccountUse>, StoreError> ReadAccountUse(
+      std::int64_t account, std::uint64_t default_cap) override {
+    return With([&](Database& db) { return db.ReadAccountUse(account, default_cap); });
+  }
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return With([&](Database& db) { return db.FindGrant(jti); });
   }

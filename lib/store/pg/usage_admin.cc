@@ -28,7 +28,7 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
   auto conn = Open(conninfo);
   if (!conn) return std::unexpected(conn.error());
   auto accounts = conn->Exec(
-      "SELECT a.id, a.userid, a.quota_bytes, COALESCE(u.bytes, 0) "
+      "SELECT a.id, a.userid, a.quota_bytes, COALESCE(u.bytes, 0), a.repo_max_count "
       "FROM accounts a LEFT JOIN account_usage u ON u.account_id = a.id "
       "WHERE $1::text IS NULL OR a.userid = $1 ORDER BY a.userid",
       {userid});
@@ -50,11 +50,16 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
       row.quota_bytes = *quota;
     }
     row.used_bytes = *used;
+    if (!PQgetisnull(r, i, 4)) {
+      auto cap = Count(r, i, 4);
+      if (!cap) return std::unexpected(cap.error());
+      row.repo_cap = *cap;
+    }
     by_id[row.account_id] = rows.size();
     rows.push_back(std::move(row));
   }
   auto repos = conn->Exec(
-      "SELECT r.account_id, r.repo, r.bytes, r.objects FROM repo_usage r "
+      "SELECT r.account_id, r.repo, r.bytes, r.objects, r.snapshots FROM repo_usage r "
       "JOIN accounts a ON a.id = r.account_id "
       "WHERE $1::text IS NULL OR a.userid = $1 ORDER BY r.account_id, r.repo",
       {userid});
@@ -64,9 +69,10 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
     auto id = ParseSqlInt64(PQgetvalue(r, i, 0));
     auto bytes = Count(r, i, 2);
     auto objects = Count(r, i, 3);
-    if (!id || !bytes || !objects || !by_id.contains(*id))
+    auto snapshots = Count(r, i, 4);
+    if (!id || !bytes || !objects || !snapshots || !by_id.contains(*id))
       return std::unexpected("PostgreSQL sent a repo_usage row that is not one");
-    rows[by_id[*id]].repos.push_back({PQgetvalue(r, i, 1), *bytes, *objects});
+    rows[by_id[*id]].repos.push_back({PQgetvalue(r, i, 1), *bytes, *objects, *snapshots, {}});
   }
   return rows;
 }
@@ -94,9 +100,12 @@ std::expected<void, std::string> ReplaceUsage(const std::string& conninfo, std::
   if (auto cleared = run("DELETE FROM repo_usage WHERE account_id = $1", {id}); !cleared)
     return cleared;
   for (const RepoBytes& r : repos) {
-    if (auto added = run("INSERT INTO repo_usage (account_id, repo, bytes, objects) "
-                         "VALUES ($1, $2, $3, $4)",
-                         {id, r.repo, std::to_string(r.bytes), std::to_string(r.objects)});
+    std::optional<std::string> last;
+    if (r.last_snapshot) last = std::to_string(*r.last_snapshot);
+    if (auto added = run("INSERT INTO repo_usage (account_id, repo, bytes, objects, snapshots, "
+                         "last_snapshot) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))",
+                         {id, r.repo, std::to_string(r.bytes), std::to_string(r.objects),
+                          std::to_string(r.snapshots), last});
         !added)
       return added;
   }

@@ -19,6 +19,7 @@ struct QuotaRow {
   std::string userid;
   std::optional<std::uint64_t> quota_bytes;  // nullopt: unlimited
   std::uint64_t used_bytes = 0;              // stored plus uploads in flight
+  std::optional<std::uint64_t> repo_cap;     // accounts.repo_max_count; nullopt: the default
   std::vector<RepoBytes> repos;              // what each repository's objects hold
 };
 

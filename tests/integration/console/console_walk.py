@@ -504,6 +504,25 @@ class Walk:
                 'Last snapshot': time.strftime('%Y-%m-%d %H:%M', time.localtime(last or 0))}
         if shown != want:
             problems.append('the row shows %r, not %r' % (shown, want))
+        # The account's usage against its quota and repository cap, as bars (<meter>) and text.
+        usage = self.fetch_json('/api2/json/usage')
+        if (usage['bytes'], usage['quota_bytes'], usage['repos'], usage['repo_max_count']) != (
+                api['bytes'], self.args.quota, 1, self.args.repo_cap):
+            problems.append('GET /api2/json/usage says %r' % (usage,))
+        quota, cap = self.args.quota, self.args.repo_cap
+        gauges = {
+            'usage-bytes': (api['bytes'], quota, '%s of %s (%d %%)' % (
+                format_bytes(api['bytes']), format_bytes(quota),
+                min(100, int(decimal.Decimal(100 * api['bytes']) / quota + decimal.Decimal('0.5'))))),
+            'usage-repos': (1, cap, '1 of %d' % cap),
+        }
+        for meter, (value, bound, text) in gauges.items():
+            if not self.visible(meter):
+                problems.append('the %s bar is not shown' % meter)
+            got = (float(self.el(meter).get_attribute('value')),
+                   float(self.el(meter).get_attribute('max')), self.el(meter + '-text').text)
+            if got != (float(value), float(bound), text):
+                problems.append('%s shows %r, not %r' % (meter, got, (value, bound, text)))
         if problems:
             raise StepFailed('; '.join(problems))
         self.driver.execute_script('arguments[0].scrollIntoView();', self.el('repos-title'))
@@ -751,6 +770,8 @@ def main():
     p.add_argument('--screens', required=True)
     p.add_argument('--restic', required=True, help='the restic binary, found on PATH')
     p.add_argument('--storage', required=True, help="the worker's storage_dir")
+    p.add_argument('--quota', type=int, required=True, help="the account's quota_bytes")
+    p.add_argument('--repo-cap', type=int, required=True, help="the account's repository cap")
     args = p.parse_args()
     try:
         walk = Walk(args)

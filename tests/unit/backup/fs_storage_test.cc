@@ -10,6 +10,7 @@
 #include <fstream>
 #include <vector>
 
+#include "backup/content_hash.h"
 #include "backup/listing.h"
 #include "backup/storage.h"
 
@@ -38,6 +39,7 @@ std::string Hex(int first_byte, int i) {
 }
 
 void Touch(const std::string& path, std::size_t size) {
+  fs::create_directories(fs::path(path).parent_path());
   std::ofstream out(path, std::ios::binary);
   out << std::string(size, 'x');
   REQUIRE(out.good());
@@ -65,8 +67,7 @@ TEST_CASE("the filesystem keys repositories on the account id") {
   TempDir root;
   auto storage = MakeFilesystemStorage(root.path);
   REQUIRE(storage->CreateRepo(kAlice, "a/laptop"));
-  CHECK(fs::is_directory(root.path + "/7/a/laptop/data/00"));
-  CHECK(fs::is_directory(root.path + "/7/a/laptop/data/ff"));
+  CHECK(fs::is_directory(root.path + "/7/a/laptop/data"));
   CHECK(storage->RepoExists(kAlice, "a/laptop"));
   CHECK_FALSE(storage->RepoExists(AccountId{8}, "a/laptop"));
   for (AccountId nobody : {AccountId{0}, AccountId{-7}}) {
@@ -76,6 +77,59 @@ TEST_CASE("the filesystem keys repositories on the account id") {
   }
   CHECK(fs::directory_iterator(root.path) != fs::directory_iterator());
   CHECK(std::distance(fs::directory_iterator(root.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("a new repository costs six directories; data/xx is made by its first write") {
+  TempDir root;
+  auto storage = MakeFilesystemStorage(root.path);
+  REQUIRE(storage->CreateRepo(kAlice, "laptop"));
+  std::string repo = root.path + "/7/laptop";
+  std::size_t dirs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(repo)) dirs += e.is_directory();
+  CHECK(dirs == 5);  // data keys locks snapshots index, below the repository's own
+  CHECK_FALSE(fs::exists(repo + "/data/ab"));
+  // Creating it again changes nothing and makes no subfolder either.
+  REQUIRE(storage->CreateRepo(kAlice, "laptop"));
+  CHECK_FALSE(fs::exists(repo + "/data/ab"));
+
+  auto put = [&](const std::string& content) {
+    ContentHash hash;
+    hash.Update(content.data(), content.size());
+    return hash.FinalHex();
+  };
+  // Two uploads into the same new subfolder begun before either commits: the second one's
+  // mkdir meets the first one's directory (EEXIST), and both land.
+  std::vector<std::string> contents;
+  for (int i = 0; contents.size() < 2; ++i) {
+    std::string content = "object " + std::to_string(i);
+    if (put(content).substr(0, 2) == put("object 0").substr(0, 2)) contents.push_back(content);
+  }
+  std::string sub = put(contents[0]).substr(0, 2);
+  auto first = storage->BeginWrite(kAlice, "laptop", "data", put(contents[0]), contents[0].size());
+  auto second = storage->BeginWrite(kAlice, "laptop", "data", put(contents[1]), contents[1].size());
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE((*first)->Write(contents[0].data(), contents[0].size()));
+  REQUIRE((*second)->Write(contents[1].data(), contents[1].size()));
+  REQUIRE((*first)->Commit(put(contents[0])));
+  REQUIRE((*second)->Commit(put(contents[1])));
+  CHECK(fs::is_directory(repo + "/data/" + sub));
+  struct stat st{};
+  REQUIRE(stat((repo + "/data/" + sub).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777 & ~0750) == 0);
+  for (const std::string& c : contents) {
+    auto read = storage->Open(kAlice, "laptop", "data", put(c));
+    REQUIRE(read);
+    CHECK((*read)->size() == c.size());
+  }
+  CHECK(ListJson(*storage, kAlice, "laptop", "data", ListFormat::kV1).find(put(contents[1])) !=
+        std::string::npos);
+  // Other types never make subfolders; a missing data/xx reads as absent, not as an error.
+  CHECK(storage->Open(kAlice, "laptop", "data", std::string(64, 'f')).error() ==
+        StorageError::kNotFound);
+  dirs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(repo)) dirs += e.is_directory();
+  CHECK(dirs == 6);
 }
 
 TEST_CASE("filesystem listings stream every data subfolder in order, skipping all but objects") {
@@ -102,7 +156,8 @@ TEST_CASE("filesystem listings stream every data subfolder in order, skipping al
   }
   v1 += "]";
   v2 += "]";
-  fs::create_directory(repo + "/data/10/" + Hex(0x10, 99));  // a directory
+  fs::create_directories(repo + "/data/10/" + Hex(0x10, 99));  // a directory
+  fs::create_directories(repo + "/data/20");
   fs::create_symlink(repo + "/data/00/" + Hex(0, 0),
                      repo + "/data/20/" + Hex(0x20, 1));  // a symlink
   Touch(repo + "/data/30/" + Hex(0x30, 1).substr(1), 1);  // 63 digits

@@ -13,6 +13,7 @@
 #include "backup/lock_records.h"
 #include "backup/rest_handler.h"
 #include "crypto/keyring.h"
+#include "fake_repo_store.h"
 #include "fake_usage_store.h"
 #include "handler_fixture.h"
 #include "store/database.h"
@@ -41,6 +42,8 @@ struct Fixture {
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
   backup::UsageLedger usage{usage_db};
+  testing::FakeRepoStore repo_db;
+  backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
 
@@ -66,7 +69,7 @@ struct Fixture {
   void Restart() {
     handler.reset();
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, 1 << 20);
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, repos, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path,
                       std::string body = "", std::string query = "") {

@@ -12,6 +12,7 @@
 
 #include "backup/rest_handler.h"
 #include "crypto/keyring.h"
+#include "fake_repo_store.h"
 #include "fake_usage_store.h"
 #include "handler_fixture.h"
 #include "store/database.h"
@@ -41,6 +42,8 @@ struct Fixture {
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
   backup::UsageLedger usage{usage_db};
+  testing::FakeRepoStore repo_db;
+  backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
   std::size_t last_read = 0;  // body bytes the last request's handler read
@@ -52,7 +55,7 @@ struct Fixture {
     cache.Load({{"carol@pbs", {true, std::nullopt, 0}}}, {},
                {{"admin", Grant(true, true, true)}, {"reader", Grant(true, false, false)}});
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, 1 << 20);
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, repos, 1 << 20);
     REQUIRE(Call(http::Method::kPost, "laptop/", "", "create=true").status == 200);
   }
   ~Fixture() {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "crypto/keyring.h"
+#include "fake_repo_store.h"
 #include "fake_usage_store.h"
 #include "store/database.h"
 
@@ -133,7 +134,9 @@ struct Fixture {
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
   backup::UsageLedger usage{usage_db};
-  backup::RestHandler handler{storage, authenticator, usage, 1 << 20};
+  testing::FakeRepoStore repo_db;
+  backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
+  backup::RestHandler handler{storage, authenticator, usage, repos, 1 << 20};
 
   std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
     return *tokens.Create(
@@ -155,7 +158,9 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
   backup::UsageLedger usage(usage_db);
-  backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
+  testing::FakeRepoStore repo_db;
+  backup::RepoBook repos(repo_db, backup::kDefaultRepoCap);
+  backup::RestHandler handler(storage, authenticator, usage, repos, 1 << 20);
 
   auto good =
       tokens.Create({"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), "g1"});
@@ -179,7 +184,9 @@ TEST_CASE("a grant the cache does not hold is looked up once, then remembered") 
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
   backup::UsageLedger usage(usage_db);
-  backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
+  testing::FakeRepoStore repo_db;
+  backup::RepoBook repos(repo_db, backup::kDefaultRepoCap);
+  backup::RestHandler handler(storage, authenticator, usage, repos, 1 << 20);
   auto token = [&](const char* jti) {
     return *tokens.Create(
         {"alice@pbs", {true, false, false}, std::nullopt, std::chrono::hours(1), jti});

@@ -1,8 +1,12 @@
 #include "http/router.h"
 
 #include <catch2/catch.hpp>
+#include <string>
+
+#include "http/response.h"
 
 using namespace tessera::http;
+namespace http = tessera::http;
 
 namespace {
 Router MakeRouter(std::string* seen) {
@@ -78,4 +82,17 @@ TEST_CASE("router refuses malformed patterns at start-up") {
   auto h = [](Request&, const PathParams&) { return JsonData({}); };
   CHECK_THROWS_AS(r.Add(Method::kGet, "no-slash", h), std::invalid_argument);
   CHECK_THROWS_AS(r.Add(Method::kGet, "/{rest*}/x", h), std::invalid_argument);
+}
+
+TEST_CASE("a response's own reason phrase is sent only when it cannot split the status line") {
+  http::Response r = http::JsonError(403, "no");
+  CHECK(http::ReasonPhraseOf(r) == "Forbidden");
+  r.reason = "Forbidden: repository limit of 64 reached";
+  CHECK(http::ReasonPhraseOf(r) == "Forbidden: repository limit of 64 reached");
+  for (std::string bad : {std::string("two\r\nlines"), std::string("tab\there"),
+                          std::string("caf\xc3\xa9"), std::string(129, 'x')}) {
+    INFO(bad);
+    r.reason = bad;
+    CHECK(http::ReasonPhraseOf(r) == "Forbidden");
+  }
 }

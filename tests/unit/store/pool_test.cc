@@ -88,6 +88,28 @@ class FakeDb final : public store::Database {
                                                      std::string_view, std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
+  std::expected<store::RepoClaim, store::StoreError> ClaimRepo(std::int64_t, std::string_view,
+                                                               std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> DropEmptyRepo(std::int64_t, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> NoteRepo(std::int64_t, std::string_view) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> CountSnapshot(std::int64_t, std::string_view,
+                                                       bool) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<std::vector<store::RepoRow>, store::StoreError> ListRepos(
+      std::int64_t, const std::optional<std::string>&, std::size_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<std::optional<store::AccountUse>, store::StoreError> ReadAccountUse(
+      std::int64_t, std::uint64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
   std::expected<bool, store::StoreError> StartSession(std::string_view, const store::SessionTicket&,
                                                       int) override {
     return std::unexpected(store::StoreError::kInvalid);
