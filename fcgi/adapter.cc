@@ -1,6 +1,5 @@
 #include "fcgi/adapter.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -48,11 +47,7 @@ std::string HeaderName(std::string_view cgi_name) {
 }  // namespace
 
 FcgiBody::FcgiBody(FCGX_Request& raw, TransferLimits limits, SocketTimeouts& timeouts)
-    : in_(raw.in),
-      fd_(raw.ipcFd),
-      timeouts_(timeouts),
-      limits_(limits),
-      deadline_(limits, Clock::now()) {}
+    : in_(raw.in), timeouts_(timeouts), limits_(limits), deadline_(limits, Clock::now()) {}
 
 std::ptrdiff_t FcgiBody::Fail(bool too_slow) {
   if (!failed_ && too_slow) {
@@ -64,12 +59,17 @@ std::ptrdiff_t FcgiBody::Fail(bool too_slow) {
 }
 
 std::ptrdiff_t FcgiBody::Read(char* buffer, std::size_t size) {
+  return ReadWithin(buffer, size, std::nullopt);
+}
+
+std::ptrdiff_t FcgiBody::ReadWithin(char* buffer, std::size_t size,
+                                    std::optional<std::chrono::milliseconds> wait) {
   if (failed_ || FCGX_GetError(in_) != 0) return Fail(false);
   if (size == 0) return 0;
   int want = static_cast<int>(std::min<std::size_t>(size, 1 << 20));
   // libfcgi's FCGX_GetStr blocks until it has `want` bytes, however slowly they come. So hand
   // out what is buffered; only when nothing is, wait for one fill (one FastCGI record's worth)
-  // with the socket timeout set to what is left of the deadline.
+  // with the socket timeout set to what is left of the deadline (or to `wait`).
   std::ptrdiff_t buffered = in_->stop - in_->rdNext;
   int n = 0;
   if (buffered > 0) {
@@ -78,14 +78,19 @@ std::ptrdiff_t FcgiBody::Read(char* buffer, std::size_t size) {
     if (FCGX_HasSeenEOF(in_)) return 0;
     auto left = deadline_.Remaining(Clock::now());
     if (left.count() <= 0) return Fail(true);
-    timeouts_.Receive(std::min(left, limits_.timeout));
+    timeouts_.Receive(std::min({left, limits_.timeout, wait.value_or(limits_.timeout)}));
     n = FCGX_GetStr(buffer, 1, in_);
     std::ptrdiff_t more = in_->stop - in_->rdNext;
     if (n == 1 && want > 1 && more > 0) {
       n += FCGX_GetStr(buffer + 1, static_cast<int>(std::min<std::ptrdiff_t>(want - 1, more)), in_);
     }
   }
-  if (int error = FCGX_GetError(in_); error != 0 || n < 0) return Fail(TimedOut(error));
+  if (int error = FCGX_GetError(in_); error != 0 || n < 0) {
+    // A drain that found nothing more within its short wait: the body is unfinished, the peer
+    // not at fault (the stream is spent all the same: the connection is not reused).
+    if (wait && TimedOut(error)) return -1;
+    return Fail(TimedOut(error));
+  }
   received_ += static_cast<std::uint64_t>(n);
   deadline_.Progress(static_cast<std::uint64_t>(n), Clock::now());
   return n;
@@ -96,19 +101,14 @@ bool FcgiBody::Finished() const {
 }
 
 bool FcgiBody::DrainArrived(std::uint64_t max) {
+  // What has arrived may sit in libfcgi's buffer past the current record, where no poll(2) of
+  // the socket sees it: so read, with a wait short enough that a client still sending is not
+  // waited for.
+  constexpr std::chrono::milliseconds kArrivedWait{1};
   char scratch[8192];
   std::uint64_t drained = 0;
   while (drained <= max) {
-    if (failed_ || FCGX_GetError(in_) != 0) return false;
-    if (FCGX_HasSeenEOF(in_)) return true;
-    // Nothing buffered: read from the socket only when it has bytes now. A FastCGI record
-    // arrives whole from nginx and Apache alike, so one that has begun to arrive is not waited
-    // for long; the socket timeout bounds even that.
-    if (Buffered() == 0) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 0) != 1) return false;
-    }
-    std::ptrdiff_t n = Read(scratch, sizeof scratch);
+    std::ptrdiff_t n = ReadWithin(scratch, sizeof scratch, kArrivedWait);
     if (n < 0) return false;
     if (n == 0) return true;
     drained += static_cast<std::uint64_t>(n);

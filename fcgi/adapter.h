@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "fcgi/socket_timeouts.h"
 #include "fcgi/transfer_deadline.h"
@@ -44,11 +45,12 @@ class FcgiBody final : public http::BodyReader {
 
  private:
   std::ptrdiff_t Fail(bool too_slow);
-  // Bytes libfcgi holds that Read hands out without touching the socket.
-  std::ptrdiff_t Buffered() const { return in_->stop - in_->rdNext; }
+  // Read, waiting for the socket at most `wait` (and the deadline); a wait that runs out returns
+  // -1 without failing the body (nothing is logged).
+  std::ptrdiff_t ReadWithin(char* buffer, std::size_t size,
+                            std::optional<std::chrono::milliseconds> wait);
 
   FCGX_Stream* in_;
-  int fd_;
   SocketTimeouts& timeouts_;
   TransferLimits limits_;
   TransferDeadline deadline_;

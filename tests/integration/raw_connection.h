@@ -16,12 +16,20 @@ namespace tessera::testing {
 
 class RawConnection {
  public:
-  // Connects to 127.0.0.1:port. `receive_buffer` > 0 shrinks the receive window, so an unread
+  // Connects to 127.0.0.1:port from `source` (another loopback address is another client to the
+  // web server's REMOTE_ADDR). `receive_buffer` > 0 shrinks the receive window, so an unread
   // response backs up at once. Throws when the connection is refused.
-  explicit RawConnection(int port, int receive_buffer = 0) {
+  explicit RawConnection(int port, int receive_buffer = 0, const char* source = "127.0.0.1") {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (receive_buffer > 0)
       setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      close(fd_);
+      throw std::runtime_error(std::string("cannot bind to ") + source);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
