@@ -193,13 +193,20 @@ TEST_CASE("objects are group-readable below a setgid storage root, and nothing e
   REQUIRE(
       n.Post("/backup/laptop/keys/" + Sha256Hex(blob), blob, "application/octet-stream")->status ==
       200);
+  // A data object: its data/xx/ directory is made by its first write, with the same modes.
+  const std::string pack = RandomBytes(100000);
+  const std::string pack_name = Sha256Hex(pack);
+  REQUIRE(n.Post("/backup/laptop/data/" + pack_name, pack, "application/octet-stream")->status ==
+          200);
   std::string id = b.stack->pg().Sql("SELECT id FROM accounts WHERE userid = 'alice@pbs'");
   const std::string root = b.stack->storage_dir();
+  const std::string repo = root + "/" + id + "/laptop";
   struct stat top{};
   REQUIRE(stat(root.c_str(), &top) == 0);
   for (const std::string& path :
-       {root + "/" + id, root + "/" + id + "/laptop", root + "/" + id + "/laptop/data/00",
-        root + "/" + id + "/laptop/keys", root + "/" + id + "/laptop/keys/" + Sha256Hex(blob)}) {
+       {root + "/" + id, repo, repo + "/data", repo + "/data/" + pack_name.substr(0, 2),
+        repo + "/data/" + pack_name.substr(0, 2) + "/" + pack_name, repo + "/keys",
+        repo + "/keys/" + Sha256Hex(blob)}) {
     INFO(path);
     struct stat st{};
     REQUIRE(stat(path.c_str(), &st) == 0);

@@ -152,7 +152,9 @@ TEST_CASE("restic on an account with a quota: 507 past it, prune frees room, rec
 }
 
 TEST_CASE("two workers racing on one account never let it past its quota", "[quota]") {
-  BackupStack b;
+  // All 24 uploads race at once with one token: its fair share of each worker's threads (8 by
+  // default, auth/fair_share.h) is raised so that the quota alone decides.
+  BackupStack b("max_requests_per_account = 64\nmax_requests_per_token = 64\n");
   Quota quota{b};
   std::string token = b.Mint("alice@pbs", {"--read", "--write", "--delete", "--repo", "laptop"});
   std::string dir = MakeTempDir("tessera-quota-second");

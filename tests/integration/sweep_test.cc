@@ -29,9 +29,14 @@ namespace fs = std::filesystem;
 namespace {
 
 // The temporary files in `dir`.
+// The temporary files in `dir`; none while `dir` does not exist (data/xx/ is made by the first
+// write into it).
 std::vector<std::string> Temps(const std::string& dir) {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  std::error_code missing;
+  fs::directory_iterator entries(dir, missing);
+  if (missing) return out;
+  for (const auto& e : entries) {
     std::string name = e.path().filename().string();
     if (name.starts_with(".tmp-")) out.push_back(name);
   }
