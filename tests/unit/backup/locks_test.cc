@@ -40,7 +40,7 @@ struct Fixture {
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  std::unique_ptr<backup::UsageLedger> usage;
   std::unique_ptr<backup::Storage> storage;
   std::unique_ptr<backup::RestHandler> handler;
 
@@ -66,7 +66,8 @@ struct Fixture {
   void Restart() {
     handler.reset();
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, 1 << 20);
+    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
+    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path,
                       std::string body = "", std::string query = "") {

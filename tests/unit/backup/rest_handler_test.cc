@@ -132,7 +132,7 @@ struct Fixture {
   CountingStorage storage;
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  backup::UsageLedger usage{usage_db, storage, clock, "test"};
   backup::RestHandler handler{storage, authenticator, usage, 1 << 20};
 
   std::string Token(const char* jti, std::optional<std::string> repo = std::nullopt) {
@@ -154,7 +154,7 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage(usage_db);
+  backup::UsageLedger usage(usage_db, storage, clock, "test");
   backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
 
   auto good =
@@ -178,7 +178,7 @@ TEST_CASE("a grant the cache does not hold is looked up once, then remembered") 
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage(usage_db);
+  backup::UsageLedger usage(usage_db, storage, clock, "test");
   backup::RestHandler handler(storage, authenticator, usage, 1 << 20);
   auto token = [&](const char* jti) {
     return *tokens.Create(
