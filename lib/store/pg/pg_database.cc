@@ -243,11 +243,11 @@ class PgDatabase final : public Database {
                                               std::string_view repo, std::uint64_t bytes) override {
     // The reservation's bytes are in the account's usage already; they become the repository's.
     return Run(std::string("WITH ") + kLockAccount +
-                   ", r AS (DELETE FROM usage_reservations "
+                   ", g AS (DELETE FROM usage_reservations "
                    "        WHERE id = $2 AND account_id = $1 AND (SELECT count(*) FROM lock) >= 0 "
                    "        RETURNING 1) "
                    "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
-                   "SELECT $1, $3, $4, 1 FROM r "
+                   "SELECT $1, $3, $4, 1 FROM g "
                    "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
                    "                                             objects = r.objects + 1",
                {std::to_string(account), std::string(id), std::string(repo), std::to_string(bytes)},
@@ -336,16 +336,22 @@ class PgDatabase final : public Database {
                                               std::string_view object, std::string_view claimer,
                                               std::uint64_t bytes) override {
     // One statement: the claim goes, and only if it was there is the size taken off (so a
-    // statement the connection sends again after it committed counts nothing twice).
+    // statement the connection sends again after it committed counts nothing twice). An object
+    // stored under a reservation not yet counted (its worker died after the store's commit) was
+    // never in the repository's figure: the reservation ends with it instead.
     return Run(std::string("WITH ") + kLockAccount +
                    ", c AS (DELETE FROM usage_removals "
                    "        WHERE account_id = $1 AND object = $4 AND claimer = $5 "
                    "          AND (SELECT count(*) FROM lock) >= 0 RETURNING 1), "
+                   "p AS (DELETE FROM usage_reservations "
+                   "      WHERE account_id = $1 AND storing AND repo || '/' || object = $4 "
+                   "        AND EXISTS (SELECT 1 FROM c) RETURNING 1), "
                    "a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
                    "      WHERE account_id = $1 AND EXISTS (SELECT 1 FROM c)) "
                    "UPDATE repo_usage SET bytes = greatest(0, bytes - $3::bigint), "
                    "                      objects = greatest(0, objects - 1) "
-                   "WHERE account_id = $1 AND repo = $2 AND EXISTS (SELECT 1 FROM c)",
+                   "WHERE account_id = $1 AND repo = $2 AND EXISTS (SELECT 1 FROM c) "
+                   "  AND NOT EXISTS (SELECT 1 FROM p)",
                {std::to_string(account), std::string(repo), std::to_string(bytes),
                 std::string(object), std::string(claimer)},
                Replay::kSafe);

@@ -131,6 +131,18 @@ class FakeUsageStore final : public store::UsageStore {
     if (it == claims.end() || it->second.claimer != claimer) return {};
     claims.erase(it);
     used[account] -= std::min(used[account], bytes);
+    // An object stored under a reservation not yet counted ends that reservation instead.
+    bool pending = false;
+    for (auto h = reservations.begin(); h != reservations.end();) {
+      const store::ReservationRow& row = h->second.row;
+      if (h->second.storing && row.account == account && row.repo + "/" + row.object == object) {
+        h = reservations.erase(h);
+        pending = true;
+      } else {
+        ++h;
+      }
+    }
+    if (pending) return {};
     auto& r = repos[{account, std::string(repo)}];
     r.first -= std::min(r.first, bytes);
     r.second -= std::min<std::uint64_t>(r.second, 1);

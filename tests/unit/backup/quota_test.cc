@@ -354,3 +354,29 @@ TEST_CASE("a long upload keeps its reservation alive past the lease") {
   CHECK(f.Used() == content.size());
   CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{content.size(), 1});
 }
+
+TEST_CASE("removing an object its dead worker stored but never counted keeps the books exact") {
+  Fixture f;
+  std::int64_t now = f.clock.Now();
+  std::string content(700, 'u');
+  std::string name = Sha256Hex(content);
+  store::ReservationRow r{
+      "r1", kAccount, "laptop", "data/" + name, 700, "dead:1", now + backup::kLeaseSeconds};
+  REQUIRE(*f.usage_db.ReserveUsage(r, 0));
+  REQUIRE(*f.usage_db.RenewUsage("r1", now + backup::kLeaseSeconds, true));
+  {
+    auto w = f.storage->BeginWrite(backup::AccountId{kAccount}, "laptop", "data", name, 700);
+    REQUIRE(w);
+    REQUIRE((*w)->Write(content.data(), content.size()));
+    REQUIRE((*w)->Commit(name));
+  }
+  // The client's retry converged (200, nothing reserved); then prune removes the object before
+  // the dead worker's lease runs out.
+  CHECK(f.Put("data", content).first == 200);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK(f.Used() == 0);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
+  f.clock.Set(now + backup::kLeaseSeconds + 1);
+  CHECK(f.usage->SettleExpired() == 0);
+  CHECK(f.Used() == 0);
+}
