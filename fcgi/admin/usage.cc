@@ -1,13 +1,15 @@
-// tessera-admin usage [recompute] [USERID]: what accounts store against their quotas
+// tessera-admin usage [recompute|check] [USERID]: what accounts store against their quotas
 // (accounts.quota_bytes, sql/0013), and the recompute that sets the usage PostgreSQL tracks from
-// what the storage really holds: once after upgrading to a version with quotas, and to check the
-// books (it prints the usage before and after; equal means the books were right). It may run
-// while backups do: the account's usage changes wait for it (store/pg/usage_admin.h).
+// what the storage really holds (once after upgrading to a version with quotas), and the check
+// that compares the two without changing anything (exit 1 when they differ: the chaos run's
+// test of the books). Both may run while backups do: the account's usage changes wait for them
+// (store/pg/usage_admin.h).
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -78,7 +80,21 @@ std::expected<store::pg::Walked, std::string> Walk(backup::Storage& storage,
   return walked;
 }
 
-int Recompute(const config::Config& config, const std::optional<std::string>& userid) {
+// Prints what differs between the books and the walk, one line each.
+void PrintDifferences(const store::RecomputeChange& c) {
+  std::map<std::string, std::pair<store::RepoBytes, store::RepoBytes>> repos;
+  for (const store::RepoBytes& r : c.repos_before) repos[r.repo].first = r;
+  for (const store::RepoBytes& r : c.repos_after) repos[r.repo].second = r;
+  for (const auto& [name, pair] : repos) {
+    const auto& [books, walk] = pair;
+    if (books.bytes == walk.bytes && books.objects == walk.objects) continue;
+    std::cout << "  " << name << "\tbooks " << books.bytes << " bytes " << books.objects
+              << " objects\tstorage " << walk.bytes << " bytes " << walk.objects << " objects\n";
+  }
+}
+
+// `usage recompute` (apply) or `usage check` (compare only: exit 1 when the books differ).
+int Recompute(const config::Config& config, const std::optional<std::string>& userid, bool apply) {
   auto storage = backup::OpenStorage(config);
   if (!storage) {
     std::cerr << "tessera-admin: " << storage.error() << "\n";
@@ -94,33 +110,49 @@ int Recompute(const config::Config& config, const std::optional<std::string>& us
     return 1;
   }
   clock::SystemClock clock;
+  bool differ = false;
   for (const store::pg::QuotaRow& account : *accounts) {
     backup::AccountId owner{account.account_id};
-    auto changed = store::pg::Recompute(config.database, account.account_id, clock.Now(),
-                                        [&](const std::vector<std::string>& watch) {
-                                          return Walk(**storage, owner, account.userid, watch);
-                                        });
+    auto changed = store::pg::Recompute(
+        config.database, account.account_id, clock.Now(),
+        [&](const std::vector<std::string>& watch) {
+          return Walk(**storage, owner, account.userid, watch);
+        },
+        apply);
     if (!changed) {
       std::cerr << "tessera-admin: " << account.userid << ": " << changed.error()
                 << "; its usage is unchanged\n";
       return 1;
     }
-    std::cout << account.userid << "\tused " << changed->bytes_after << " (was "
-              << changed->bytes_before << ")";
+    if (!apply) {
+      if (changed->exact()) {
+        std::cout << account.userid << "\tbooks exact: " << changed->bytes_after << " bytes\n";
+        continue;
+      }
+      differ = true;
+      std::cout << account.userid << "\tbooks differ: used " << changed->bytes_before
+                << ", storage and uploads in flight " << changed->bytes_after << "\n";
+      PrintDifferences(*changed);
+    } else {
+      std::cout << account.userid << "\tused " << changed->bytes_after << " (was "
+                << changed->bytes_before << ")";
+    }
     if (changed->reservations_released + changed->reservations_counted + changed->claims_ended)
-      std::cout << "; expired reservations given back " << changed->reservations_released
-                << ", stored objects counted " << changed->reservations_counted
-                << ", removal claims ended " << changed->claims_ended;
+      std::cout << (apply ? "; " : "  ") << "expired reservations given back "
+                << changed->reservations_released << ", stored objects counted "
+                << changed->reservations_counted << ", removal claims ended "
+                << changed->claims_ended;
     std::cout << "\n";
   }
-  return 0;
+  return differ ? 1 : 0;
 }
 
 }  // namespace
 
 int AccountUsage(const config::Config& config, const Args& args) {
   bool recompute = !args.empty() && args[0] == "recompute";
-  Args rest(args.begin() + (recompute ? 1 : 0), args.end());
+  bool check = !args.empty() && args[0] == "check";
+  Args rest(args.begin() + (recompute || check ? 1 : 0), args.end());
   if (rest.size() > 1) return Usage();
   std::optional<std::string> userid;
   if (!rest.empty()) {
@@ -130,7 +162,7 @@ int AccountUsage(const config::Config& config, const Args& args) {
     }
     userid = std::string(rest[0]);
   }
-  if (recompute) return Recompute(config, userid);
+  if (recompute || check) return Recompute(config, userid, recompute);
   auto rows = store::pg::ReadQuotas(config.database, userid);
   if (!rows) {
     std::cerr << "tessera-admin: " << rows.error() << "\n";

@@ -6,6 +6,7 @@
 // serves one thread; the worker's pool of them (store/pg/pool.h) is thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -36,11 +37,22 @@ struct ReservationRow {
   std::int64_t lease_until = 0;
 };
 
-// What a recompute changed for one account: the usage before and after, and the reservations
-// and claims it settled.
+// What a recompute changed (or, checking only, would change) for one account: the usage before
+// and after, per repository too (by name), and the reservations and claims it settled.
 struct RecomputeChange {
   std::uint64_t bytes_before = 0, bytes_after = 0;
+  std::vector<RepoBytes> repos_before, repos_after;
   std::uint64_t reservations_released = 0, reservations_counted = 0, claims_ended = 0;
+  // Whether the books were right: nothing differs and nothing was settled.
+  bool exact() const {
+    auto same = [](const RepoBytes& a, const RepoBytes& b) {
+      return a.repo == b.repo && a.bytes == b.bytes && a.objects == b.objects;
+    };
+    return bytes_before == bytes_after &&
+           std::equal(repos_before.begin(), repos_before.end(), repos_after.begin(),
+                      repos_after.end(), same) &&
+           reservations_released + reservations_counted + claims_ended == 0;
+  }
 };
 
 class UsageStore {

@@ -68,13 +68,21 @@ struct Quota {
     std::istringstream(v) >> h.bytes >> h.objects;
     return h;
   }
-  // PostgreSQL's figures equal the storage's (no upload in flight).
+  // `tessera-admin usage check alice@pbs`: the books against a walk of the storage.
+  RunResult Check() const {
+    return Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "check", "alice@pbs"});
+  }
+  // PostgreSQL's figures equal the storage's (no upload in flight), by the test's own walk of
+  // the disk and by `usage check`.
   void MatchesDisk() const {
     Held disk = OnDisk(RepoDir());
     INFO("disk " << disk.bytes << " bytes in " << disk.objects << " objects");
     CHECK(Used() == disk.bytes);
     CHECK(Repo().bytes == disk.bytes);
     CHECK(Repo().objects == disk.objects);
+    RunResult checked = Check();
+    INFO(checked.output);
+    CHECK(checked.status == 0);
   }
 };
 
@@ -194,7 +202,20 @@ TEST_CASE("restic on an account with a quota: 507 past it, prune frees room, rec
 
   // A wrong figure (a worker killed between storing and counting) is set right from the disk.
   std::uint64_t right = quota.Used();
+  RunResult exact = quota.Check();
+  INFO(exact.output);
+  CHECK(exact.status == 0);
+  CHECK(exact.output == "alice@pbs\tbooks exact: " + std::to_string(right) + " bytes\n");
   b.stack->pg().Sql("UPDATE account_usage SET bytes = 1; UPDATE repo_usage SET objects = 0");
+  // The check says so and changes nothing.
+  RunResult differ = quota.Check();
+  INFO(differ.output);
+  CHECK(differ.status == 1);
+  CHECK(differ.output.find("books differ: used 1, storage and uploads in flight " +
+                           std::to_string(right)) != std::string::npos);
+  CHECK(differ.output.find("laptop\tbooks " + std::to_string(right) + " bytes 0 objects") !=
+        std::string::npos);
+  CHECK(quota.Used() == 1);
   RunResult recompute =
       Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "recompute", "alice@pbs"});
   INFO(recompute.output);

@@ -1,5 +1,6 @@
 #include "store/pg/usage_admin.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -74,7 +75,7 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
 
 std::expected<RecomputeChange, std::string> Recompute(const std::string& conninfo,
                                                       std::int64_t account_id, std::int64_t now,
-                                                      const StorageWalk& walk) {
+                                                      const StorageWalk& walk, bool apply) {
   auto conn = Open(conninfo);
   if (!conn) return std::unexpected(conn.error());
   std::string id = std::to_string(account_id);
@@ -97,6 +98,18 @@ std::expected<RecomputeChange, std::string> Recompute(const std::string& conninf
   auto was = Count(before->get(), 0, 0);
   if (!was) return std::unexpected(was.error());
   change.bytes_before = *was;
+  auto repos =
+      run("SELECT repo, bytes, objects FROM repo_usage WHERE account_id = $1 "
+          "AND (bytes > 0 OR objects > 0) ORDER BY repo",
+          {id});
+  if (!repos) return std::unexpected(repos.error());
+  for (int i = 0; i < PQntuples(repos->get()); ++i) {
+    auto bytes = Count(repos->get(), i, 1);
+    auto objects = Count(repos->get(), i, 2);
+    if (!bytes || !objects)
+      return std::unexpected("PostgreSQL sent a repo_usage row that is not one");
+    change.repos_before.push_back({PQgetvalue(repos->get(), i, 0), *bytes, *objects});
+  }
   // What is in flight, now that nothing of the account can change any more.
   auto held =
       run("SELECT id, repo || '/' || object, bytes, storing, "
@@ -155,8 +168,13 @@ std::expected<RecomputeChange, std::string> Recompute(const std::string& conninf
         !added)
       return std::unexpected(added.error());
   }
-  if (auto done = run("COMMIT", {}); !done) return std::unexpected(done.error());
+  if (auto done = run(apply ? "COMMIT" : "ROLLBACK", {}); !done)
+    return std::unexpected(done.error());
   change.bytes_after = total;
+  for (const RepoBytes& r : walked->repos)
+    if (r.bytes > 0 || r.objects > 0) change.repos_after.push_back(r);
+  std::sort(change.repos_after.begin(), change.repos_after.end(),
+            [](const RepoBytes& a, const RepoBytes& b) { return a.repo < b.repo; });
   return change;
 }
 

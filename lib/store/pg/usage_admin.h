@@ -44,10 +44,11 @@ using StorageWalk =
 // object the walk saw is counted by the walk (its reservation ends; its claim stays, and its
 // holder takes it off), one it did not see is left to its request (the reservation stays in the
 // total; the claim ends). Reservations never marked stay in the total unless their lease ran out
-// before `now`; expired marked ones end either way. Fails with a message (PostgreSQL's, or the
-// walk's; nothing is changed then).
+// before `now`; expired marked ones end either way. With `apply` false nothing is changed: the
+// result says what would be (`usage check`). Fails with a message (PostgreSQL's, or the walk's;
+// nothing is changed then).
 std::expected<RecomputeChange, std::string> Recompute(const std::string& conninfo,
                                                       std::int64_t account_id, std::int64_t now,
-                                                      const StorageWalk& walk);
+                                                      const StorageWalk& walk, bool apply);
 
 }  // namespace tessera::store::pg
