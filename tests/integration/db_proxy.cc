@@ -86,10 +86,16 @@ void DbProxy::Release() {
 }
 
 void DbProxy::CutAll() {
-  std::lock_guard lock(mu_);
-  ++epoch_;
+  std::unique_lock lock(mu_);
+  std::uint64_t now = ++epoch_;
   ++cuts_;
   released_.notify_all();
+  // Returns once every older connection is closed on both sides.
+  closed_.wait(lock, [&] {
+    for (const auto& [born, open] : open_)
+      if (born < now && open > 0) return false;
+    return true;
+  });
 }
 
 void DbProxy::Accept() {
@@ -105,7 +111,21 @@ void DbProxy::Accept() {
 }
 
 void DbProxy::Pipe(int client) {
-  std::uint64_t born = epoch_;
+  std::uint64_t born;
+  {
+    std::lock_guard lock(mu_);
+    born = epoch_;
+    ++open_[born];
+  }
+  struct Closed {
+    DbProxy& proxy;
+    std::uint64_t born;
+    ~Closed() {
+      std::lock_guard lock(proxy.mu_);
+      --proxy.open_[born];
+      proxy.closed_.notify_all();
+    }
+  } closed{*this, born};
   int server = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,7 +40,8 @@ class DbProxy {
   void Release();
   // Whether an armed stall holds a statement now.
   bool stalled() const { return stalled_; }
-  // Drops every connection now (the worker sees its connections die).
+  // Drops every connection now (the worker sees its connections die) and returns once they are
+  // closed.
   void CutAll();
   // Cuts made so far (by CutAfterAnswer and CutAll), and statements that held an armed marker.
   int cuts() const { return cuts_; }
@@ -58,7 +60,8 @@ class DbProxy {
   std::atomic<std::uint64_t> epoch_{0};  // CutAll() moves it: connections older than it end
 
   mutable std::mutex mu_;
-  std::condition_variable released_;
+  std::condition_variable released_, closed_;
+  std::map<std::uint64_t, int> open_;  // connections open, by the epoch they were born in
   std::optional<std::string> cut_marker_, stall_marker_;
   bool release_ = false;
   std::thread acceptor_;

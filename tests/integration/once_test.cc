@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 #include "http_client.h"
@@ -202,4 +203,36 @@ TEST_CASE("a cut after the server ran it: the usage books stay exact", "[once]")
     CHECK(recomputed.output.find("expired reservations given back 1") != std::string::npos);
     CHECK(Books(b) == Disk(b));
   }
+}
+
+TEST_CASE("connections dropped while idle are replaced before anything is sent", "[once]") {
+  BackupStack b("", Backend::kFilesystem, /*db_proxy=*/true);
+  CheckedClient c = b.stack->Client();
+  REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);
+  // Every connection of the worker's pool goes (as in a PostgreSQL restart); the next login's
+  // statements are sent at most once, yet none fails: a dead connection is found before sending.
+  b.stack->db_proxy().CutAll();
+  PasswordLogin again = LogIn(c, "alice@pbs", "pw");
+  CHECK(again.status == 200);
+  CHECK(b.stack->pg().Sql("SELECT count(*) FROM sessions") == "2");
+}
+
+TEST_CASE("a stalled statement holds its request until released", "[once]") {
+  BackupStack b("", Backend::kFilesystem, /*db_proxy=*/true);
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  REQUIRE(b.Client(token).Post("/backup/laptop/?create=true", "", "text/plain")->status == 200);
+  b.stack->db_proxy().Stall("INSERT INTO repo_usage");
+  std::string body = RandomBytes(2000);
+  int status = 0;
+  std::thread upload([&] {
+    auto r = b.Client(token).Post("/backup/laptop/data/" + Sha256Hex(body), body,
+                                  "application/octet-stream");
+    status = r ? r->status : -1;
+  });
+  CHECK(Eventually([&] { return b.stack->db_proxy().stalled(); }, std::chrono::seconds(10)));
+  CHECK(status == 0);
+  b.stack->db_proxy().Release();
+  upload.join();
+  CHECK(status == 200);
+  CHECK(Books(b) == Disk(b));
 }
