@@ -35,6 +35,8 @@ int Usage() {
          "  hash-password                          print an Argon2id hash for site SQL\n"
          "  usage [USERID]                         quota and usage (per repository for one)\n"
          "  usage recompute [USERID]               set usage from what the storage holds\n"
+         "  usage check [USERID]                   compare usage with the storage (exit 1: "
+         "differ)\n"
          "  token verify                           check a token read from stdin\n"
          "  token mint --user NAME@REALM --name NAME [--read] [--write] [--delete]\n"
          "             [--repo PATH] [--lifetime 30d]  make a named grant, print its token\n"

@@ -1,5 +1,7 @@
 #include "backup/backup_service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -54,6 +56,13 @@ std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::C
   return MakeFilesystemStorage(config.storage_dir);
 }
 
+// This process as its reservations name it (sql/0016): host and pid.
+std::string WorkerName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
     store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares) {
@@ -71,7 +80,7 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
       config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock,
       config.token_clock_skew);
   service->storage = std::move(*storage);
-  service->usage = std::make_unique<UsageLedger>(usage);
+  service->usage = std::make_unique<UsageLedger>(usage, *service->storage, clock, WorkerName());
   service->repos = std::make_unique<RepoBook>(repos, config.repo_max_count);
   service->authenticator =
       std::make_unique<auth::Authenticator>(*service->tokens, sessions, clock, shares);

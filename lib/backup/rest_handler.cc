@@ -4,6 +4,7 @@
 #include <variant>
 #include <vector>
 
+#include "backup/content_hash.h"
 #include "backup/listing.h"
 #include "backup/range.h"
 #include "backup/repo_path.h"
@@ -265,14 +266,25 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
   // restic removes the locks it made with any token; another token's lock (a running prune's
   // exclusive lock) only goes with the delete right.
   if (lock ? !(may.read || may.write || may.del) : !may.del) return Forbidden();
-  // Only the request holding the claim counts the removal: parallel DELETEs of one object
-  // lower the usage once.
+  // Only the request holding the removal's claim removes the object and counts it, so the
+  // usage always equals what the storage holds. Another request holding it is removing the same
+  // object right now (restic's own retry of a DELETE whose answer it did not get): this one is
+  // answered 503, and restic's retry then finds the object gone and gets 200. Without the
+  // database nothing is removed: it would not be counted.
   auto claim = usage_.ClaimRemoval(Owner(who), target.repo, target.type, target.name);
+  if (!claim) {
+    Response r = claim.error() == ClaimRefusal::kHeld
+                     ? Error(503, "another request is removing this object; try again")
+                     : Error(503, "storage unavailable, try again later");
+    r.AddHeader("Retry-After", "1");
+    return r;
+  }
   std::optional<std::uint64_t> removed;
   if (lock) {
     std::optional<std::string_view> only_creator;
     if (!may.del) only_creator = who.grant_id();
-    // RemoveLock succeeds also when the lock is gone already: its size is read first.
+    // RemoveLock succeeds also when the lock is gone already: its size is read first (under
+    // the claim nobody else removes it meanwhile).
     auto doomed = storage_.Open(Owner(who), target.repo, "locks", target.name);
     auto gone = storage_.RemoveLock(Owner(who), target.repo, target.name, only_creator);
     if (!gone) return FromStorage(gone.error());
@@ -283,13 +295,11 @@ Response RestHandler::Object(http::Request& request, const auth::Principal& who,
     removed = *gone;
   }
   // An object that was gone already was not removed by this request: neither counted nor taken
-  // off the usage.
+  // off the usage (the claim's destructor ends it).
   if (removed) {
     CountBlob(metrics::BlobOp::kDelete, request, target.repo, target.type, *removed);
-    if (claim) {
-      claim->Removed(*removed);
-      if (target.type == "snapshots") repos_.SnapshotRemoved(Owner(who), target.repo);
-    }
+    claim->Removed(*removed);
+    if (target.type == "snapshots") repos_.SnapshotRemoved(Owner(who), target.repo);
   }
   return Ok();
 }
@@ -336,28 +346,64 @@ Response RestHandler::Upload(http::Request& request, AccountId owner, std::strin
   }
   auto writer = lock ? storage_.BeginLock(owner, repo, name, length, creator, kMaxLocksPerRepo)
                      : storage_.BeginWrite(owner, repo, type, name, length);
+  // A retry of an upload that was stored but not answered (the worker died, the answer was
+  // lost): the same bytes under a content-addressed name converge to 200, counted once.
+  if (!writer && writer.error() == StorageError::kExists && type != "config")
+    return UploadExisting(request, length, name);
   if (!writer) return FromStorage(writer.error());
   // Before a byte of the body is read: a full account stores nothing of it.
-  auto room = usage_.Reserve(owner, repo, type, length);
+  auto room = usage_.Reserve(owner, repo, type, name, length);
   if (!room) return FromStorage(room.error());
   std::optional<StorageError> refused;
   auto written = http::StreamBody(
       request, length,
       [&](std::span<const char> chunk) {
+        if (!room->KeepAlive()) {
+          refused = StorageError::kUnavailable;
+          return false;
+        }
         auto w = (*writer)->Write(chunk.data(), chunk.size());
         if (!w) refused = w.error();
         return w.has_value();
       },
       kUploadChunkBytes);
-  // On any failure the writer's destructor drops the temporary file.
+  // On any failure the writer's destructor drops the temporary file, and the reservation's
+  // destructor gives the room back.
   if (!written) return FromBody(written.error(), refused);
   std::optional<std::string_view> expected;
   if (type != "config") expected = name;
-  // On any failure the reservation's destructor gives the room back.
-  if (auto done = (*writer)->Commit(expected); !done) return FromStorage(done.error());
+  if (auto marked = room->Storing(); !marked) return FromStorage(marked.error());
+  if (auto done = (*writer)->Commit(expected); !done) {
+    // Commit checks the hash first: kExists with a name means the same bytes are stored (a
+    // parallel retry won); they are counted there, this reservation is given back.
+    if (done.error() == StorageError::kExists && expected) return Ok();
+    // Other bytes under the name of an object that exists (a store that checks existence only
+    // when it commits, S3): never overwritten, as when it was found at the start.
+    if (done.error() == StorageError::kHashMismatch &&
+        storage_.Open(owner, repo, type, name).has_value())
+      return FromStorage(StorageError::kExists);
+    return FromStorage(done.error());
+  }
   room->Commit();
   if (type == "snapshots") repos_.SnapshotStored(owner, repo);
   CountBlob(metrics::BlobOp::kWrite, request, repo, type, length);
+  return Ok();
+}
+
+Response RestHandler::UploadExisting(http::Request& request, std::uint64_t length,
+                                     std::string_view name) const {
+  // The body is read and hashed only: nothing is stored or reserved, the object is counted
+  // already. Different bytes under the name are refused as before: never overwritten.
+  ContentHash hash;
+  auto read = http::StreamBody(
+      request, length,
+      [&](std::span<const char> chunk) {
+        hash.Update(chunk.data(), chunk.size());
+        return true;
+      },
+      kUploadChunkBytes);
+  if (!read) return FromBody(read.error(), std::nullopt);
+  if (hash.FinalHex() != name) return FromStorage(StorageError::kExists);
   return Ok();
 }
 

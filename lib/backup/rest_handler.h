@@ -65,6 +65,10 @@ class RestHandler {
   http::Response Upload(http::Request& request, AccountId owner, std::string_view repo,
                         std::string_view type, std::string_view name,
                         std::string_view creator) const;
+  // An upload whose object exists already: 200 when the body hashes to `name` (the same bytes:
+  // a retry converges), 403 when it does not.
+  http::Response UploadExisting(http::Request& request, std::uint64_t length,
+                                std::string_view name) const;
   http::Response Download(const http::Request& request, AccountId owner, std::string_view repo,
                           std::string_view type, std::string_view name) const;
   http::Response ListObjects(const http::Request& request, AccountId owner, std::string_view repo,

@@ -65,6 +65,18 @@ std::optional<AddressRange> ParseAddressRange(std::string_view text) {
     host[static_cast<std::size_t>(bit / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
   }
   if (host != range.bytes_) return std::nullopt;
+  // An IPv4-mapped range (::ffff:192.0.2.0/120) is the IPv4 range it maps: clients are matched
+  // in canonical form, where a mapped address is its IPv4 address, so as IPv6 it never matched.
+  static constexpr std::array<std::uint8_t, 12> kMapped = {0, 0, 0, 0, 0,    0,
+                                                           0, 0, 0, 0, 0xff, 0xff};
+  if (range.v6_ && range.prefix_ >= 96 &&
+      std::memcmp(range.bytes_.data(), kMapped.data(), kMapped.size()) == 0) {
+    std::array<std::uint8_t, 16> v4{};
+    std::memcpy(v4.data(), range.bytes_.data() + 12, 4);
+    range.v6_ = false;
+    range.bytes_ = v4;
+    range.prefix_ -= 96;
+  }
   return range;
 }
 

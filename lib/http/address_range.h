@@ -3,7 +3,8 @@
 // its /32, "::1" its /128). Bits below the prefix must be zero ("192.0.2.7/24" is refused as
 // the typo it likely is). A client address is matched in the canonical form of
 // http/client_address.h, in which an IPv4-mapped IPv6 address is its IPv4 address, so
-// "::ffff:192.0.2.7" is inside "192.0.2.0/24".
+// "::ffff:192.0.2.7" is inside "192.0.2.0/24"; an IPv4-mapped range of prefix 96 or more is the
+// IPv4 range it maps ("::ffff:192.0.2.0/120" is "192.0.2.0/24").
 #pragma once
 
 #include <array>

@@ -564,17 +564,23 @@ Apache::~Apache() {
   }
 }
 
-Stack::Stack(const std::string& extra_config, const std::string& storage_dir)
+Stack::Stack(const std::string& extra_config, const std::string& storage_dir, bool db_proxy)
     : dir_(MakeTempDir("tessera-stack")), storage_dir_(storage_dir) {
   MigrateOrThrow(pg_.Conninfo());
-  worker_ = std::make_unique<Worker>(dir_, pg_.Conninfo(), extra_config);
+  if (db_proxy) db_proxy_ = std::make_unique<DbProxy>(pg_.SocketPath());
+  worker_ = std::make_unique<Worker>(dir_, WorkerConninfo(), extra_config);
   worker_->Start();
   nginx_ = std::make_unique<Nginx>(dir_, worker_->socket(), storage_dir_);
+}
+
+std::string Stack::WorkerConninfo() const {
+  return db_proxy_ ? db_proxy_->Conninfo() : pg_.Conninfo();
 }
 
 Stack::~Stack() {
   nginx_.reset();
   worker_.reset();
+  db_proxy_.reset();
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }
@@ -657,7 +663,7 @@ Rgw& SharedRgw() {
   return rgw;
 }
 
-BackupStack::BackupStack(const std::string& extra_config, Backend backend)
+BackupStack::BackupStack(const std::string& extra_config, Backend backend, bool db_proxy)
     : keys(MakeTempDir("tessera-backup")), admin_conf(keys + "/admin.conf") {
   const std::string repos = keys + "/repos";
   std::string storage;
@@ -680,7 +686,7 @@ BackupStack::BackupStack(const std::string& extra_config, Backend backend)
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
   worker_config =
       common + storage + "password_opslimit = 1\npassword_memlimit_kib = 8192\n" + extra_config;
-  stack = std::make_unique<Stack>(worker_config, backend == Backend::kS3 ? "" : repos);
+  stack = std::make_unique<Stack>(worker_config, backend == Backend::kS3 ? "" : repos, db_proxy);
   WriteFile(admin_conf, common + storage + "database = '" + stack->pg().Conninfo() + "'\n");
   AddAccount(stack->pg().Conninfo(), "alice@pbs", "pw");
   AddAccount(stack->pg().Conninfo(), "bob@pbs", "pw");

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "db_proxy.h"
+
 namespace httplib {
 class Client;
 }
@@ -86,6 +88,8 @@ class PgCluster {
   void Stop();
   // A libpq connection string for `dbname` on this cluster.
   std::string Conninfo(const std::string& dbname = "tessera") const;
+  // The cluster's unix socket (for a DbProxy in front of it).
+  std::string SocketPath() const { return dir_ + "/.s.PGSQL." + std::to_string(port_); }
   void CreateDatabase(const std::string& name);
   // Runs SQL through psql and returns its unaligned, tuples-only output. Throws on failure.
   std::string Sql(const std::string& sql, const std::string& dbname = "tessera");
@@ -174,18 +178,24 @@ class Apache {
 class Stack {
  public:
   // `storage_dir` is the worker's (set in `extra_config`), for nginx's download location.
-  explicit Stack(const std::string& extra_config = "", const std::string& storage_dir = "");
+  // With `db_proxy`, the worker reaches PostgreSQL through a DbProxy (db_proxy.h), db_proxy().
+  explicit Stack(const std::string& extra_config = "", const std::string& storage_dir = "",
+                 bool db_proxy = false);
   ~Stack();  // stops nginx and the worker, then removes the directory
   PgCluster& pg() { return pg_; }
   const std::string& dir() const { return dir_; }
   const std::string& storage_dir() const { return storage_dir_; }
   Worker& worker() { return *worker_; }
+  DbProxy& db_proxy() { return *db_proxy_; }
+  // How the worker reaches PostgreSQL (through the proxy, when there is one).
+  std::string WorkerConninfo() const;
   int port() const { return nginx_->port(); }
   httplib::Client Client() const;
 
  private:
   std::string dir_, storage_dir_;
   PgCluster pg_;
+  std::unique_ptr<DbProxy> db_proxy_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Nginx> nginx_;
 };
@@ -232,8 +242,9 @@ enum class Backend {
 class BackupStack {
  public:
   // `extra_config` is appended to the worker's config (see Worker for overriding its keys).
-  explicit BackupStack(const std::string& extra_config = "",
-                       Backend backend = Backend::kFilesystem);
+  // With `db_proxy`, the worker reaches PostgreSQL through a DbProxy (stack->db_proxy()).
+  explicit BackupStack(const std::string& extra_config = "", Backend backend = Backend::kFilesystem,
+                       bool db_proxy = false);
   ~BackupStack();
   // Makes a grant with tessera-admin and returns its token. Throws on failure.
   std::string Mint(const std::string& user, const std::vector<std::string>& flags);

@@ -4,13 +4,16 @@
 // and the next backup fits; `tessera-admin usage recompute` repairs a wrong figure; and two
 // workers racing on one account never let it past its quota.
 #include <httplib.h>
+#include <signal.h>
 #include <sodium.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -33,6 +36,8 @@ Held OnDisk(const std::string& repo_dir) {
     if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), repo_dir).string();
     if (rel.starts_with("locks/")) continue;
+    // A killed worker's temporary files are debris, not objects (the sweeper removes them).
+    if (e.path().filename().string().starts_with(".tmp-")) continue;
     held.bytes += e.file_size();
     ++held.objects;
   }
@@ -63,13 +68,21 @@ struct Quota {
     std::istringstream(v) >> h.bytes >> h.objects;
     return h;
   }
-  // PostgreSQL's figures equal the storage's (no upload in flight).
+  // `tessera-admin usage check alice@pbs`: the books against a walk of the storage.
+  RunResult Check() const {
+    return Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "check", "alice@pbs"});
+  }
+  // PostgreSQL's figures equal the storage's (no upload in flight), by the test's own walk of
+  // the disk and by `usage check`.
   void MatchesDisk() const {
     Held disk = OnDisk(RepoDir());
     INFO("disk " << disk.bytes << " bytes in " << disk.objects << " objects");
     CHECK(Used() == disk.bytes);
     CHECK(Repo().bytes == disk.bytes);
     CHECK(Repo().objects == disk.objects);
+    RunResult checked = Check();
+    INFO(checked.output);
+    CHECK(checked.status == 0);
   }
 };
 
@@ -82,6 +95,58 @@ RunResult Restic(const BackupStack& b, const std::string& token, std::vector<std
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
 }
+
+// Holds the lock of alice's repo_usage rows from psql (every count of an upload waits on it),
+// until Release(): a worker is then stopped right after the store's commit, before its answer.
+struct CountBlocker {
+  BackupStack& b;
+  std::unique_ptr<Process> psql;
+  explicit CountBlocker(BackupStack& stack, const std::string& account_id) : b(stack) {
+    psql = std::make_unique<Process>(
+        std::vector<std::string>{
+            "psql", "-X", "-q", "-d", b.stack->pg().Conninfo(), "-c",
+            "BEGIN; SELECT 1 FROM repo_usage WHERE account_id = " + account_id +
+                " FOR UPDATE; SELECT pg_sleep(600) /* tessera-holder */;"},
+        b.keys + "/holder.log");
+    if (!Eventually(
+            [&] {
+              return b.stack->pg().Sql(
+                         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                         "'%tessera-holder%' AND wait_event = 'PgSleep'") == "1";
+            },
+            std::chrono::seconds(10)))
+      throw std::runtime_error("psql did not take the lock");
+  }
+  // The objects ("<type>/<name>") whose reservation is marked storing and that are stored:
+  // `stored` is given the object's path below the repository (data/xx/<name> for packs).
+  template <typename Stored>
+  std::vector<std::string> StoredUncounted(Stored stored) const {
+    std::vector<std::string> found;
+    std::istringstream rows(
+        b.stack->pg().Sql("SELECT object FROM usage_reservations WHERE storing"));
+    for (std::string object; std::getline(rows, object);) {
+      std::string path = object;
+      if (object.starts_with("data/"))
+        path = "data/" + object.substr(5, 2) + "/" + object.substr(5);
+      if (stored(path)) found.push_back(object);
+    }
+    return found;
+  }
+  std::vector<std::string> StoredUncounted(const std::string& repo_dir) const {
+    return StoredUncounted(
+        [&](const std::string& path) { return fs::exists(repo_dir + "/" + path); });
+  }
+  // Kills the worker where it waits, ends its statements that wait too (so none of them runs
+  // after its death), lets go of the lock and starts the worker again.
+  void KillWorkerAndRelease() {
+    b.stack->worker().process().Signal(SIGKILL);
+    b.stack->worker().process().Wait(std::chrono::seconds(10));
+    b.stack->pg().Sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND (application_name = 'tessera-fcgi' OR query LIKE '%tessera-holder%')");
+    b.stack->worker().Start();
+  }
+};
 
 }  // namespace
 
@@ -137,7 +202,20 @@ TEST_CASE("restic on an account with a quota: 507 past it, prune frees room, rec
 
   // A wrong figure (a worker killed between storing and counting) is set right from the disk.
   std::uint64_t right = quota.Used();
+  RunResult exact = quota.Check();
+  INFO(exact.output);
+  CHECK(exact.status == 0);
+  CHECK(exact.output == "alice@pbs\tbooks exact: " + std::to_string(right) + " bytes\n");
   b.stack->pg().Sql("UPDATE account_usage SET bytes = 1; UPDATE repo_usage SET objects = 0");
+  // The check says so and changes nothing.
+  RunResult differ = quota.Check();
+  INFO(differ.output);
+  CHECK(differ.status == 1);
+  CHECK(differ.output.find("books differ: used 1, storage and uploads in flight " +
+                           std::to_string(right)) != std::string::npos);
+  CHECK(differ.output.find("laptop\tbooks " + std::to_string(right) + " bytes 0 objects") !=
+        std::string::npos);
+  CHECK(quota.Used() == 1);
   RunResult recompute =
       Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "recompute", "alice@pbs"});
   INFO(recompute.output);
@@ -193,4 +271,185 @@ TEST_CASE("two workers racing on one account never let it past its quota", "[quo
   quota.MatchesDisk();
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+TEST_CASE("uploads and deletes of the same names from six threads keep the books exact",
+          "[quota]") {
+  // Issue 22: a DELETE that lost the removal claim still deleted and counted nothing, so the
+  // usage drifted above the storage under a normal prune.
+  BackupStack b;
+  Quota quota{b};
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--delete", "--repo", "laptop"});
+  REQUIRE(b.Client(token).Post("/backup/laptop/?create=true", "", "text/plain")->status == 200);
+  std::vector<std::string> bodies(4);
+  for (std::string& body : bodies) body = RandomBytes(20 * 1024);
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client client("127.0.0.1", b.stack->port());
+      client.set_bearer_token_auth(token);
+      for (int round = 0; round < 30; ++round) {
+        const std::string& body = bodies[static_cast<std::size_t>((t + round) % 4)];
+        std::string path = "/backup/laptop/data/" + Sha256Hex(body);
+        auto answer = (t + round) % 2 ? client.Delete(path)
+                                      : client.Post(path, body, "application/octet-stream");
+        // 503: another request held the removal's claim (restic retries).
+        if (!answer || (answer->status != 200 && answer->status != 503)) ++unexpected;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(unexpected == 0);
+  quota.MatchesDisk();
+}
+
+TEST_CASE("a worker killed between the store's commit and its answer: the retry gets 200",
+          "[quota]") {
+  BackupStack b;
+  Quota quota{b};
+  // An append-only token: restic cannot delete and upload again, so the retry must converge.
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  REQUIRE(b.Client(token).Post("/backup/laptop/?create=true", "", "text/plain")->status == 200);
+  std::string first = RandomBytes(1000);
+  REQUIRE(b.Client(token)
+              .Post("/backup/laptop/data/" + Sha256Hex(first), first, "application/octet-stream")
+              ->status == 200);
+  // Stop the worker right after the store's commit, then kill it there.
+  CountBlocker blocker(b, quota.AccountId());
+  std::string body = RandomBytes(50 * 1024);
+  std::string name = Sha256Hex(body);
+  std::thread upload([&] {
+    httplib::Client client("127.0.0.1", b.stack->port());
+    client.set_bearer_token_auth(token);
+    (void)client.Post("/backup/laptop/data/" + name, body, "application/octet-stream");
+  });
+  CHECK(Eventually([&] { return blocker.StoredUncounted(quota.RepoDir()).size() == 1; },
+                   std::chrono::seconds(10)));
+  blocker.KillWorkerAndRelease();
+  upload.join();
+  // restic's retry of the unanswered upload: the same bytes, stored already.
+  auto retry =
+      b.Client(token).Post("/backup/laptop/data/" + name, body, "application/octet-stream");
+  REQUIRE(retry);
+  CHECK(retry->status == 200);
+  // Other bytes under that name stay refused.
+  CHECK(b.Client(token)
+            .Post("/backup/laptop/data/" + name, RandomBytes(100), "application/octet-stream")
+            ->status == 403);
+  // The account's total holds the dead worker's reservation; the recompute counts its object
+  // (the lease has not run out: it was marked storing and the object is there).
+  CHECK(quota.Used() == OnDisk(quota.RepoDir()).bytes);
+  auto recomputed =
+      Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "recompute", "alice@pbs"});
+  INFO(recomputed.output);
+  CHECK(recomputed.status == 0);
+  CHECK(recomputed.output.find("stored objects counted 1") != std::string::npos);
+  quota.MatchesDisk();
+  CHECK(b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0");
+}
+
+TEST_CASE("restic with an append-only token finishes its backup after a worker died mid-commit",
+          "[quota]") {
+  // Issue 22: the retry of an upload the store had committed got 403 ("exists"), and restic,
+  // which may not delete with an append-only token, could never finish.
+  BackupStack b;
+  Quota quota{b};
+  WriteFile(b.keys + "/pw", "repository password\n");
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  RunResult init = Restic(b, token, {"init"});
+  INFO(init.output);
+  REQUIRE(init.status == 0);
+  std::string tree = b.keys + "/tree";
+  MakeRandomTree(tree, 128, 256 * 1024);  // 32 MiB: several packs
+  std::string url = "rest:http://alice:" + token + "@127.0.0.1:" + std::to_string(b.stack->port()) +
+                    "/backup/laptop/";
+  Process backup({"timeout", "300", "restic", "-r", url, "--password-file", b.keys + "/pw",
+                  "--cache-dir", b.keys + "/cache", "-q", "backup", tree},
+                 b.keys + "/backup.log");
+  // Once restic holds its lock, every count waits: the worker is stopped right after the store
+  // committed one of restic's objects (a pack, its index or its snapshot), and killed there.
+  REQUIRE(Eventually(
+      [&] {
+        return !fs::is_empty(quota.RepoDir() + "/locks") &&
+               b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0";
+      },
+      std::chrono::seconds(30)));
+  CountBlocker blocker(b, quota.AccountId());
+  REQUIRE(Eventually([&] { return !blocker.StoredUncounted(quota.RepoDir()).empty(); },
+                     std::chrono::seconds(60)));
+  blocker.KillWorkerAndRelease();
+  auto done = backup.Wait(std::chrono::seconds(300));
+  INFO(ReadFile(b.keys + "/backup.log"));
+  REQUIRE(done);
+  CHECK(*done == 0);
+  RunResult check = Restic(b, token, {"check", "--read-data"});
+  INFO(check.output);
+  CHECK(check.status == 0);
+  // The dead worker's reservations lapse (their lease, moved here rather than waited for): the
+  // recompute counts those whose object is stored and gives back the rest.
+  b.stack->pg().Sql("UPDATE usage_reservations SET lease_until = now() - interval '1 second'");
+  RunResult recomputed =
+      Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "recompute", "alice@pbs"});
+  INFO(recomputed.output);
+  CHECK(recomputed.status == 0);
+  quota.MatchesDisk();
+  CHECK(b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0");
+}
+
+TEST_CASE(
+    "on S3 too, a worker killed between the store's commit and its answer: the retry "
+    "gets 200 and the books stay exact",
+    "[quota]") {
+  BackupStack b("", Backend::kS3);
+  std::string id = b.stack->pg().Sql("SELECT id FROM accounts WHERE userid = 'alice@pbs'");
+  std::string prefix = "tessera/" + id + "/laptop/";
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  REQUIRE(b.Client(token).Post("/backup/laptop/?create=true", "", "text/plain")->status == 200);
+  std::string first = RandomBytes(1000);
+  REQUIRE(b.Client(token)
+              .Post("/backup/laptop/data/" + Sha256Hex(first), first, "application/octet-stream")
+              ->status == 200);
+  CountBlocker blocker(b, id);
+  std::string body = RandomBytes(70 * 1024);
+  std::string name = Sha256Hex(body);
+  std::thread upload([&] {
+    httplib::Client client("127.0.0.1", b.stack->port());
+    client.set_bearer_token_auth(token);
+    (void)client.Post("/backup/laptop/data/" + name, body, "application/octet-stream");
+  });
+  CHECK(Eventually(
+      [&] {
+        return blocker
+                   .StoredUncounted([&](const std::string& path) {
+                     return !SharedRgw().Keys(b.bucket, prefix + path).empty();
+                   })
+                   .size() == 1;
+      },
+      std::chrono::seconds(20)));
+  blocker.KillWorkerAndRelease();
+  upload.join();
+  auto retry =
+      b.Client(token).Post("/backup/laptop/data/" + name, body, "application/octet-stream");
+  REQUIRE(retry);
+  CHECK(retry->status == 200);
+  CHECK(b.Client(token)
+            .Post("/backup/laptop/data/" + name, RandomBytes(100), "application/octet-stream")
+            ->status == 403);
+  auto recompute = [&] {
+    return Run({TESSERA_ADMIN_BIN, "--config", b.admin_conf, "usage", "recompute", "alice@pbs"});
+  };
+  RunResult counted = recompute();
+  INFO(counted.output);
+  CHECK(counted.status == 0);
+  CHECK(counted.output.find("stored objects counted 1") != std::string::npos);
+  // A second walk finds the books equal to the bucket: nothing to change.
+  RunResult again = recompute();
+  INFO(again.output);
+  std::string used = b.stack->pg().Sql("SELECT bytes FROM account_usage WHERE account_id = " + id);
+  CHECK(again.output == "alice@pbs\tused " + used + " (was " + used + ")\n");
+  // The repository holds the two packs (its keys/ holds only the repository's marker).
+  CHECK(SharedRgw().Keys(b.bucket, prefix + "data/").size() == 2);
+  CHECK(b.stack->pg().Sql("SELECT objects FROM repo_usage WHERE account_id = " + id) == "2");
+  CHECK(b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0");
 }

@@ -1,5 +1,7 @@
 #include "store/pg/connection.h"
 
+#include <poll.h>
+
 #include <cstring>
 
 #include "store/sql_text.h"
@@ -67,11 +69,31 @@ std::expected<Result, DbError> Connection::Exec(
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return Check(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                            values.data(), nullptr, nullptr, 0));
+  // PQsendQueryParams rather than PQexecParams, to know whether the statement left: on a
+  // blocking connection it returns only once the whole message is flushed, and fails before.
+  // The server runs nothing of a message that never arrived whole (it ends with Sync).
+  if (!PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0)) {
+    return std::unexpected(
+        DbError{StoreError::kUnavailable, FirstLine(PQerrorMessage(conn_.get())), false});
+  }
+  // The last result, as PQexecParams keeps it (one statement gives one result).
+  Result last;
+  while (PGresult* next = PQgetResult(conn_.get())) last.reset(next);
+  return Check(last.release());
 }
 
 bool Connection::Healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+bool Connection::Alive() {
+  if (!Healthy()) return false;
+  pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return true;  // nothing arrived while idle
+  // A server that shuts down sends its FATAL message and closes: reading it marks the
+  // connection bad. A notice is read and dropped.
+  if (!PQconsumeInput(conn_.get())) return false;
+  return Healthy();
+}
 
 std::string_view Describe(RowError error) {
   switch (error) {

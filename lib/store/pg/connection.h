@@ -26,6 +26,9 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 struct DbError {
   StoreError kind;
   std::string message;  // libpq's text: for logs, never for clients
+  // Whether the statement may have reached the server: false only when the connection failed
+  // before the whole statement was handed to it, so the server cannot have run it.
+  bool sent = true;
 };
 
 class Connection {
@@ -45,6 +48,9 @@ class Connection {
 
   // Whether the connection is still usable.
   bool Healthy() const;
+  // Whether it is still usable and the server has not closed it meanwhile (a restart, an idle
+  // timeout): reads what the server sent while the connection was idle, without blocking.
+  bool Alive();
   // The libpq handle, for LISTEN/NOTIFY polling in this directory only.
   PGconn* raw() const { return conn_.get(); }
 

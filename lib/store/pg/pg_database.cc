@@ -70,13 +70,13 @@ class PgDatabase final : public Database {
  public:
   explicit PgDatabase(PgOptions options) : options_(std::move(options)) {}
 
-  std::expected<void, StoreError> Ping() override { return Run("SELECT 1", {}); }
+  std::expected<void, StoreError> Ping() override { return Run("SELECT 1", {}, Replay::kSafe); }
 
   std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
       std::string_view userid) override {
     auto result = Query(std::string("SELECT password_hash, id, ") + kStateColumns +
                             " FROM accounts WHERE userid = $1",
-                        {std::string(userid)});
+                        {std::string(userid)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
@@ -100,7 +100,8 @@ class PgDatabase final : public Database {
                                                       std::string_view old_hash,
                                                       std::string_view new_hash) override {
     return Run("UPDATE accounts SET password_hash = $3 WHERE userid = $1 AND password_hash = $2",
-               {std::string(userid), std::string(old_hash), std::string(new_hash)});
+               {std::string(userid), std::string(old_hash), std::string(new_hash)},
+               Replay::kSafe);  // conditional on the old hash: a second run changes nothing
   }
 
   std::expected<std::optional<std::int64_t>, StoreError> ChangePassword(
@@ -110,7 +111,7 @@ class PgDatabase final : public Database {
         "UPDATE accounts SET password_hash = $3, session_epoch = "
         "  GREATEST(session_epoch + 1, floor(extract(epoch FROM clock_timestamp()))::bigint + 1) "
         "WHERE userid = $1 AND password_hash = $2 RETURNING session_epoch",
-        {std::string(userid), std::string(old_hash), std::string(new_hash)});
+        {std::string(userid), std::string(old_hash), std::string(new_hash)}, Replay::kNever);
     if (!result) return std::unexpected(result.error());
     if (PQntuples(result->get()) == 0) return std::optional<std::int64_t>{};
     auto epoch = Int64FromRow(result->get(), 0, 0);
@@ -123,7 +124,7 @@ class PgDatabase final : public Database {
     auto result = Query(std::string("SELECT ") + kOwnGrantColumns +
                             " FROM api_tokens t WHERE t.userid = $1 "
                             "ORDER BY t.created_at DESC, t.name LIMIT $2",
-                        {std::string(userid), std::to_string(limit)});
+                        {std::string(userid), std::to_string(limit)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     std::vector<OwnGrant> grants;
     for (int i = 0; i < PQntuples(result->get()); ++i) {
@@ -147,7 +148,8 @@ class PgDatabase final : public Database {
                   "  COALESCE(NULLIF(make_interval(secs => $7), interval '0'), "
                   "           (SELECT token_max_lifetime FROM accounts WHERE userid = $1))) t",
               {std::string(userid), ask.name, b(ask.read), b(ask.write), b(ask.del), ask.repo,
-               std::to_string(ask.valid_for)});
+               std::to_string(ask.valid_for)},
+              Replay::kNever);
     if (!result) {
       StoreError e = result.error();
       bool told =
@@ -166,18 +168,28 @@ class PgDatabase final : public Database {
     auto result = Query(
         "UPDATE api_tokens SET revoked_at = now() "
         "WHERE userid = $1 AND name = $2 AND revoked_at IS NULL RETURNING jti",
-        {std::string(userid), std::string(name)});
+        {std::string(userid), std::string(name)}, Replay::kNever);
     if (!result) return std::unexpected(result.error());
     if (PQntuples(result->get()) == 0) return std::optional<std::string>{};
     return std::optional<std::string>(PQgetvalue(result->get(), 0, 0));
   }
 
-  std::expected<bool, StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
+  // Every statement below that changes an account's usage locks its account_usage row first
+  // (`lock`: an uncorrelated subquery, evaluated before the statement touches any other row), so
+  // that `usage recompute`, which holds that lock while it walks the storage, sees no change
+  // until it has set the usage (sql/0016). Those the connection may send again after a lost
+  // answer (Replay::kSafe) do nothing the second time: they act on a row the first one removed.
+  static constexpr const char* kLockAccount =
+      "lock AS (SELECT 1 FROM account_usage WHERE account_id = $1 FOR UPDATE) ";
+
+  std::expected<bool, StoreError> ReserveUsage(const ReservationRow& row,
                                                std::uint64_t grace) override {
     // One statement: the row's lock serialises parallel reservations, and PostgreSQL re-checks
     // the WHERE of the conflicting update against the row as the previous one left it, so the
-    // last room goes to one upload only. A deleted account reserves nothing.
+    // last room goes to one upload only. A deleted account reserves nothing. Sent once: a
+    // reservation whose answer was lost is given back when its lease runs out.
     auto result = Query(
+        "WITH u AS ("
         "INSERT INTO account_usage AS u (account_id, bytes) "
         "  SELECT a.id, $2::bigint FROM accounts a "
         "   WHERE a.id = $1 AND (a.quota_bytes IS NULL OR $2::numeric <= a.quota_bytes + "
@@ -187,60 +199,163 @@ class PgDatabase final : public Database {
         "                                              FROM accounts a "
         "                                              WHERE a.id = u.account_id), "
         "                                             u.bytes + excluded.bytes) "
-        "RETURNING 1",
-        {std::to_string(account), std::to_string(bytes), std::to_string(grace)});
+        "RETURNING 1), "
+        "r AS (INSERT INTO usage_reservations "
+        "        (id, account_id, repo, object, bytes, worker, lease_until) "
+        "      SELECT $4, $1, $5, $6, $2, $7, to_timestamp($8) FROM u RETURNING 1) "
+        "SELECT count(*) FROM r",
+        {std::to_string(row.account), std::to_string(row.bytes), std::to_string(grace), row.id,
+         row.repo, row.object, row.worker, std::to_string(row.lease_until)},
+        Replay::kNever);
+    if (!result) return std::unexpected(result.error());
+    return std::string_view(PQgetvalue(result->get(), 0, 0)) == "1";
+  }
+
+  std::expected<bool, StoreError> RenewUsage(std::string_view id, std::int64_t lease_until,
+                                             bool storing) override {
+    // Marking it storing takes the account's lock: no object is stored while a recompute walks.
+    auto result = storing
+                      ? Query(
+                            "WITH lock AS (SELECT 1 FROM account_usage a JOIN usage_reservations r "
+                            "  ON r.account_id = a.account_id WHERE r.id = $1 FOR UPDATE OF a) "
+                            "UPDATE usage_reservations SET lease_until = to_timestamp($2), "
+                            "  storing = true "
+                            "WHERE id = $1 AND (SELECT count(*) FROM lock) >= 0 RETURNING 1",
+                            {std::string(id), std::to_string(lease_until)}, Replay::kSafe)
+                      : Query(
+                            "UPDATE usage_reservations SET lease_until = to_timestamp($2) "
+                            "WHERE id = $1 RETURNING 1",
+                            {std::string(id), std::to_string(lease_until)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     return PQntuples(result->get()) == 1;
   }
 
-  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::uint64_t bytes) override {
-    return Run(
-        "UPDATE account_usage SET bytes = greatest(0, bytes - $2::bigint) "
-        "WHERE account_id = $1",
-        {std::to_string(account), std::to_string(bytes)});
+  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::string_view id) override {
+    return Run(std::string("WITH ") + kLockAccount +
+                   ", r AS (DELETE FROM usage_reservations "
+                   "        WHERE id = $2 AND account_id = $1 AND (SELECT count(*) FROM lock) >= 0 "
+                   "        RETURNING bytes) "
+                   "UPDATE account_usage u SET bytes = greatest(0, u.bytes - r.bytes) "
+                   "FROM r WHERE u.account_id = $1",
+               {std::to_string(account), std::string(id)}, Replay::kSafe);
   }
 
-  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
-                                              std::uint64_t bytes) override {
-    return Run(
-        "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) VALUES ($1, $2, $3, 1) "
-        "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
-        "                                             objects = r.objects + 1",
-        {std::to_string(account), std::string(repo), std::to_string(bytes)});
+  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view id,
+                                              std::string_view repo, std::uint64_t bytes) override {
+    // The reservation's bytes are in the account's usage already; they become the repository's.
+    return Run(std::string("WITH ") + kLockAccount +
+                   ", g AS (DELETE FROM usage_reservations "
+                   "        WHERE id = $2 AND account_id = $1 AND (SELECT count(*) FROM lock) >= 0 "
+                   "        RETURNING 1) "
+                   "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
+                   "SELECT $1, $3, $4, 1 FROM g "
+                   "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
+                   "                                             objects = r.objects + 1",
+               {std::to_string(account), std::string(id), std::string(repo), std::to_string(bytes)},
+               Replay::kSafe);
   }
 
-  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account,
-                                               std::string_view object) override {
+  std::expected<std::vector<ReservationRow>, StoreError> ExpireUsage(std::int64_t now,
+                                                                     std::size_t limit) override {
+    // Accounts a recompute holds are skipped (SKIP LOCKED), and their locks are taken before any
+    // reservation row, in the order every other statement takes them.
     auto result = Query(
-        "INSERT INTO usage_removals AS c (account_id, object) VALUES ($1, $2) "
-        "ON CONFLICT (account_id, object) DO UPDATE SET claimed_at = now() "
-        "  WHERE c.claimed_at < now() - interval '10 minutes' "
-        "RETURNING 1",
-        {std::to_string(account), std::string(object)});
+        "WITH lock AS (SELECT account_id FROM account_usage WHERE account_id IN "
+        "  (SELECT account_id FROM usage_reservations "
+        "    WHERE lease_until < to_timestamp($1) AND NOT storing) "
+        "  ORDER BY account_id FOR UPDATE SKIP LOCKED), "
+        "gone AS (DELETE FROM usage_reservations "
+        "  WHERE lease_until < to_timestamp($1) AND NOT storing "
+        "    AND account_id IN (SELECT account_id FROM lock) RETURNING account_id, bytes), "
+        "sums AS (SELECT account_id, sum(bytes) AS b FROM gone GROUP BY account_id), "
+        "upd AS (UPDATE account_usage u SET bytes = greatest(0, u.bytes - s.b) "
+        "  FROM sums s WHERE u.account_id = s.account_id RETURNING 1) "
+        "SELECT id, account_id, repo, object, bytes, worker, " TESSERA_EPOCH_SQL("lease_until")
+        ", (SELECT count(*) FROM upd) FROM usage_reservations "
+        "WHERE lease_until < to_timestamp($1) AND storing ORDER BY lease_until LIMIT $2",
+        {std::to_string(now), std::to_string(limit)}, Replay::kSafe);
+    if (!result) return std::unexpected(result.error());
+    std::vector<ReservationRow> rows;
+    PGresult* r = result->get();
+    for (int i = 0; i < PQntuples(r); ++i) {
+      auto account = Int64FromRow(r, i, 1);
+      auto bytes = Int64FromRow(r, i, 4);
+      auto lease = EpochFromRow(r, i, 6);
+      if (!account || !bytes || !lease || *bytes < 0) return std::unexpected(StoreError::kInvalid);
+      rows.push_back({PQgetvalue(r, i, 0), *account, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                      static_cast<std::uint64_t>(*bytes), PQgetvalue(r, i, 5), *lease});
+    }
+    return rows;
+  }
+
+  std::expected<void, StoreError> SettleExpired(const ReservationRow& row, std::int64_t now,
+                                                bool stored) override {
+    return Run(
+        std::string("WITH ") + kLockAccount +
+            ", g AS (DELETE FROM usage_reservations "
+            "        WHERE id = $2 AND account_id = $1 AND storing "
+            "          AND lease_until < to_timestamp($3) "
+            "          AND (SELECT count(*) FROM lock) >= 0 RETURNING repo, bytes), "
+            "a AS (UPDATE account_usage u SET bytes = greatest(0, u.bytes - g.bytes) "
+            "      FROM g WHERE NOT $4::boolean AND u.account_id = $1) "
+            "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
+            "SELECT $1, g.repo, g.bytes, 1 FROM g WHERE $4::boolean "
+            "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
+            "                                             objects = r.objects + 1",
+        {std::to_string(row.account), row.id, std::to_string(now), stored ? "true" : "false"},
+        Replay::kSafe);
+  }
+
+  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account, std::string_view object,
+                                               std::string_view claimer, std::int64_t now,
+                                               std::int64_t lease_until) override {
+    // Its own claim is taken again (a statement sent again after a lost answer says true).
+    auto result = Query(std::string("WITH ") + kLockAccount +
+                            "INSERT INTO usage_removals AS c (account_id, object, claimer, "
+                            "                                 lease_until) "
+                            "SELECT $1, $2, $3, to_timestamp($5) "
+                            "WHERE (SELECT count(*) FROM lock) >= 0 "
+                            "ON CONFLICT (account_id, object) DO UPDATE "
+                            "  SET claimer = excluded.claimer, lease_until = excluded.lease_until "
+                            "  WHERE c.claimer = excluded.claimer "
+                            "     OR c.lease_until < to_timestamp($4) "
+                            "RETURNING 1",
+                        {std::to_string(account), std::string(object), std::string(claimer),
+                         std::to_string(now), std::to_string(lease_until)},
+                        Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     return PQntuples(result->get()) == 1;
   }
 
-  std::expected<void, StoreError> DropRemoval(std::int64_t account,
-                                              std::string_view object) override {
-    return Run("DELETE FROM usage_removals WHERE account_id = $1 AND object = $2",
-               {std::to_string(account), std::string(object)});
+  std::expected<void, StoreError> DropRemoval(std::int64_t account, std::string_view object,
+                                              std::string_view claimer) override {
+    return Run("DELETE FROM usage_removals WHERE account_id = $1 AND object = $2 AND claimer = $3",
+               {std::to_string(account), std::string(object), std::string(claimer)}, Replay::kSafe);
   }
 
   std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
-                                              std::string_view object,
+                                              std::string_view object, std::string_view claimer,
                                               std::uint64_t bytes) override {
     // One statement: the claim goes, and only if it was there is the size taken off (so a
-    // statement the connection retries after it committed counts nothing twice).
-    return Run(
-        "WITH c AS (DELETE FROM usage_removals WHERE account_id = $1 AND object = $4 "
-        "           RETURNING 1), "
-        "a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
-        "      WHERE account_id = $1 AND EXISTS (SELECT 1 FROM c)) "
-        "UPDATE repo_usage SET bytes = greatest(0, bytes - $3::bigint), "
-        "                      objects = greatest(0, objects - 1) "
-        "WHERE account_id = $1 AND repo = $2 AND EXISTS (SELECT 1 FROM c)",
-        {std::to_string(account), std::string(repo), std::to_string(bytes), std::string(object)});
+    // statement the connection sends again after it committed counts nothing twice). An object
+    // stored under a reservation not yet counted (its worker died after the store's commit) was
+    // never in the repository's figure: the reservation ends with it instead.
+    return Run(std::string("WITH ") + kLockAccount +
+                   ", c AS (DELETE FROM usage_removals "
+                   "        WHERE account_id = $1 AND object = $4 AND claimer = $5 "
+                   "          AND (SELECT count(*) FROM lock) >= 0 RETURNING 1), "
+                   "p AS (DELETE FROM usage_reservations "
+                   "      WHERE account_id = $1 AND storing AND repo || '/' || object = $4 "
+                   "        AND EXISTS (SELECT 1 FROM c) RETURNING 1), "
+                   "a AS (UPDATE account_usage SET bytes = greatest(0, bytes - $3::bigint) "
+                   "      WHERE account_id = $1 AND EXISTS (SELECT 1 FROM c)) "
+                   "UPDATE repo_usage SET bytes = greatest(0, bytes - $3::bigint), "
+                   "                      objects = greatest(0, objects - 1) "
+                   "WHERE account_id = $1 AND repo = $2 AND EXISTS (SELECT 1 FROM c) "
+                   "  AND NOT EXISTS (SELECT 1 FROM p)",
+               {std::to_string(account), std::string(repo), std::to_string(bytes),
+                std::string(object), std::string(claimer)},
+               Replay::kSafe);
   }
 
   std::expected<ThrottleVerdict, StoreError> ReserveAttempt(std::string_view account_key,
@@ -291,7 +406,8 @@ class PgDatabase final : public Database {
               {PairSubject(account_key, network), "addr:" + std::string(network),
                std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
                std::to_string(p.window_seconds), std::string(account_key),
-               std::to_string(p.max_account_networks)});
+               std::to_string(p.max_account_networks)},
+              Replay::kNever);
     if (!result) return std::unexpected(result.error());
     auto seconds = Int64FromRow(result->get(), 0, 0);
     if (!seconds) return std::unexpected(StoreError::kInvalid);
@@ -302,13 +418,13 @@ class PgDatabase final : public Database {
                                                  std::string_view network) override {
     // Two statements, each touching one row: no lock order to get wrong.
     if (auto forgiven = Run("DELETE FROM login_failures WHERE subject = $1",
-                            {PairSubject(account_key, network)});
+                            {PairSubject(account_key, network)}, Replay::kSafe);
         !forgiven) {
       return forgiven;
     }
     return Run(
         "UPDATE login_failures SET failures = failures - 1 WHERE subject = $1 AND failures > 0",
-        {"addr:" + std::string(network)});
+        {"addr:" + std::string(network)}, Replay::kNever);
   }
 
   std::expected<void, StoreError> Audit(std::string_view event, std::string_view userid,
@@ -317,7 +433,7 @@ class PgDatabase final : public Database {
       return v.empty() ? std::nullopt : std::optional<std::string>(std::string(v));
     };
     return Run("INSERT INTO auth_audit (event, userid, client, reason) VALUES ($1, $2, $3, $4)",
-               {std::string(event), opt(userid), opt(client), opt(reason)});
+               {std::string(event), opt(userid), opt(client), opt(reason)}, Replay::kNever);
   }
 
   std::expected<std::optional<AccountState>, StoreError> FindAccountState(
@@ -338,7 +454,8 @@ class PgDatabase final : public Database {
     // Ends the account's sessions beyond the newest `max_sessions` (sql/0015).
     auto result = Query("SELECT tessera_start_session($1, $2, to_timestamp($3), $4::int)",
                         {std::string(userid), first.revocation_id, std::to_string(first.expires_at),
-                         std::to_string(max_sessions)});
+                         std::to_string(max_sessions)},
+                        Replay::kNever);
     if (!result) return std::unexpected(result.error());
     return PQntuples(result->get()) == 1 && !PQgetisnull(result->get(), 0, 0);
   }
@@ -358,7 +475,8 @@ class PgDatabase final : public Database {
         "INSERT INTO session_tickets (ticket_hash, session_id, expires_at) "
         "SELECT $3, id, to_timestamp($4) FROM s RETURNING session_id",
         {std::string(presented), std::string(userid), next.revocation_id,
-         std::to_string(next.expires_at)});
+         std::to_string(next.expires_at)},
+        Replay::kNever);
     if (!result) return std::unexpected(result.error());
     return PQntuples(result->get()) == 1;
   }
@@ -368,7 +486,8 @@ class PgDatabase final : public Database {
     auto result = Query(
         "SELECT revoked_hash, extract(epoch FROM revoked_expires_at)::bigint "
         "FROM tessera_end_session($1, $2, to_timestamp($3))",
-        {presented.revocation_id, std::string(userid), std::to_string(presented.expires_at)});
+        {presented.revocation_id, std::string(userid), std::to_string(presented.expires_at)},
+        Replay::kNever);
     if (!result) return std::unexpected(result.error());
     std::vector<SessionTicket> revoked;
     PGresult* r = result->get();
@@ -412,7 +531,8 @@ class PgDatabase final : public Database {
     };
     std::int64_t deleted = 0;
     for (const auto& pass : passes) {
-      auto result = Query(pass.sql, {std::to_string(pass.seconds), batch});
+      // Deleting what is old: a second run finds less.
+      auto result = Query(pass.sql, {std::to_string(pass.seconds), batch}, Replay::kSafe);
       if (!result) return std::unexpected(result.error());
       deleted += ParseSqlInt64(PQcmdTuples(result->get())).value_or(0);
     }
@@ -425,7 +545,8 @@ class PgDatabase final : public Database {
                                                  std::uint64_t default_cap) override {
     auto result = Query("SELECT outcome, repo_cap FROM tessera.claim_repo($1, $2, $3)",
                         {std::to_string(account), std::string(repo),
-                         std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))});
+                         std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))},
+                        Replay::kSafe);  // a second run finds the repository: "exists"
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     RepoClaim claim;
@@ -451,14 +572,14 @@ class PgDatabase final : public Database {
     return Run(
         "DELETE FROM repo_usage WHERE account_id = $1 AND repo = $2 AND objects = 0 "
         "AND bytes = 0",
-        {std::to_string(account), std::string(repo)});
+        {std::to_string(account), std::string(repo)}, Replay::kSafe);
   }
 
   std::expected<void, StoreError> NoteRepo(std::int64_t account, std::string_view repo) override {
     return Run(
         "INSERT INTO repo_usage (account_id, repo) SELECT id, $2 FROM accounts WHERE id = $1 "
         "ON CONFLICT (account_id, repo) DO NOTHING",
-        {std::to_string(account), std::string(repo)});
+        {std::to_string(account), std::string(repo)}, Replay::kSafe);
   }
 
   std::expected<void, StoreError> CountSnapshot(std::int64_t account, std::string_view repo,
@@ -472,7 +593,7 @@ class PgDatabase final : public Database {
                        "  last_snapshot = CASE WHEN snapshots <= 1 THEN NULL ELSE last_snapshot "
                        "END "
                        "WHERE account_id = $1 AND repo = $2",
-               {std::to_string(account), std::string(repo)});
+               {std::to_string(account), std::string(repo)}, Replay::kNever);
   }
 
   std::expected<std::vector<RepoRow>, StoreError> ListRepos(std::int64_t account,
@@ -482,7 +603,7 @@ class PgDatabase final : public Database {
         "SELECT repo, bytes, objects, snapshots, floor(extract(epoch FROM last_snapshot))::bigint "
         "FROM repo_usage WHERE account_id = $1 AND ($2::text IS NULL OR repo = $2) "
         "ORDER BY repo LIMIT $3",
-        {std::to_string(account), only, std::to_string(limit)});
+        {std::to_string(account), only, std::to_string(limit)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     std::vector<RepoRow> rows;
@@ -514,8 +635,8 @@ class PgDatabase final : public Database {
         "       (SELECT count(*) FROM repo_usage WHERE account_id = a.id), "
         "       COALESCE(a.repo_max_count, $2) "
         "FROM accounts a WHERE a.id = $1",
-        {std::to_string(account),
-         std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))});
+        {std::to_string(account), std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))},
+        Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     PGresult* r = result->get();
     if (PQntuples(r) == 0) return std::optional<AccountUse>{};
@@ -539,10 +660,17 @@ class PgDatabase final : public Database {
   // The largest value of an SQL integer column (repo_max_count).
   static constexpr std::uint64_t kMaxSqlInt = 2147483647;
 
-  // Runs `op` on a live connection. If the connection turns out to be dead (the server restarted)
-  // it reconnects once at once, then falls back to the backoff schedule.
+  // Whether a statement may be sent again after the connection broke while it ran (the server
+  // may have run it, and the answer was lost): kSafe for reads and for writes that do nothing
+  // the second time; kNever for the rest, which then fail with kUnavailable (at most once).
+  enum class Replay { kNever, kSafe };
+
+  // Runs `op` on a live connection. A connection the server closed while it was idle (a
+  // restart) is replaced before anything is sent; a statement that provably never left (the
+  // send failed) is sent again on a new connection at once, as is one that may be replayed.
+  // Then it falls back to the backoff schedule.
   template <typename Op>
-  auto WithConnection(Op op) -> std::expected<Result, StoreError> {
+  auto WithConnection(Op op, Replay replay) -> std::expected<Result, StoreError> {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!Connect()) return std::unexpected(StoreError::kUnavailable);
       auto result = op(*conn_);
@@ -559,12 +687,16 @@ class PgDatabase final : public Database {
       }
       log::Warning("database connection lost: " + result.error().message);
       conn_.reset();
+      if (result.error().sent && replay == Replay::kNever) {
+        log::Warning("database: a statement that may have run is not sent again");
+        return std::unexpected(StoreError::kUnavailable);
+      }
     }
     return std::unexpected(StoreError::kUnavailable);
   }
 
   bool Connect() {
-    if (conn_ && conn_->Healthy()) return true;
+    if (conn_ && conn_->Alive()) return true;
     conn_.reset();
     Clock::time_point now = Clock::now();
     if (now < next_attempt_) return false;
@@ -598,7 +730,7 @@ class PgDatabase final : public Database {
   template <typename T, typename Read>
   std::expected<std::optional<T>, StoreError> FindRow(const std::string& sql, std::string_view key,
                                                       std::string_view table, Read read) {
-    auto result = Query(sql, {std::string(key)});
+    auto result = Query(sql, {std::string(key)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     if (PQntuples(result->get()) == 0) return std::optional<T>{};
     auto row = read(result->get());
@@ -611,12 +743,14 @@ class PgDatabase final : public Database {
   }
 
   std::expected<Result, StoreError> Query(std::string_view sql,
-                                          const std::vector<std::optional<std::string>>& params) {
-    return WithConnection([&](Connection& c) { return c.Exec(sql, params); });
+                                          const std::vector<std::optional<std::string>>& params,
+                                          Replay replay) {
+    return WithConnection([&](Connection& c) { return c.Exec(sql, params); }, replay);
   }
   std::expected<void, StoreError> Run(std::string_view sql,
-                                      const std::vector<std::optional<std::string>>& params) {
-    auto result = Query(sql, params);
+                                      const std::vector<std::optional<std::string>>& params,
+                                      Replay replay) {
+    auto result = Query(sql, params, replay);
     if (!result) return std::unexpected(result.error());
     return {};
   }

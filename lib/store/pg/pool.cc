@@ -84,29 +84,44 @@ class DatabasePool final : public Database {
       std::string_view userid) override {
     return With([&](Database& db) { return db.FindAccountState(userid); });
   }
-  std::expected<bool, StoreError> ReserveUsage(std::int64_t account, std::uint64_t bytes,
+  std::expected<bool, StoreError> ReserveUsage(const ReservationRow& r,
                                                std::uint64_t grace) override {
-    return With([&](Database& db) { return db.ReserveUsage(account, bytes, grace); });
+    return With([&](Database& db) { return db.ReserveUsage(r, grace); });
   }
-  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::uint64_t bytes) override {
-    return With([&](Database& db) { return db.ReleaseUsage(account, bytes); });
+  std::expected<bool, StoreError> RenewUsage(std::string_view id, std::int64_t lease_until,
+                                             bool storing) override {
+    return With([&](Database& db) { return db.RenewUsage(id, lease_until, storing); });
   }
-  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view repo,
-                                              std::uint64_t bytes) override {
-    return With([&](Database& db) { return db.CommitUsage(account, repo, bytes); });
+  std::expected<void, StoreError> ReleaseUsage(std::int64_t account, std::string_view id) override {
+    return With([&](Database& db) { return db.ReleaseUsage(account, id); });
   }
-  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account,
-                                               std::string_view object) override {
-    return With([&](Database& db) { return db.ClaimRemoval(account, object); });
+  std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view id,
+                                              std::string_view repo, std::uint64_t bytes) override {
+    return With([&](Database& db) { return db.CommitUsage(account, id, repo, bytes); });
   }
-  std::expected<void, StoreError> DropRemoval(std::int64_t account,
-                                              std::string_view object) override {
-    return With([&](Database& db) { return db.DropRemoval(account, object); });
+  std::expected<std::vector<ReservationRow>, StoreError> ExpireUsage(std::int64_t now,
+                                                                     std::size_t limit) override {
+    return With([&](Database& db) { return db.ExpireUsage(now, limit); });
+  }
+  std::expected<void, StoreError> SettleExpired(const ReservationRow& r, std::int64_t now,
+                                                bool stored) override {
+    return With([&](Database& db) { return db.SettleExpired(r, now, stored); });
+  }
+  std::expected<bool, StoreError> ClaimRemoval(std::int64_t account, std::string_view object,
+                                               std::string_view claimer, std::int64_t now,
+                                               std::int64_t lease_until) override {
+    return With(
+        [&](Database& db) { return db.ClaimRemoval(account, object, claimer, now, lease_until); });
+  }
+  std::expected<void, StoreError> DropRemoval(std::int64_t account, std::string_view object,
+                                              std::string_view claimer) override {
+    return With([&](Database& db) { return db.DropRemoval(account, object, claimer); });
   }
   std::expected<void, StoreError> RemoveUsage(std::int64_t account, std::string_view repo,
-                                              std::string_view object,
+                                              std::string_view object, std::string_view claimer,
                                               std::uint64_t bytes) override {
-    return With([&](Database& db) { return db.RemoveUsage(account, repo, object, bytes); });
+    return With(
+        [&](Database& db) { return db.RemoveUsage(account, repo, object, claimer, bytes); });
   }
   std::expected<RepoClaim, StoreError> ClaimRepo(std::int64_t account, std::string_view repo,
                                                  std::uint64_t default_cap) override {

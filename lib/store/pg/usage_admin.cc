@@ -1,6 +1,8 @@
 #include "store/pg/usage_admin.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "store/database.h"
 #include "store/pg/connection.h"
@@ -77,29 +79,96 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
   return rows;
 }
 
-std::expected<void, std::string> ReplaceUsage(const std::string& conninfo, std::int64_t account_id,
-                                              const std::vector<RepoBytes>& repos) {
+std::expected<RecomputeChange, std::string> Recompute(const std::string& conninfo,
+                                                      std::int64_t account_id, std::int64_t now,
+                                                      const StorageWalk& walk, bool apply) {
   auto conn = Open(conninfo);
   if (!conn) return std::unexpected(conn.error());
   std::string id = std::to_string(account_id);
-  std::uint64_t total = 0;
-  for (const RepoBytes& r : repos) total += r.bytes;
   auto run = [&](std::string_view sql, const std::vector<std::optional<std::string>>& params)
-      -> std::expected<void, std::string> {
+      -> std::expected<Result, std::string> {
     auto done = conn->Exec(sql, params);
     if (!done) return std::unexpected(done.error().message);
-    return {};
+    return std::move(*done);
   };
-  if (auto begun = run("BEGIN", {}); !begun) return begun;
-  // The account's row first: uploads that reserve meanwhile wait for this transaction.
-  if (auto set = run("INSERT INTO account_usage (account_id, bytes) VALUES ($1, $2) "
-                     "ON CONFLICT (account_id) DO UPDATE SET bytes = excluded.bytes",
+  // Anything that fails before COMMIT leaves the connection to close: PostgreSQL rolls back.
+  if (auto begun = run("BEGIN", {}); !begun) return std::unexpected(begun.error());
+  if (auto made = run("INSERT INTO account_usage (account_id, bytes) VALUES ($1, 0) "
+                      "ON CONFLICT (account_id) DO NOTHING",
+                      {id});
+      !made)
+    return std::unexpected(made.error());
+  auto before = run("SELECT bytes FROM account_usage WHERE account_id = $1 FOR UPDATE", {id});
+  if (!before) return std::unexpected(before.error());
+  RecomputeChange change;
+  auto was = Count(before->get(), 0, 0);
+  if (!was) return std::unexpected(was.error());
+  change.bytes_before = *was;
+  auto repos =
+      run("SELECT repo, bytes, objects FROM repo_usage WHERE account_id = $1 "
+          "AND (bytes > 0 OR objects > 0) ORDER BY repo",
+          {id});
+  if (!repos) return std::unexpected(repos.error());
+  for (int i = 0; i < PQntuples(repos->get()); ++i) {
+    auto bytes = Count(repos->get(), i, 1);
+    auto objects = Count(repos->get(), i, 2);
+    if (!bytes || !objects)
+      return std::unexpected("PostgreSQL sent a repo_usage row that is not one");
+    change.repos_before.push_back(
+        {PQgetvalue(repos->get(), i, 0), *bytes, *objects, 0, std::nullopt});
+  }
+  // What is in flight, now that nothing of the account can change any more.
+  auto held =
+      run("SELECT id, repo || '/' || object, bytes, storing, "
+          "       lease_until < to_timestamp($2) "
+          "FROM usage_reservations WHERE account_id = $1",
+          {id, std::to_string(now)});
+  if (!held) return std::unexpected(held.error());
+  auto claims = run("SELECT object, claimer FROM usage_removals WHERE account_id = $1", {id});
+  if (!claims) return std::unexpected(claims.error());
+  std::vector<std::string> watch;
+  PGresult* h = held->get();
+  for (int i = 0; i < PQntuples(h); ++i)
+    if (std::string_view(PQgetvalue(h, i, 3)) == "t") watch.push_back(PQgetvalue(h, i, 1));
+  PGresult* c = claims->get();
+  for (int i = 0; i < PQntuples(c); ++i) watch.push_back(PQgetvalue(c, i, 0));
+  auto walked = walk(watch);
+  if (!walked) return std::unexpected(walked.error());
+  std::set<std::string> seen(walked->seen.begin(), walked->seen.end());
+
+  std::uint64_t total = 0;
+  for (const RepoBytes& r : walked->repos) total += r.bytes;
+  for (int i = 0; i < PQntuples(h); ++i) {
+    auto bytes = Count(h, i, 2);
+    if (!bytes) return std::unexpected(bytes.error());
+    bool storing = std::string_view(PQgetvalue(h, i, 3)) == "t";
+    bool expired = std::string_view(PQgetvalue(h, i, 4)) == "t";
+    bool stored = storing && seen.contains(PQgetvalue(h, i, 1));
+    if (!stored && !expired) {
+      total += *bytes;  // still in flight: its request commits or releases it
+      continue;
+    }
+    if (auto gone = run("DELETE FROM usage_reservations WHERE id = $1", {PQgetvalue(h, i, 0)});
+        !gone)
+      return std::unexpected(gone.error());
+    ++(stored ? change.reservations_counted : change.reservations_released);
+  }
+  for (int i = 0; i < PQntuples(c); ++i) {
+    if (seen.contains(PQgetvalue(c, i, 0))) continue;  // its holder removes it and counts
+    if (auto gone = run("DELETE FROM usage_removals WHERE account_id = $1 AND object = $2 "
+                        "AND claimer = $3",
+                        {id, PQgetvalue(c, i, 0), PQgetvalue(c, i, 1)});
+        !gone)
+      return std::unexpected(gone.error());
+    ++change.claims_ended;
+  }
+  if (auto set = run("UPDATE account_usage SET bytes = $2 WHERE account_id = $1",
                      {id, std::to_string(total)});
       !set)
-    return set;
+    return std::unexpected(set.error());
   if (auto cleared = run("DELETE FROM repo_usage WHERE account_id = $1", {id}); !cleared)
-    return cleared;
-  for (const RepoBytes& r : repos) {
+    return std::unexpected(cleared.error());
+  for (const RepoBytes& r : walked->repos) {
     std::optional<std::string> last;
     if (r.last_snapshot) last = std::to_string(*r.last_snapshot);
     if (auto added = run("INSERT INTO repo_usage (account_id, repo, bytes, objects, snapshots, "
@@ -107,9 +176,16 @@ std::expected<void, std::string> ReplaceUsage(const std::string& conninfo, std::
                          {id, r.repo, std::to_string(r.bytes), std::to_string(r.objects),
                           std::to_string(r.snapshots), last});
         !added)
-      return added;
+      return std::unexpected(added.error());
   }
-  return run("COMMIT", {});
+  if (auto done = run(apply ? "COMMIT" : "ROLLBACK", {}); !done)
+    return std::unexpected(done.error());
+  change.bytes_after = total;
+  for (const RepoBytes& r : walked->repos)
+    if (r.bytes > 0 || r.objects > 0) change.repos_after.push_back(r);
+  std::sort(change.repos_after.begin(), change.repos_after.end(),
+            [](const RepoBytes& a, const RepoBytes& b) { return a.repo < b.repo; });
+  return change;
 }
 
 }  // namespace tessera::store::pg

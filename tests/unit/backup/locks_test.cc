@@ -41,7 +41,7 @@ struct Fixture {
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  std::unique_ptr<backup::UsageLedger> usage;
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
   std::unique_ptr<backup::Storage> storage;
@@ -69,7 +69,9 @@ struct Fixture {
   void Restart() {
     handler.reset();
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, repos, 1 << 20);
+    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
+    handler =
+        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path,
                       std::string body = "", std::string query = "") {

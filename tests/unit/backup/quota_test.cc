@@ -41,7 +41,7 @@ struct Fixture {
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  std::unique_ptr<backup::UsageLedger> usage;
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
   std::unique_ptr<backup::Storage> storage;
@@ -55,7 +55,9 @@ struct Fixture {
     cache.Load({{"carol@pbs", {true, std::nullopt, 0}}}, {},
                {{"admin", Grant(true, true, true)}, {"reader", Grant(true, false, false)}});
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, repos, 1 << 20);
+    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
+    handler =
+        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
     REQUIRE(Call(http::Method::kPost, "laptop/", "", "create=true").status == 200);
   }
   ~Fixture() {
@@ -171,38 +173,214 @@ TEST_CASE("locks and index files fit on a full account within the grace, and cou
   CHECK(f.Put("locks", "one lock too many").first == 507);
 }
 
-TEST_CASE("a removal another request has claimed is not counted twice") {
+TEST_CASE("only the request holding a removal's claim removes the object and counts it") {
   Fixture f;
   f.usage_db.quota[kAccount] = 1000;
   auto [ok, name] = f.Put("data", std::string(600, 'd'));
   REQUIRE(ok == 200);
-  // A parallel DELETE of the same object holds the claim: this one removes, but counts nothing.
-  f.usage_db.claims.insert({kAccount, "laptop/data/" + name});
+  // A parallel DELETE of the same object holds the claim: this one removes nothing and is told
+  // to try again (restic retries a 503), so the usage still equals the storage.
+  std::pair<std::int64_t, std::string> key{kAccount, "laptop/data/" + name};
+  f.usage_db.claims[key] = {"the other request", f.clock.Now() + backup::kLeaseSeconds};
+  auto refused = f.Call(http::Method::kDelete, "laptop/data/" + name);
+  CHECK(refused.status == 503);
+  CHECK(f.Stored("data", name));
+  CHECK(f.Used() == 600);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{600, 1});
+  // The other request ended without removing it (it failed): the retry removes and counts.
+  f.usage_db.claims.clear();
   CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
   CHECK_FALSE(f.Stored("data", name));
-  CHECK(f.Used() == 600);
-  // Every claim this fixture's requests took has ended.
-  f.usage_db.claims.clear();
-  auto [again, same] = f.Put("data", std::string(300, 'e'));
-  REQUIRE(again == 200);
-  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + same).status == 200);
+  CHECK(f.Used() == 0);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
   CHECK(f.usage_db.claims.empty());
-  CHECK(f.Used() == 600);
 }
 
-TEST_CASE("without the usage database uploads (locks too) get 503; deletes still work") {
+TEST_CASE("a claim whose request died is taken over once its lease has run out") {
+  Fixture f;
+  auto [ok, name] = f.Put("data", std::string(600, 'd'));
+  REQUIRE(ok == 200);
+  std::pair<std::int64_t, std::string> key{kAccount, "laptop/data/" + name};
+  f.usage_db.claims[key] = {"a dead worker's request", f.clock.Now() + backup::kLeaseSeconds};
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 503);
+  f.clock.Set(f.clock.Now() + backup::kLeaseSeconds + 1);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK_FALSE(f.Stored("data", name));
+  CHECK(f.Used() == 0);
+}
+
+TEST_CASE("without the usage database uploads (locks too) and deletes get 503") {
   Fixture f;
   auto [ok, name] = f.Put("data", "stored while the database answered");
   REQUIRE(ok == 200);
+  std::uint64_t used = f.Used();
   f.usage_db.down = true;
   auto [refused, other] = f.Put("data", "sent while it does not");
   CHECK(refused == 503);
   CHECK(f.last_read == 0);
   CHECK_FALSE(f.Stored("data", other));
-  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
-  CHECK_FALSE(f.Stored("data", name));
+  // Nothing is removed unaccounted either.
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 503);
+  CHECK(f.Stored("data", name));
   // Locks count too: nothing is stored unaccounted.
   auto [lock_refused, lock] = f.Put("locks", "a lock while the database does not answer");
   CHECK(lock_refused == 503);
   CHECK_FALSE(f.Stored("locks", lock));
+  f.usage_db.down = false;
+  CHECK(f.Used() == used);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK(f.Used() == 0);
+}
+
+TEST_CASE("a retried upload of an object that is stored converges to 200, counted once") {
+  Fixture f;
+  std::string content(500, 'r');
+  auto [ok, name] = f.Put("data", content);
+  REQUIRE(ok == 200);
+  // The answer was lost; restic sends it again (with a read-write or an append-only token).
+  CHECK(f.Put("data", content).first == 200);
+  CHECK(f.last_read == content.size());  // read and hashed
+  CHECK(f.Used() == 500);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{500, 1});
+  CHECK(f.usage_db.reservations.empty());
+  // Other bytes under that name are never written over it.
+  CHECK(f.Call(http::Method::kPost, "laptop/data/" + name, std::string(500, 'X')).status == 403);
+  CHECK(f.Used() == 500);
+  // A lock too (restic's lock names are content hashes as well).
+  auto [locked, lock] = f.Put("locks", "a lock whose answer was lost");
+  REQUIRE(locked == 200);
+  CHECK(f.Put("locks", "a lock whose answer was lost").first == 200);
+  CHECK(f.Repo().second == 2);
+  // config is not content-addressed: never overwritten, even with the same bytes.
+  REQUIRE(f.Call(http::Method::kPost, "laptop/config", "the config").status == 200);
+  CHECK(f.Call(http::Method::kPost, "laptop/config", "the config").status == 403);
+  CHECK(f.Repo().second == 3);
+}
+
+TEST_CASE("a dead worker's reservations come back when their lease runs out") {
+  Fixture f;
+  f.usage_db.quota[kAccount] = 1000;
+  std::int64_t now = f.clock.Now();
+  // A worker died mid-body (never marked) and one died after marking, before storing.
+  store::ReservationRow unmarked{"r1",
+                                 kAccount,
+                                 "laptop",
+                                 "data/" + std::string(64, 'a'),
+                                 400,
+                                 "dead:1",
+                                 now + backup::kLeaseSeconds};
+  store::ReservationRow marked{"r2",
+                               kAccount,
+                               "laptop",
+                               "data/" + std::string(64, 'b'),
+                               300,
+                               "dead:1",
+                               now + backup::kLeaseSeconds};
+  REQUIRE(*f.usage_db.ReserveUsage(unmarked, 0));
+  REQUIRE(*f.usage_db.ReserveUsage(marked, 0));
+  REQUIRE(*f.usage_db.RenewUsage("r2", now + backup::kLeaseSeconds, true));
+  // And one died after the store committed its object, before counting it.
+  std::string content(200, 's');
+  std::string stored_name = Sha256Hex(content);
+  store::ReservationRow counted{"r3",
+                                kAccount,
+                                "laptop",
+                                "snapshots/" + stored_name,
+                                200,
+                                "dead:1",
+                                now + backup::kLeaseSeconds};
+  REQUIRE(*f.usage_db.ReserveUsage(counted, 0));
+  REQUIRE(*f.usage_db.RenewUsage("r3", now + backup::kLeaseSeconds, true));
+  {
+    auto w = f.storage->BeginWrite(backup::AccountId{kAccount}, "laptop", "snapshots", stored_name,
+                                   content.size());
+    REQUIRE(w);
+    REQUIRE((*w)->Write(content.data(), content.size()));
+    REQUIRE((*w)->Commit(stored_name));
+  }
+  CHECK(f.Used() == 900);
+  CHECK(f.Put("data", std::string(101, 'n')).first == 507);
+  // Within the lease nothing is settled.
+  f.clock.Set(now + backup::kLeaseSeconds);
+  CHECK(f.usage->SettleExpired() == 0);
+  CHECK(f.Used() == 900);
+  // Past it, another worker's next upload settles them: 400 and 300 back, 200 counted.
+  f.clock.Set(now + backup::kLeaseSeconds + 1);
+  CHECK(f.Put("data", std::string(101, 'n')).first == 200);
+  CHECK(f.Used() == 301);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{301, 2});
+  CHECK(f.usage_db.reservations.empty());
+}
+
+namespace {
+
+// A body that arrives slowly: before each of its 256 KiB pieces the clock moves `step` seconds
+// and another worker settles the reservations whose lease has run out.
+class SlowBody final : public http::BodyReader {
+ public:
+  SlowBody(std::string data, clock::FixedClock& clock, std::int64_t step,
+           backup::UsageLedger& other)
+      : data_(std::move(data)), clock_(clock), step_(step), other_(other) {}
+  std::ptrdiff_t Read(char* buffer, std::size_t size) override {
+    std::size_t n = std::min({size, data_.size() - read_, std::size_t{256 * 1024}});
+    if (n == 0) return 0;
+    clock_.Set(clock_.Now() + step_);
+    (void)other_.SettleExpired();
+    std::copy_n(data_.data() + read_, n, buffer);
+    read_ += n;
+    return static_cast<std::ptrdiff_t>(n);
+  }
+
+ private:
+  std::string data_;
+  std::size_t read_ = 0;
+  clock::FixedClock& clock_;
+  std::int64_t step_;
+  backup::UsageLedger& other_;
+};
+
+}  // namespace
+
+TEST_CASE("a long upload keeps its reservation alive past the lease") {
+  Fixture f;
+  std::string content(1 << 20, 'l');  // four pieces, a minute apart: past one lease
+  backup::UsageLedger other(f.usage_db, *f.storage, f.clock, "another worker");
+  auto token = f.tokens.Create(
+      {"carol@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), "admin"});
+  http::Request r;
+  r.method = http::Method::kPost;
+  r.headers.emplace_back("authorization", "Bearer " + *token);
+  SlowBody body(content, f.clock, 60, other);
+  r.content_length = content.size();
+  r.body = &body;
+  auto answer = f.handler->Handle(r, "laptop/data/" + Sha256Hex(content));
+  CHECK(answer.status == 200);
+  CHECK(f.Used() == content.size());
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{content.size(), 1});
+}
+
+TEST_CASE("removing an object its dead worker stored but never counted keeps the books exact") {
+  Fixture f;
+  std::int64_t now = f.clock.Now();
+  std::string content(700, 'u');
+  std::string name = Sha256Hex(content);
+  store::ReservationRow r{
+      "r1", kAccount, "laptop", "data/" + name, 700, "dead:1", now + backup::kLeaseSeconds};
+  REQUIRE(*f.usage_db.ReserveUsage(r, 0));
+  REQUIRE(*f.usage_db.RenewUsage("r1", now + backup::kLeaseSeconds, true));
+  {
+    auto w = f.storage->BeginWrite(backup::AccountId{kAccount}, "laptop", "data", name, 700);
+    REQUIRE(w);
+    REQUIRE((*w)->Write(content.data(), content.size()));
+    REQUIRE((*w)->Commit(name));
+  }
+  // The client's retry converged (200, nothing reserved); then prune removes the object before
+  // the dead worker's lease runs out.
+  CHECK(f.Put("data", content).first == 200);
+  CHECK(f.Call(http::Method::kDelete, "laptop/data/" + name).status == 200);
+  CHECK(f.Used() == 0);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
+  f.clock.Set(now + backup::kLeaseSeconds + 1);
+  CHECK(f.usage->SettleExpired() == 0);
+  CHECK(f.Used() == 0);
 }

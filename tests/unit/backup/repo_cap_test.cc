@@ -40,7 +40,7 @@ struct Fixture {
   auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  std::unique_ptr<backup::UsageLedger> usage;
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos{repo_db, kCap};
   std::unique_ptr<backup::Storage> storage;
@@ -54,7 +54,9 @@ struct Fixture {
                {{"carol", testing::Grant("carol@pbs", kCarol, true, true, true)},
                 {"dave", testing::Grant("dave@pbs", kDave, true, true, true)}});
     storage = backup::MakeFilesystemStorage(root);
-    handler = std::make_unique<backup::RestHandler>(*storage, authenticator, usage, repos, 1 << 20);
+    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
+    handler =
+        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
   }
   ~Fixture() {
     std::error_code ec;

@@ -133,7 +133,7 @@ struct Fixture {
   CountingStorage storage;
   auth::Authenticator authenticator{tokens, cache, clock};
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage{usage_db};
+  backup::UsageLedger usage{usage_db, storage, clock, "test"};
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
   backup::RestHandler handler{storage, authenticator, usage, repos, 1 << 20};
@@ -157,7 +157,7 @@ TEST_CASE("a token whose subject is not a userid never reaches storage") {
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage(usage_db);
+  backup::UsageLedger usage(usage_db, storage, clock, "test");
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos(repo_db, backup::kDefaultRepoCap);
   backup::RestHandler handler(storage, authenticator, usage, repos, 1 << 20);
@@ -183,7 +183,7 @@ TEST_CASE("a grant the cache does not hold is looked up once, then remembered") 
   CountingStorage storage;
   auth::Authenticator authenticator(tokens, cache, clock);
   testing::FakeUsageStore usage_db;
-  backup::UsageLedger usage(usage_db);
+  backup::UsageLedger usage(usage_db, storage, clock, "test");
   testing::FakeRepoStore repo_db;
   backup::RepoBook repos(repo_db, backup::kDefaultRepoCap);
   backup::RestHandler handler(storage, authenticator, usage, repos, 1 << 20);

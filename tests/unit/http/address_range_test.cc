@@ -62,3 +62,17 @@ TEST_CASE("loopback is 127.0.0.0/8 and ::1") {
     CHECK_FALSE(IsLoopback(*ParseClientAddress(no)));
   }
 }
+
+TEST_CASE("an IPv4-mapped range is the IPv4 range it maps, so it matches") {
+  // Clients are matched in canonical form (a mapped client is its IPv4 address): as an IPv6
+  // range these never matched anything.
+  CHECK(In("::ffff:1.2.3.0/120", "1.2.3.4"));
+  CHECK(In("::ffff:1.2.3.0/120", "::ffff:1.2.3.200"));
+  CHECK_FALSE(In("::ffff:1.2.3.0/120", "1.2.4.0"));
+  CHECK(In("::ffff:192.0.2.7", "192.0.2.7"));
+  CHECK_FALSE(In("::ffff:192.0.2.7", "192.0.2.8"));
+  CHECK(In("::ffff:0.0.0.0/96", "203.0.113.9"));
+  CHECK_FALSE(In("::ffff:1.2.3.0/120", "::1"));
+  // Host bits stay refused in the mapped form too.
+  CHECK_FALSE(ParseAddressRange("::ffff:1.2.3.4/120"));
+}

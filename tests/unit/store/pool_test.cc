@@ -67,25 +67,40 @@ class FakeDb final : public store::Database {
       std::string_view, std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<bool, store::StoreError> ReserveUsage(std::int64_t, std::uint64_t,
+  std::expected<bool, store::StoreError> ReserveUsage(const store::ReservationRow&,
                                                       std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<void, store::StoreError> ReleaseUsage(std::int64_t, std::uint64_t) override {
+  std::expected<bool, store::StoreError> RenewUsage(std::string_view, std::int64_t, bool) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> ReleaseUsage(std::int64_t, std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<void, store::StoreError> CommitUsage(std::int64_t, std::string_view,
-                                                     std::uint64_t) override {
+                                                     std::string_view, std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<bool, store::StoreError> ClaimRemoval(std::int64_t, std::string_view) override {
+  std::expected<std::vector<store::ReservationRow>, store::StoreError> ExpireUsage(
+      std::int64_t, std::size_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<void, store::StoreError> DropRemoval(std::int64_t, std::string_view) override {
+  std::expected<void, store::StoreError> SettleExpired(const store::ReservationRow&, std::int64_t,
+                                                       bool) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<bool, store::StoreError> ClaimRemoval(std::int64_t, std::string_view,
+                                                      std::string_view, std::int64_t,
+                                                      std::int64_t) override {
+    return std::unexpected(store::StoreError::kInvalid);
+  }
+  std::expected<void, store::StoreError> DropRemoval(std::int64_t, std::string_view,
+                                                     std::string_view) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<void, store::StoreError> RemoveUsage(std::int64_t, std::string_view,
-                                                     std::string_view, std::uint64_t) override {
+                                                     std::string_view, std::string_view,
+                                                     std::uint64_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
   std::expected<store::RepoClaim, store::StoreError> ClaimRepo(std::int64_t, std::string_view,
