@@ -84,7 +84,7 @@ TEST_CASE("a cut after the server ran it: logins, renewals, logouts, throttling 
   CheckedClient c = b.stack->Client();
 
   SECTION("a login's session") {
-    cut.Arm("INSERT INTO sessions");
+    cut.Arm("tessera_start_session");
     PasswordLogin in = LogIn(c, "alice@pbs", "pw");
     REQUIRE(cut.Done());
     CHECK(in.status == 503);
