@@ -223,14 +223,16 @@ void Reload(const std::string& path, const config::Config& running, Core& core,
                " changed, which needs a restart; still serving the previous configuration");
     return;
   }
-  log::Level level;
-  if (log::ParseLevel(next->log_level, &level)) log::SetLevel(level);
+  // The new log level, like every other setting, applies only once the reload is made.
+  log::Level level = log::Level::kInfo;
+  bool level_given = log::ParseLevel(next->log_level, &level);
   auth::ShareLimits shares = Core::SharesFrom(*next);
   auto app = BuildApp(std::move(*next), core);
   if (!app) {
     log::Error("reload: " + app.error() + "; still serving the previous configuration");
     return;
   }
+  if (level_given) log::SetLevel(level);
   core.shares.SetLimits(shares);
   server.Replace(std::move(*app));
   log::Info("reloaded " + path + ": new requests use its keys and settings");
