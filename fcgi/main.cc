@@ -24,6 +24,7 @@
 #include "auth/session_cache.h"
 #include "auth/ticket_setup.h"
 #include "backup/backup_service.h"
+#include "backup/s3_init.h"
 #include "clock/clock.h"
 #include "config/config.h"
 #include "fcgi/listener.h"
@@ -255,6 +256,11 @@ int main(int argc, char** argv) {
   if (!config_path) return config_path.error();
   if (sodium_init() < 0) {
     log::Error("libsodium failed to initialise");
+    return 1;
+  }
+  // Before any thread: a reload may build the first S3 client while requests run.
+  if (!backup::InitS3Transport()) {
+    log::Error("libcurl failed to initialise");
     return 1;
   }
   auto config = ReadConfig(*config_path);

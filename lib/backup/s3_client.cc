@@ -573,9 +573,8 @@ std::optional<std::string> S3ObjectHead::Meta(std::string_view name) const {
   return std::nullopt;
 }
 
+// libcurl's global set-up is main's, before threads start (backup/s3_init.h).
 S3Client::S3Client(S3ClientOptions options, S3Credentials credentials) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_ = std::make_shared<const Impl>(std::move(options), std::move(credentials));
 }
 
