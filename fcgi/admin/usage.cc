@@ -9,6 +9,7 @@
 
 #include "admin/commands.h"
 #include "backup/backup_service.h"
+#include "clock/clock.h"
 #include "names/userid.h"
 #include "store/pg/usage_admin.h"
 
@@ -27,7 +28,8 @@ void Print(const store::pg::QuotaRow& row, bool with_repos, std::uint64_t defaul
 }
 
 int Recompute(const config::Config& config, const std::optional<std::string>& userid) {
-  auto storage = backup::OpenStorage(config);
+  const clock::SystemClock clock;
+  auto storage = backup::OpenStorage(config, clock);
   if (!storage) {
     std::cerr << "tessera-admin: " << storage.error() << "\n";
     return 1;

@@ -582,10 +582,10 @@ S3Client::~S3Client() = default;
 
 const S3ClientOptions& S3Client::options() const { return impl_->options; }
 
-std::string S3Client::PresignedUrl(std::string_view key) const {
+std::string S3Client::PresignedUrl(std::string_view key, const clock::Clock& clock) const {
   const S3ClientOptions& o = impl_->options;
   auto url = PresignGet(impl_->credentials, o.endpoint, o.addressing, o.region, o.bucket, key,
-                        static_cast<std::int64_t>(std::time(nullptr)), kPresignedLifetime);
+                        clock.Now(), kPresignedLifetime);
   return o.endpoint.scheme + "://" + url.host + url.path_and_query;
 }
 

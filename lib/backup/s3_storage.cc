@@ -43,10 +43,13 @@ std::unexpected<StorageError> Unexpected(const std::expected<T, S3Error>& r) {
 
 class S3Reader final : public ObjectReader {
  public:
-  S3Reader(std::shared_ptr<const S3Client> client, std::string key, std::uint64_t size)
-      : client_(std::move(client)), key_(std::move(key)), size_(size) {}
+  S3Reader(std::shared_ptr<const S3Client> client, std::string key, std::uint64_t size,
+           const clock::Clock& clock)
+      : client_(std::move(client)), key_(std::move(key)), size_(size), clock_(clock) {}
   std::uint64_t size() const override { return size_; }
-  std::optional<std::string> remote_url() const override { return client_->PresignedUrl(key_); }
+  std::optional<std::string> remote_url() const override {
+    return client_->PresignedUrl(key_, clock_);
+  }
   std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
     return client_->GetRange(key_, offset, length);
   }
@@ -55,6 +58,7 @@ class S3Reader final : public ObjectReader {
   std::shared_ptr<const S3Client> client_;
   std::string key_;
   std::uint64_t size_;
+  const clock::Clock& clock_;
 };
 
 // Streams into a PUT, one piece behind (see s3_storage.h).
@@ -164,8 +168,8 @@ class S3LockWriter final : public ObjectWriter {
 
 class S3Storage final : public Storage {
  public:
-  S3Storage(std::shared_ptr<const S3Client> client, std::string prefix)
-      : client_(std::move(client)), prefix_(std::move(prefix)) {}
+  S3Storage(std::shared_ptr<const S3Client> client, std::string prefix, const clock::Clock& clock)
+      : client_(std::move(client)), prefix_(std::move(prefix)), clock_(clock) {}
 
   const S3Client& client() const { return *client_; }
 
@@ -189,7 +193,7 @@ class S3Storage final : public Storage {
     std::string key = ObjectKey(owner, repo, type, name);
     auto head = client_->Head(key);
     if (!head) return Unexpected(head);
-    return std::make_unique<S3Reader>(client_, std::move(key), head->size);
+    return std::make_unique<S3Reader>(client_, std::move(key), head->size, clock_);
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
@@ -430,6 +434,7 @@ class S3Storage final : public Storage {
 
   std::shared_ptr<const S3Client> client_;
   std::string prefix_;
+  const clock::Clock& clock_;
 };
 
 std::expected<void, StorageError> S3LockWriter::Commit(std::optional<std::string_view> expected) {
@@ -452,8 +457,9 @@ std::expected<void, StorageError> S3LockWriter::Commit(std::optional<std::string
 
 }  // namespace
 
-std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix) {
-  return std::make_unique<S3Storage>(std::move(client), std::move(prefix));
+std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix,
+                                       const clock::Clock& clock) {
+  return std::make_unique<S3Storage>(std::move(client), std::move(prefix), clock);
 }
 
 }  // namespace tessera::backup
