@@ -1,6 +1,7 @@
 #include "backup/s3_url.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace tessera::backup {
 namespace {
@@ -93,10 +94,12 @@ std::optional<S3Endpoint> ParseS3Endpoint(std::string_view url) {
   // The port follows the last ':' outside an IPv6 address's brackets.
   std::size_t colon = url.rfind(':');
   if (colon != std::string_view::npos && url.find(']', colon) == std::string_view::npos) {
+    // 1 to 65535 in at most five decimal digits; from_chars takes no sign or space.
     std::string_view port = url.substr(colon + 1);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535) {
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || number == 0 ||
+        number > 65535) {
       return std::nullopt;
     }
     endpoint.port = std::string(port);
