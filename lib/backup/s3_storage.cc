@@ -64,7 +64,8 @@ class S3Reader final : public ObjectReader {
 // Streams into a PUT, one piece behind (see s3_storage.h).
 class S3Writer final : public ObjectWriter {
  public:
-  explicit S3Writer(std::unique_ptr<S3Upload> upload) : upload_(std::move(upload)) {}
+  S3Writer(std::unique_ptr<S3Upload> upload, ContentHash hash)
+      : upload_(std::move(upload)), hash_(std::move(hash)) {}
 
   std::expected<void, StorageError> Write(const char* data, std::size_t size) override {
     hash_.Update(data, size);
@@ -203,9 +204,12 @@ class S3Storage final : public Storage {
     if (auto repo_ok = CheckRepo(owner, repo); !repo_ok) return std::unexpected(repo_ok.error());
     // Objects are named by their SHA-256: the store checks the body against it. The config has
     // no such name.
+    auto hash = ContentHash::Start();
+    if (!hash) return std::unexpected(StorageError::kIo);
     S3PutOptions put{type == "config" ? std::string() : std::string(name), true, {}};
     return std::make_unique<S3Writer>(
-        client_->BeginPut(ObjectKey(owner, repo, type, name), size, std::move(put)));
+        client_->BeginPut(ObjectKey(owner, repo, type, name), size, std::move(put)),
+        std::move(*hash));
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
@@ -440,9 +444,10 @@ class S3Storage final : public Storage {
 std::expected<void, StorageError> S3LockWriter::Commit(std::optional<std::string_view> expected) {
   std::string digest;
   {
-    ContentHash hash;
-    hash.Update(body_.data(), body_.size());
-    digest = hash.FinalHex();
+    auto hash = ContentHash::Start();
+    if (!hash) return std::unexpected(StorageError::kIo);
+    hash->Update(body_.data(), body_.size());
+    digest = hash->FinalHex();
   }
   if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
   if (body_.size() != size_) return std::unexpected(StorageError::kIo);
