@@ -2,6 +2,10 @@
 
 #include <openssl/evp.h>
 
+#include <span>
+
+#include "encoding/hex.h"
+
 namespace tessera::backup {
 
 void ContentHash::CtxFree::operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
@@ -22,14 +26,7 @@ std::string ContentHash::FinalHex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_.get(), digest, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  return encoding::Hex(std::span<const unsigned char>(digest, len));
 }
 
 }  // namespace tessera::backup
