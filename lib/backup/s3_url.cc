@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "http/percent.h"
+
 namespace tessera::backup {
 namespace {
 
@@ -111,20 +113,9 @@ std::optional<S3Endpoint> ParseS3Endpoint(std::string_view url) {
 }
 
 std::string S3UriEncode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(c);
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xf]);
-    }
-  }
-  return out;
+  if (keep_slash)
+    return http::PercentEncode(text, [](char c) { return IsUnreserved(c) || c == '/'; });
+  return http::PercentEncode(text, IsUnreserved);
 }
 
 std::string S3CanonicalQuery(std::vector<std::pair<std::string, std::string>> params) {
