@@ -24,6 +24,7 @@
 #include "auth/session_cache.h"
 #include "auth/ticket_setup.h"
 #include "backup/backup_service.h"
+#include "backup/s3_init.h"
 #include "clock/clock.h"
 #include "config/config.h"
 #include "fcgi/listener.h"
@@ -223,14 +224,16 @@ void Reload(const std::string& path, const config::Config& running, Core& core,
                " changed, which needs a restart; still serving the previous configuration");
     return;
   }
-  log::Level level;
-  if (log::ParseLevel(next->log_level, &level)) log::SetLevel(level);
+  // The new log level, like every other setting, applies only once the reload is made.
+  log::Level level = log::Level::kInfo;
+  bool level_given = log::ParseLevel(next->log_level, &level);
   auth::ShareLimits shares = Core::SharesFrom(*next);
   auto app = BuildApp(std::move(*next), core);
   if (!app) {
     log::Error("reload: " + app.error() + "; still serving the previous configuration");
     return;
   }
+  if (level_given) log::SetLevel(level);
   core.shares.SetLimits(shares);
   server.Replace(std::move(*app));
   log::Info("reloaded " + path + ": new requests use its keys and settings");
@@ -253,6 +256,11 @@ int main(int argc, char** argv) {
   if (!config_path) return config_path.error();
   if (sodium_init() < 0) {
     log::Error("libsodium failed to initialise");
+    return 1;
+  }
+  // Before any thread: a reload may build the first S3 client while requests run.
+  if (!backup::InitS3Transport()) {
+    log::Error("libcurl failed to initialise");
     return 1;
   }
   auto config = ReadConfig(*config_path);

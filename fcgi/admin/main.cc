@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admin/commands.h"
+#include "backup/s3_init.h"
 #include "config/config.h"
 #include "store/migrations.h"
 #include "store/pg/migrator.h"
@@ -92,6 +93,10 @@ using admin::Usage;
 int main(int argc, char** argv) {
   if (sodium_init() < 0) {
     std::cerr << "tessera-admin: libsodium failed to initialise\n";
+    return 1;
+  }
+  if (!backup::InitS3Transport()) {  // `usage` may reach an S3 store
+    std::cerr << "tessera-admin: libcurl failed to initialise\n";
     return 1;
   }
   std::vector<std::string_view> args(argv + 1, argv + argc);

@@ -99,7 +99,8 @@ void PrintDifferences(const store::RecomputeChange& c) {
 
 // `usage recompute` (apply) or `usage check` (compare only: exit 1 when the books differ).
 int Recompute(const config::Config& config, const std::optional<std::string>& userid, bool apply) {
-  auto storage = backup::OpenStorage(config);
+  const clock::SystemClock clock;
+  auto storage = backup::OpenStorage(config, clock);
   if (!storage) {
     std::cerr << "tessera-admin: " << storage.error() << "\n";
     return 1;
@@ -113,7 +114,6 @@ int Recompute(const config::Config& config, const std::optional<std::string>& us
     std::cerr << "tessera-admin: " << accounts.error() << "\n";
     return 1;
   }
-  clock::SystemClock clock;
   bool differ = false;
   for (const store::pg::QuotaRow& account : *accounts) {
     backup::AccountId owner{account.account_id};

@@ -16,7 +16,8 @@ namespace {
 
 // The S3 backend of `storage = s3://...`, once the bucket answered the credentials; a store that
 // does not answer at all only warns (the backup endpoints answer 503 until it does).
-std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config::Config& config) {
+std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config::Config& config,
+                                                                   const clock::Clock& clock) {
   auto location = ParseS3Location(config.storage);
   if (!location) {
     return std::unexpected("storage = " + config.storage +
@@ -42,13 +43,14 @@ std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config:
       return std::unexpected(checked.error().second);
     log::Warning(checked.error().second + "; backup requests get 503 until it does");
   }
-  return MakeS3Storage(std::move(client), location->prefix);
+  return MakeS3Storage(std::move(client), location->prefix, clock);
 }
 
 }  // namespace
 
-std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config) {
-  if (!config.storage.empty()) return MakeS3Backend(config);
+std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config,
+                                                                 const clock::Clock& clock) {
+  if (!config.storage.empty()) return MakeS3Backend(config, clock);
   if (config.storage_dir.empty()) return std::unique_ptr<Storage>();
   std::error_code ec;
   if (!std::filesystem::is_directory(config.storage_dir, ec))
@@ -69,7 +71,7 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
   bool s3 = !config.storage.empty();
   if (config.token_key.empty() || (config.storage_dir.empty() && !s3))
     return std::unique_ptr<BackupService>();
-  auto storage = OpenStorage(config);
+  auto storage = OpenStorage(config, clock);
   if (!storage) return std::unexpected(storage.error());
   std::vector<std::filesystem::path> older(config.token_verify_keys.begin(),
                                            config.token_verify_keys.end());

@@ -47,7 +47,9 @@ std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
     store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares = nullptr);
 
 // The storage backend the configuration names (storage_dir or storage), nullptr when it names
-// none; the same checks as above. For the admin tool's usage recompute.
-std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config);
+// none; the same checks as above. For the admin tool's usage recompute. `clock` must outlive the
+// storage.
+std::expected<std::unique_ptr<Storage>, std::string> OpenStorage(const config::Config& config,
+                                                                 const clock::Clock& clock);
 
 }  // namespace tessera::backup

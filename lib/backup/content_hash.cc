@@ -2,39 +2,31 @@
 
 #include <openssl/evp.h>
 
-#include <stdexcept>
+#include <span>
+
+#include "encoding/hex.h"
 
 namespace tessera::backup {
 
-struct ContentHash::State {
-  EVP_MD_CTX* ctx = nullptr;
-};
+void ContentHash::CtxFree::operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 
-ContentHash::ContentHash() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
-  if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL SHA-256 unavailable");
-  }
+std::expected<ContentHash, ContentHashError> ContentHash::Start() {
+  // Owned from the moment it exists, so a failed init below frees it too.
+  std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return std::unexpected(ContentHashError::kUnavailable);
+  return ContentHash(std::move(ctx));
 }
 
-ContentHash::~ContentHash() { EVP_MD_CTX_free(state_->ctx); }
-
 void ContentHash::Update(const char* data, std::size_t size) {
-  EVP_DigestUpdate(state_->ctx, data, size);
+  EVP_DigestUpdate(ctx_.get(), data, size);
 }
 
 std::string ContentHash::FinalHex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(state_->ctx, digest, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  EVP_DigestFinal_ex(ctx_.get(), digest, &len);
+  return encoding::Hex(std::span<const unsigned char>(digest, len));
 }
 
 }  // namespace tessera::backup

@@ -126,12 +126,13 @@ struct LockCommit {
 class FileWriter final : public ObjectWriter {
  public:
   FileWriter(std::string dir, std::string final_path, std::string temp_path, int fd,
-             std::optional<LockCommit> lock = std::nullopt)
+             ContentHash hash, std::optional<LockCommit> lock = std::nullopt)
       : dir_(std::move(dir)),
         final_(std::move(final_path)),
         temp_(std::move(temp_path)),
         fd_(fd),
-        lock_(std::move(lock)) {}
+        lock_(std::move(lock)),
+        hash_(std::move(hash)) {}
   ~FileWriter() override {
     if (!committed_) unlink(temp_.c_str());
   }
@@ -407,6 +408,8 @@ class FilesystemStorage final : public Storage {
     std::string path = ObjectPath(owner, repo, type, name);
     struct stat st{};
     if (lstat(path.c_str(), &st) == 0) return std::unexpected(StorageError::kExists);
+    auto hash = ContentHash::Start();
+    if (!hash) return std::unexpected(StorageError::kIo);
     std::string dir = path.substr(0, path.rfind('/'));
     std::string temp = dir + "/" + std::string(kTempPrefix) + "XXXXXX";
     int fd = mkostemp(temp.data(), O_CLOEXEC);
@@ -430,7 +433,7 @@ class FilesystemStorage final : public Storage {
     // (backup/temp_sweeper.h) never removes a temporary file somebody still writes. A new file
     // nobody else knows, so the lock is granted at once.
     flock(fd, LOCK_EX | LOCK_NB);
-    return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(lock));
+    return std::make_unique<FileWriter>(dir, path, temp, fd, std::move(*hash), std::move(lock));
   }
 
   // Collects the repositories at and below `dir` (repository path `repo`, `depth` segments):

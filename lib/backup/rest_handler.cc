@@ -394,16 +394,17 @@ Response RestHandler::UploadExisting(http::Request& request, std::uint64_t lengt
                                      std::string_view name) const {
   // The body is read and hashed only: nothing is stored or reserved, the object is counted
   // already. Different bytes under the name are refused as before: never overwritten.
-  ContentHash hash;
+  auto hash = ContentHash::Start();
+  if (!hash) return FromStorage(StorageError::kIo);
   auto read = http::StreamBody(
       request, length,
       [&](std::span<const char> chunk) {
-        hash.Update(chunk.data(), chunk.size());
+        hash->Update(chunk.data(), chunk.size());
         return true;
       },
       kUploadChunkBytes);
   if (!read) return FromBody(read.error(), std::nullopt);
-  if (hash.FinalHex() != name) return FromStorage(StorageError::kExists);
+  if (hash->FinalHex() != name) return FromStorage(StorageError::kExists);
   return Ok();
 }
 

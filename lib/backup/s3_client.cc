@@ -573,9 +573,8 @@ std::optional<std::string> S3ObjectHead::Meta(std::string_view name) const {
   return std::nullopt;
 }
 
+// libcurl's global set-up is main's, before threads start (backup/s3_init.h).
 S3Client::S3Client(S3ClientOptions options, S3Credentials credentials) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_ = std::make_shared<const Impl>(std::move(options), std::move(credentials));
 }
 
@@ -583,10 +582,10 @@ S3Client::~S3Client() = default;
 
 const S3ClientOptions& S3Client::options() const { return impl_->options; }
 
-std::string S3Client::PresignedUrl(std::string_view key) const {
+std::string S3Client::PresignedUrl(std::string_view key, const clock::Clock& clock) const {
   const S3ClientOptions& o = impl_->options;
   auto url = PresignGet(impl_->credentials, o.endpoint, o.addressing, o.region, o.bucket, key,
-                        static_cast<std::int64_t>(std::time(nullptr)), kPresignedLifetime);
+                        clock.Now(), kPresignedLifetime);
   return o.endpoint.scheme + "://" + url.host + url.path_and_query;
 }
 

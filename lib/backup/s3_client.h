@@ -33,6 +33,7 @@
 #include "backup/s3_credentials.h"
 #include "backup/s3_url.h"
 #include "backup/s3_xml.h"
+#include "clock/clock.h"
 #include "http/response.h"
 
 namespace tessera::backup {
@@ -131,8 +132,9 @@ class S3Client {
                                              std::uint64_t length) const;
 
   // A URL (scheme, host, path and query) that GETs `key` without credentials until
-  // kPresignedLifetime from now (backup/s3_presign.h), for the web server to fetch it itself.
-  std::string PresignedUrl(std::string_view key) const;
+  // kPresignedLifetime after `clock`'s now (backup/s3_presign.h), for the web server to fetch it
+  // itself.
+  std::string PresignedUrl(std::string_view key, const clock::Clock& clock) const;
 
   // Lists one key of the bucket under `prefix`, to see at start-up that the bucket exists and
   // the credentials may use it. On failure the error and a message for the operator that says

@@ -5,6 +5,8 @@
 #include <array>
 #include <ctime>
 
+#include "encoding/hex.h"
+
 namespace tessera::backup {
 namespace {
 
@@ -26,17 +28,10 @@ std::string_view View(const Mac& mac) {
   return {reinterpret_cast<const char*>(mac.data()), mac.size()};
 }
 
-std::string Hex(const unsigned char* bytes, std::size_t size) {
-  std::string hex(size * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), bytes, size);
-  hex.pop_back();
-  return hex;
-}
-
 std::string Sha256Hex(std::string_view text) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  return Hex(digest, sizeof digest);
+  return encoding::Hex(digest);
 }
 
 // "20130524T000000Z" of Unix seconds, in UTC.
@@ -85,8 +80,7 @@ PresignedGet PresignGet(const S3Credentials& credentials, const S3Endpoint& endp
   Mac signature = Hmac(View(signing), to_sign);
   for (Mac* m : {&key_date, &key_region, &key_service, &signing})
     sodium_memzero(m->data(), m->size());
-  return {authority,
-          path + "?" + query + "&X-Amz-Signature=" + Hex(signature.data(), signature.size())};
+  return {authority, path + "?" + query + "&X-Amz-Signature=" + encoding::Hex(signature)};
 }
 
 }  // namespace tessera::backup

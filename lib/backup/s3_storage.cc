@@ -43,10 +43,13 @@ std::unexpected<StorageError> Unexpected(const std::expected<T, S3Error>& r) {
 
 class S3Reader final : public ObjectReader {
  public:
-  S3Reader(std::shared_ptr<const S3Client> client, std::string key, std::uint64_t size)
-      : client_(std::move(client)), key_(std::move(key)), size_(size) {}
+  S3Reader(std::shared_ptr<const S3Client> client, std::string key, std::uint64_t size,
+           const clock::Clock& clock)
+      : client_(std::move(client)), key_(std::move(key)), size_(size), clock_(clock) {}
   std::uint64_t size() const override { return size_; }
-  std::optional<std::string> remote_url() const override { return client_->PresignedUrl(key_); }
+  std::optional<std::string> remote_url() const override {
+    return client_->PresignedUrl(key_, clock_);
+  }
   std::shared_ptr<http::BodySource> Range(std::uint64_t offset, std::uint64_t length) override {
     return client_->GetRange(key_, offset, length);
   }
@@ -55,12 +58,14 @@ class S3Reader final : public ObjectReader {
   std::shared_ptr<const S3Client> client_;
   std::string key_;
   std::uint64_t size_;
+  const clock::Clock& clock_;
 };
 
 // Streams into a PUT, one piece behind (see s3_storage.h).
 class S3Writer final : public ObjectWriter {
  public:
-  explicit S3Writer(std::unique_ptr<S3Upload> upload) : upload_(std::move(upload)) {}
+  S3Writer(std::unique_ptr<S3Upload> upload, ContentHash hash)
+      : upload_(std::move(upload)), hash_(std::move(hash)) {}
 
   std::expected<void, StorageError> Write(const char* data, std::size_t size) override {
     hash_.Update(data, size);
@@ -164,8 +169,8 @@ class S3LockWriter final : public ObjectWriter {
 
 class S3Storage final : public Storage {
  public:
-  S3Storage(std::shared_ptr<const S3Client> client, std::string prefix)
-      : client_(std::move(client)), prefix_(std::move(prefix)) {}
+  S3Storage(std::shared_ptr<const S3Client> client, std::string prefix, const clock::Clock& clock)
+      : client_(std::move(client)), prefix_(std::move(prefix)), clock_(clock) {}
 
   const S3Client& client() const { return *client_; }
 
@@ -189,7 +194,7 @@ class S3Storage final : public Storage {
     std::string key = ObjectKey(owner, repo, type, name);
     auto head = client_->Head(key);
     if (!head) return Unexpected(head);
-    return std::make_unique<S3Reader>(client_, std::move(key), head->size);
+    return std::make_unique<S3Reader>(client_, std::move(key), head->size, clock_);
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginWrite(
@@ -199,9 +204,12 @@ class S3Storage final : public Storage {
     if (auto repo_ok = CheckRepo(owner, repo); !repo_ok) return std::unexpected(repo_ok.error());
     // Objects are named by their SHA-256: the store checks the body against it. The config has
     // no such name.
+    auto hash = ContentHash::Start();
+    if (!hash) return std::unexpected(StorageError::kIo);
     S3PutOptions put{type == "config" ? std::string() : std::string(name), true, {}};
     return std::make_unique<S3Writer>(
-        client_->BeginPut(ObjectKey(owner, repo, type, name), size, std::move(put)));
+        client_->BeginPut(ObjectKey(owner, repo, type, name), size, std::move(put)),
+        std::move(*hash));
   }
 
   std::expected<std::unique_ptr<ObjectWriter>, StorageError> BeginLock(
@@ -430,14 +438,16 @@ class S3Storage final : public Storage {
 
   std::shared_ptr<const S3Client> client_;
   std::string prefix_;
+  const clock::Clock& clock_;
 };
 
 std::expected<void, StorageError> S3LockWriter::Commit(std::optional<std::string_view> expected) {
   std::string digest;
   {
-    ContentHash hash;
-    hash.Update(body_.data(), body_.size());
-    digest = hash.FinalHex();
+    auto hash = ContentHash::Start();
+    if (!hash) return std::unexpected(StorageError::kIo);
+    hash->Update(body_.data(), body_.size());
+    digest = hash->FinalHex();
   }
   if (expected && *expected != digest) return std::unexpected(StorageError::kHashMismatch);
   if (body_.size() != size_) return std::unexpected(StorageError::kIo);
@@ -452,8 +462,9 @@ std::expected<void, StorageError> S3LockWriter::Commit(std::optional<std::string
 
 }  // namespace
 
-std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix) {
-  return std::make_unique<S3Storage>(std::move(client), std::move(prefix));
+std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix,
+                                       const clock::Clock& clock) {
+  return std::make_unique<S3Storage>(std::move(client), std::move(prefix), clock);
 }
 
 }  // namespace tessera::backup

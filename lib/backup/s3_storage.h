@@ -34,10 +34,13 @@
 
 #include "backup/s3_client.h"
 #include "backup/storage.h"
+#include "clock/clock.h"
 
 namespace tessera::backup {
 
-// `prefix` is a validated S3Location prefix (may be empty).
-std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix);
+// `prefix` is a validated S3Location prefix (may be empty). `clock` dates the presigned download
+// URLs and must outlive the storage.
+std::unique_ptr<Storage> MakeS3Storage(std::shared_ptr<const S3Client> client, std::string prefix,
+                                       const clock::Clock& clock);
 
 }  // namespace tessera::backup

@@ -1,6 +1,9 @@
 #include "backup/s3_url.h"
 
 #include <algorithm>
+#include <charconv>
+
+#include "http/percent.h"
 
 namespace tessera::backup {
 namespace {
@@ -93,10 +96,12 @@ std::optional<S3Endpoint> ParseS3Endpoint(std::string_view url) {
   // The port follows the last ':' outside an IPv6 address's brackets.
   std::size_t colon = url.rfind(':');
   if (colon != std::string_view::npos && url.find(']', colon) == std::string_view::npos) {
+    // 1 to 65535 in at most five decimal digits; from_chars takes no sign or space.
     std::string_view port = url.substr(colon + 1);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535) {
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || number == 0 ||
+        number > 65535) {
       return std::nullopt;
     }
     endpoint.port = std::string(port);
@@ -108,20 +113,9 @@ std::optional<S3Endpoint> ParseS3Endpoint(std::string_view url) {
 }
 
 std::string S3UriEncode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(c);
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xf]);
-    }
-  }
-  return out;
+  if (keep_slash)
+    return http::PercentEncode(text, [](char c) { return IsUnreserved(c) || c == '/'; });
+  return http::PercentEncode(text, IsUnreserved);
 }
 
 std::string S3CanonicalQuery(std::vector<std::pair<std::string, std::string>> params) {

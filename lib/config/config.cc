@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace tessera::config {
 namespace {
@@ -335,12 +334,16 @@ int EffectiveDatabaseConnections(const Config& config) {
 std::expected<Config, ConfigError> Load(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::unexpected(ConfigError{0, "cannot read " + path.string()});
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > 1024 * 1024) {
+  // At most one byte past the cap is read, whatever the file is (a FIFO, /dev/zero, a file that
+  // grows): reading the whole of it first would let it take the worker's memory.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return std::unexpected(ConfigError{0, "cannot read " + path.string()});
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes) {
     return std::unexpected(ConfigError{0, path.string() + " is larger than 1 MiB"});
   }
-  return Parse(text.str());
+  return Parse(text);
 }
 
 }  // namespace tessera::config

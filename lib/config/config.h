@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -146,7 +147,12 @@ struct ConfigError {
 
 // Parses configuration text. Returns the first error found, with its line number.
 std::expected<Config, ConfigError> Parse(std::string_view text);
-// Reads and parses a file. Errors name the file's problem (unreadable, or a line).
+// The largest config file Load() accepts.
+inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+
+// Reads and parses a file of at most kMaxConfigBytes, reading no more than one byte past that
+// (so a FIFO or a device that never ends fails at once). Errors name the file's problem
+// (unreadable, too large, or a line).
 std::expected<Config, ConfigError> Load(const std::filesystem::path& path);
 
 }  // namespace tessera::config

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "crypto/base64url.h"
+#include "encoding/hex.h"
 #include "names/userid.h"
 
 namespace tessera::crypto {
@@ -81,9 +82,7 @@ std::expected<VerifiedTicket, TicketError> TicketKeys::Verify(std::string_view t
     if (!CheckSignature(text, *sig)) return std::unexpected(TicketError::kBadSignature);
     std::uint8_t digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, sig->data(), sig->size());
-    char hex[sizeof digest * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    out.revocation_id_ = hex;
+    out.revocation_id_ = encoding::Hex(digest);
   }
   if (now > time + kTicketMaxAge) return std::unexpected(TicketError::kExpired);
   if (now < time - kTicketMaxSkew) return std::unexpected(TicketError::kFromFuture);

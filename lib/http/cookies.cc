@@ -80,20 +80,8 @@ std::optional<std::string_view> FindCookie(const Cookies& cookies, std::string_v
 }
 
 std::string EncodeCookieValue(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (IsCookieOctet(c) && c != '%') {
-      out.push_back(c);
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0x0F]);
-    }
-  }
-  return out;
+  // '%' is a cookie octet, but it starts an escape.
+  return PercentEncode(value, [](char c) { return IsCookieOctet(c) && c != '%'; });
 }
 
 std::optional<std::string> DecodeCookieValue(std::string_view value) {

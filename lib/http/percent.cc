@@ -1,5 +1,7 @@
 #include "http/percent.h"
 
+#include "encoding/hex.h"
+
 namespace tessera::http {
 namespace {
 int HexValue(char c) {
@@ -32,6 +34,20 @@ std::expected<std::string, PercentError> PercentDecode(std::string_view text, bo
       return std::unexpected(PercentError::kNulByte);
     } else {
       out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string PercentEncode(std::string_view text, bool (*keep)(char)) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (keep(text[i])) {
+      out.push_back(text[i]);
+    } else {
+      out.push_back('%');
+      encoding::AppendHex(out, text.substr(i, 1), encoding::HexCase::kUpper);
     }
   }
   return out;

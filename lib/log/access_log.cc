@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "encoding/hex.h"
+
 namespace tessera::log {
 namespace {
 
@@ -22,7 +24,6 @@ void AppendValue(std::string& line, std::string_view value) {
     line.append(value);
     return;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   line.push_back('"');
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
@@ -30,8 +31,8 @@ void AppendValue(std::string& line, std::string_view value) {
       line.push_back('\\');
       line.push_back(c);
     } else if (u < 0x20 || u == 0x7f) {
-      line.append("\\x").push_back(kHex[u >> 4]);
-      line.push_back(kHex[u & 0xf]);
+      line.append("\\x");
+      encoding::AppendHex(line, std::string_view(&c, 1));
     } else {
       line.push_back(c);  // UTF-8 (validated where it entered) stays readable
     }

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <string>
 
+#include "encoding/hex.h"
+
 namespace tessera::log {
 namespace {
 std::atomic<Level> g_level{Level::kInfo};
@@ -44,9 +46,8 @@ void Write(Level level, std::string_view message) {
   // Control characters would let a logged value forge extra lines; show them escaped.
   for (char c : message) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      line.append("\\x").push_back(kHex[(c >> 4) & 0xf]);
-      line.push_back(kHex[c & 0xf]);
+      line.append("\\x");
+      encoding::AppendHex(line, std::string_view(&c, 1));
     } else {
       line.push_back(c);
     }

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "metrics/series_key.h"
+
 namespace tessera::metrics {
 namespace {
 
@@ -37,7 +39,7 @@ struct Registry::Cell {
 struct Registry::Shard {
   explicit Shard(std::size_t groups) : cells(groups) {}
   std::mutex mutex;  // the owning thread's, and a scrape's while it reads
-  std::vector<std::unordered_map<std::string, Cell>> cells;  // per group, by Key()
+  std::vector<std::unordered_map<std::string, Cell>> cells;  // per group, by EncodeSeriesKey()
   std::atomic<bool> in_use{true};  // cleared when its thread exits, so another takes it over
 };
 
@@ -78,23 +80,6 @@ Group Registry::AddHistogram(CounterSpec histogram, std::vector<Label> labels,
   return Group{specs_.size() - 1};
 }
 
-std::string Registry::Key(std::span<const std::string_view> values) {
-  std::string key;
-  for (std::string_view v : values) key.append(std::to_string(v.size())).append(":").append(v);
-  return key;
-}
-
-std::vector<std::string> Registry::Values(std::string_view key) {
-  std::vector<std::string> values;
-  while (!key.empty()) {
-    std::size_t colon = key.find(':');
-    std::size_t length = std::stoul(std::string(key.substr(0, colon)));
-    values.emplace_back(key.substr(colon + 1, length));
-    key.remove_prefix(colon + 1 + length);
-  }
-  return values;
-}
-
 std::string Registry::Admit(std::size_t group, const std::string& key,
                             std::span<const std::string_view> values) {
   std::lock_guard lock(mutex_);
@@ -107,7 +92,7 @@ std::string Registry::Admit(std::size_t group, const std::string& key,
       bool kept = keep_partition && spec.partition && i == spec.partition->label;
       if (!spec.labels[i].bounded && !kept) folded[i] = kOther;
     }
-    return Key(folded);
+    return EncodeSeriesKey(folded);
   };
   if (!spec.partition) {
     if (spec.admitted.size() >= spec.max_series) return fold(false);
@@ -168,7 +153,7 @@ void Registry::Update(Group group, std::span<const std::string_view> values, F u
   if (values.size() != spec.labels.size())
     throw std::invalid_argument("wrong number of label values for " + spec.counters[0].name);
   Shard& shard = ThisThreadShard();
-  std::string key = Key(values);
+  std::string key = EncodeSeriesKey(values);
   std::lock_guard lock(shard.mutex);
   auto& cells = shard.cells[group.index];
   auto it = cells.find(key);
@@ -227,7 +212,11 @@ void Registry::Render(TextWriter& out) const {
   for (std::size_t g = 0; g < specs_.size(); ++g) {
     const Spec& spec = specs_[g];
     std::vector<std::pair<std::vector<std::string>, const Cell*>> series;
-    for (const auto& [key, cell] : totals[g]) series.emplace_back(Values(key), &cell);
+    for (const auto& [key, cell] : totals[g]) {
+      // Every key was made by EncodeSeriesKey, so this always decodes; were it not to, the
+      // series is left out of the scrape rather than the scrape failing.
+      if (auto values = DecodeSeriesKey(key)) series.emplace_back(std::move(*values), &cell);
+    }
     auto labels_of = [&](const std::vector<std::string>& values) {
       Labels labels;
       for (std::size_t i = 0; i < values.size(); ++i)

@@ -106,10 +106,6 @@ class Registry {
   struct Spec;
   struct Cell;
   struct Shard;
-  // The label set `values` as a shard's key: each value as its length, ':' and its bytes, so
-  // that no value can run into the next.
-  static std::string Key(std::span<const std::string_view> values);
-  static std::vector<std::string> Values(std::string_view key);
   // `key` when the group admits it (it did before, or it has room), else the key of its folded
   // series. Takes mutex_.
   std::string Admit(std::size_t group, const std::string& key,

@@ -7,14 +7,14 @@
 #include <map>
 #include <sstream>
 
+#include "encoding/hex.h"
+
 namespace tessera::store {
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
+  return encoding::Hex(digest);
 }
 
 bool IsMigrationName(std::string_view name) {

@@ -136,8 +136,10 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
   Grants g;
   auto [stale, stale_jti] = g.Mint("alice@pbs", {"--read"});
   auto [later, later_jti] = g.Mint("bob@pbs", {"--read"});
+  auto [barrier, barrier_jti] = g.Mint("bob@pbs", {"--read"});
   REQUIRE(g.Read(stale) == 404);  // honoured (no repository yet)
   REQUIRE(g.Read(later) == 404);
+  REQUIRE(g.Read(barrier) == 404);
 
   // A revocation the worker never hears of (its trigger is off for the moment): only a start-over
   // can bring it in.
@@ -147,7 +149,10 @@ TEST_CASE("malformed NOTIFY payloads are logged and answered by a reload, never 
       stale_jti +
       "'; "
       "ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_notify_update");
-  std::this_thread::sleep_for(300ms);
+  // A revocation that is notified, committed after the silent one: notifications arrive in
+  // commit order, so once the worker has applied this one it has heard everything before it.
+  g.pg().Sql("UPDATE api_tokens SET revoked_at = now() WHERE jti = '" + barrier_jti + "'");
+  REQUIRE(Eventually([&] { return g.Read(barrier) == 401; }));
   REQUIRE(g.Read(stale) == 404);  // still believed: nothing told the worker
 
   const std::string hash(64, 'a');

@@ -145,7 +145,9 @@ TEST_CASE("a reload that cannot be made keeps the running configuration", "[relo
   REQUIRE(b.Client(token).Get("/backup/home/config")->status == 404);  // honoured; no repo yet
   std::string good = ReadFile(conf);
 
+  // The failed reload also asks for log_level = error, which must not apply either.
   SetConfig(conf, "token_key", b.keys + "/missing.k4.secret");
+  SetConfig(conf, "log_level", "error");
   worker.process().Signal(SIGHUP);
   REQUIRE(LogShows(worker, "still serving the previous configuration"));
   CHECK(worker.Log().find("missing.k4.secret") != std::string::npos);
@@ -156,6 +158,8 @@ TEST_CASE("a reload that cannot be made keeps the running configuration", "[relo
   worker.process().Signal(SIGHUP);
   REQUIRE(LogShows(worker, "threads changed, which needs a restart"));
   CHECK(b.Client(token).Get("/backup/home/config")->status == 404);
+  // Still at the running level (info): this reload's info line was written before its error.
+  CHECK(LogShows(worker, "SIGHUP: reloading", 2));
 
   WriteFile(conf, good + "no such key = 1\n");
   worker.process().Signal(SIGHUP);

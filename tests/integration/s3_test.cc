@@ -284,7 +284,8 @@ TEST_CASE("the S3 backend keeps the storage contract against a real store", "[s3
   auto client = std::make_shared<const S3Client>(
       options, S3Credentials(Rgw::access_key(), Rgw::secret_key()));
   REQUIRE(client->CheckBucket("p"));
-  std::unique_ptr<Storage> storage = MakeS3Storage(client, "p");
+  const tessera::clock::SystemClock clock;
+  std::unique_ptr<Storage> storage = MakeS3Storage(client, "p", clock);
   const AccountId owner{7};
 
   CHECK_FALSE(storage->RepoExists(owner, "r"));

@@ -93,9 +93,10 @@ TEST_CASE("a new repository costs six directories; data/xx is made by its first 
   CHECK_FALSE(fs::exists(repo + "/data/ab"));
 
   auto put = [&](const std::string& content) {
-    ContentHash hash;
-    hash.Update(content.data(), content.size());
-    return hash.FinalHex();
+    auto hash = ContentHash::Start();
+    REQUIRE(hash);
+    hash->Update(content.data(), content.size());
+    return hash->FinalHex();
   };
   // Two uploads into the same new subfolder begun before either commits: the second one's
   // mkdir meets the first one's directory (EEXIST), and both land.

@@ -192,33 +192,44 @@ TEST_CASE("the start-up sweep removes debris younger than the max age, never a l
 
 namespace {
 
-// Unix time that starts at kNow and runs with the real clock.
-class RunningClock final : public clock::Clock {
+// The sweeper reads the clock once at the start of each pass. This clock says kNow to the first
+// pass and `later` to every other, and notes whether `watched` still existed when the second
+// pass began: so the test knows what the first pass did without guessing how long it takes.
+class PassClock final : public clock::Clock {
  public:
+  PassClock(std::int64_t later, std::string watched)
+      : later_(later), watched_(std::move(watched)) {}
   std::int64_t Now() const override {
-    return kNow + std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::now() - start_)
-                      .count();
+    int pass = passes_.fetch_add(1);
+    if (pass == 1) watched_at_second_ = fs::exists(watched_) ? 1 : 0;
+    return pass == 0 ? kNow : later_;
   }
+  int passes() const { return passes_.load(); }
+  // 1 or 0 once the second pass began (-1 before).
+  int watched_at_second() const { return watched_at_second_.load(); }
 
  private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  const std::int64_t later_;
+  const std::string watched_;
+  mutable std::atomic<int> passes_{0};
+  mutable std::atomic<int> watched_at_second_{-1};
 };
 
 }  // namespace
 
 TEST_CASE("debris too young at start-up goes once the grace has passed, not a max age later") {
   TempDir root;
-  RunningClock clock;
   const std::string debris = root.path + "/1/laptop/data/00/.tmp-killed-just-now";
+  // The second pass comes 2 s after the first (the grace and a second); its clock says so.
+  PassClock clock(kNow + 2, debris);
   Aged(debris, 0);  // written the second this worker starts: its writer was killed a moment ago
   auto started = std::chrono::steady_clock::now();
   backup::TempSweeper sweeper(root.path, std::chrono::seconds(3600), std::chrono::seconds(3600),
                               clock, std::chrono::seconds(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CHECK(fs::exists(debris));  // within the grace at the first pass
-  for (int i = 0; i < 500 && fs::exists(debris); ++i)
+  for (int i = 0; i < 500 && (clock.passes() < 2 || fs::exists(debris)); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK_FALSE(fs::exists(debris));
+  CHECK(clock.watched_at_second() == 1);  // within the grace at the first pass: kept
+  CHECK_FALSE(fs::exists(debris));        // past it at the second: gone
+  CHECK(clock.passes() == 2);             // by the start-up sweep, not a max-age pass
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }

@@ -1,6 +1,19 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
 
 using tessera::config::Parse;
 
@@ -103,4 +116,79 @@ TEST_CASE("S3 storage is configured by storage = s3:// and the s3_ settings") {
   CHECK(defaults->s3_region == "us-east-1");
   CHECK_FALSE(defaults->s3_virtual_hosted);
   CHECK(defaults->s3_credentials.empty());
+}
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "tessera-config-XXXXXX").string();
+    REQUIRE(mkdtemp(templ.data()) != nullptr);
+    path = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// `size` bytes of comment lines.
+std::string Comments(std::size_t size) {
+  std::string text(size, '#');
+  for (std::size_t at = 99; at < size; at += 100) text[at] = '\n';
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("a config file of up to 1 MiB loads, one byte more does not") {
+  using tessera::config::kMaxConfigBytes;
+  using tessera::config::Load;
+  TempDir dir;
+  std::ofstream(dir.path + "/full.conf", std::ios::binary) << Comments(kMaxConfigBytes);
+  std::ofstream(dir.path + "/over.conf", std::ios::binary) << Comments(kMaxConfigBytes + 1);
+  CHECK(Load(dir.path + "/full.conf"));
+  auto over = Load(dir.path + "/over.conf");
+  REQUIRE_FALSE(over);
+  CHECK(over.error().message.ends_with("is larger than 1 MiB"));
+  CHECK(Load(dir.path + "/missing.conf").error().message.starts_with("cannot read"));
+}
+
+TEST_CASE("a config that never ends is refused after the cap, not read to its end") {
+  using tessera::config::kMaxConfigBytes;
+  using tessera::config::Load;
+  TempDir dir;
+  const std::string fifo = dir.path + "/endless.conf";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // The writer sends one byte more than the cap, then holds the FIFO open (no end of file)
+  // until the load has returned, or for 10 s: a Load that waits for the end returns only then.
+  std::mutex mutex;
+  std::condition_variable loaded_cv;
+  bool loaded = false;
+  std::atomic<bool> closed_first{false};
+  std::thread writer([&] {
+    int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    std::string bytes = Comments(kMaxConfigBytes + 1);
+    for (std::size_t at = 0; at < bytes.size();) {
+      ssize_t n = write(fd, bytes.data() + at, bytes.size() - at);
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+    std::unique_lock lock(mutex);
+    if (!loaded_cv.wait_for(lock, std::chrono::seconds(10), [&] { return loaded; }))
+      closed_first = true;
+    close(fd);
+  });
+  auto result = Load(fifo);
+  {
+    std::lock_guard lock(mutex);
+    loaded = true;
+  }
+  loaded_cv.notify_all();
+  writer.join();
+  CHECK_FALSE(closed_first);
+  REQUIRE_FALSE(result);
+  CHECK(result.error().message.ends_with("is larger than 1 MiB"));
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 using tessera::http::PercentDecode;
+using tessera::http::PercentEncode;
 using tessera::http::PercentError;
 
 TEST_CASE("percent decoding turns escapes into bytes") {
@@ -26,4 +27,18 @@ TEST_CASE("percent decoding refuses malformed escapes and NUL") {
   auto raw_nul = PercentDecode(std::string_view("a\0b", 3), false);
   REQUIRE_FALSE(raw_nul);
   CHECK(raw_nul.error() == PercentError::kNulByte);
+}
+
+TEST_CASE("percent encoding escapes every byte not kept, in upper-case hex") {
+  auto letters = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  CHECK(PercentEncode("abcXYZ", letters) == "abcXYZ");
+  CHECK(PercentEncode("a b/c", letters) == "a%20b%2Fc");
+  CHECK(PercentEncode("\xe2\x82\xac", letters) == "%E2%82%AC");
+  CHECK(PercentEncode(std::string_view("\0\x7f\xff", 3), letters) == "%00%7F%FF");
+  CHECK(PercentEncode("%", letters) == "%25");
+  CHECK(PercentEncode("", letters).empty());
+  // What it makes, PercentDecode takes back (but for NUL, which decoding refuses).
+  std::string all;
+  for (int b = 1; b < 256; ++b) all.push_back(static_cast<char>(b));
+  CHECK(PercentDecode(PercentEncode(all, letters), false).value() == all);
 }
