@@ -37,6 +37,9 @@ std::expected<std::unique_ptr<Storage>, std::string> MakeS3Backend(const config:
   options.addressing = config.s3_virtual_hosted ? S3Addressing::kVirtual : S3Addressing::kPath;
   options.region = config.s3_region;
   options.bucket = location->bucket;
+  // A streamed transfer pauses while its client is slow, for up to io_timeout.
+  options.stream_stall_timeout =
+      std::max(options.stream_stall_timeout, config.io_timeout + std::chrono::seconds(30));
   auto client = std::make_shared<const S3Client>(std::move(options), std::move(*credentials));
   if (auto checked = client->CheckBucket(location->prefix); !checked) {
     if (checked.error().first != S3Error::kUnavailable)

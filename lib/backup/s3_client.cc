@@ -21,11 +21,15 @@ struct S3Client::Impl {
         credentials(std::move(c)),
         sigv4("aws:amz:" + options.region + ":s3"),
         endpoint_text(options.endpoint.scheme + "://" + options.endpoint.host +
-                      (options.endpoint.port.empty() ? "" : ":" + options.endpoint.port)) {}
+                      (options.endpoint.port.empty() ? "" : ":" + options.endpoint.port)),
+        clock(options.clock ? *options.clock : clock::RealSteadyClock()),
+        breaker(options.breaker, clock, "S3 store " + endpoint_text) {}
   S3ClientOptions options;
   S3Credentials credentials;
   std::string sigv4;          // CURLOPT_AWS_SIGV4
   std::string endpoint_text;  // for messages
+  const clock::SteadyClock& clock;
+  mutable CircuitBreaker breaker;
 };
 
 namespace {
@@ -93,10 +97,12 @@ class Transfer {
  public:
   enum class Method { kHead, kGet, kPut, kDelete };
 
+  // `streaming`: a download read piece by piece (GetRange). `time_limit`, when not zero, cuts a
+  // transfer without a streamed body at that age.
   Transfer(const Impl& impl, Method method, const std::string& url,
            const std::vector<std::string>& headers, std::string_view payload_sha256,
-           bool streaming = false)
-      : streaming_(streaming) {
+           bool streaming = false, std::chrono::milliseconds time_limit = {})
+      : clock_(impl.clock), wait_limit_(impl.options.request_stall_timeout), streaming_(streaming) {
     multi_.reset(curl_multi_init());
     easy_.reset(curl_easy_init());
     if (!multi_ || !easy_) return;
@@ -111,9 +117,13 @@ class Transfer {
     curl_easy_setopt(e, CURLOPT_PASSWORD, impl.credentials.secret().c_str());
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(impl.options.connect_timeout.count()));
+    // Streamed bodies pause while their client is slow, which libcurl counts as a stall.
+    bool streamed = streaming || method == Method::kPut;
+    auto stall = streamed ? impl.options.stream_stall_timeout : impl.options.request_stall_timeout;
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                     static_cast<long>(impl.options.stall_timeout.count()));
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stall.count()));
+    if (!streamed && time_limit.count() > 0)
+      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(time_limit.count()));
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
@@ -168,9 +178,14 @@ class Transfer {
     added_ = true;
   }
 
-  // Runs the transfer until `ready()` holds or it ends.
+  // Runs the transfer until `ready()` holds or it ends. All the while we wait on the store, not
+  // on our client: when no byte moves for request_stall_timeout, the transfer is cut
+  // (CURLE_OPERATION_TIMEDOUT), also a streamed one, whose libcurl timeout is much longer
+  // because it counts the pauses between our calls as well.
   template <typename Ready>
   void Drive(Ready ready) {
+    std::uint64_t moved = moved_;
+    auto idle_since = clock_.Now();
     while (!done_ && !ready()) {
       int running = 0;
       if (curl_multi_perform(multi_.get(), &running) != CURLM_OK) {
@@ -186,6 +201,14 @@ class Transfer {
         }
       }
       if (done_ || ready()) break;
+      if (moved_ != moved) {
+        moved = moved_;
+        idle_since = clock_.Now();
+      } else if (clock_.Now() - idle_since >= wait_limit_) {
+        done_ = true;
+        result_ = CURLE_OPERATION_TIMEDOUT;
+        break;
+      }
       curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
     }
   }
@@ -242,6 +265,7 @@ class Transfer {
   static std::size_t OnHeader(char* data, std::size_t one, std::size_t n, void* self_ptr) {
     auto* self = static_cast<Transfer*>(self_ptr);
     std::size_t size = one * n;
+    self->moved_ += size;
     std::string_view line(data, size);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.starts_with("HTTP/")) {
@@ -265,6 +289,7 @@ class Transfer {
   static std::size_t OnWrite(char* data, std::size_t one, std::size_t n, void* self_ptr) {
     auto* self = static_cast<Transfer*>(self_ptr);
     std::size_t size = one * n;
+    self->moved_ += size;  // also when paused: the store did send it
     long s = self->status();
     if (s < 200 || s >= 300) {
       // An error document: kept for its code, the rest dropped.
@@ -296,9 +321,13 @@ class Transfer {
     self->pending_ += k;
     self->pending_left_ -= k;
     self->handed_ += k;
+    self->moved_ += k;
     return k;
   }
 
+  const clock::SteadyClock& clock_;
+  std::chrono::seconds wait_limit_;
+  std::uint64_t moved_ = 0;  // bytes of headers and body in either direction
   // multi_ is declared first so that it goes last, after the easy handle it drove.
   std::unique_ptr<CURLM, MultiFree> multi_;
   std::unique_ptr<CURL, EasyFree> easy_;
@@ -337,12 +366,40 @@ std::optional<Failure> Judge(const Transfer& t) {
   return Failure{verdict->error, verdict->transient, std::move(detail), std::move(code)};
 }
 
-void Backoff(const Impl& impl, int failed_tries) {
+using TimePoint = clock::SteadyClock::TimePoint;
+
+// Pauses before try number `failed_tries` + 1, unless the pause would end at or past
+// `deadline`: false then, and the operation gives up.
+[[nodiscard]] bool Backoff(const Impl& impl, int failed_tries, TimePoint deadline) {
   auto ms = impl.options.first_backoff.count();
   for (int i = 1; i < failed_tries; ++i) ms *= 3;
   // +-25 % so that workers that failed together do not come back together.
   ms = ms * (75 + static_cast<long>(randombytes_uniform(51))) / 100;
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  std::chrono::milliseconds pause(ms);
+  if (impl.clock.Now() + pause >= deadline) return false;
+  std::this_thread::sleep_for(pause);
+  return true;
+}
+
+// What is left of an operation's budget, at least 1 ms (libcurl reads 0 as "no limit").
+std::chrono::milliseconds Left(const Impl& impl, TimePoint deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - impl.clock.Now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+// What a request the open breaker kept from the store fails with (not logged: the breaker
+// logged its opening once).
+Failure Refused() { return Failure{S3Error::kUnavailable, true, "store down (breaker open)", ""}; }
+
+// Tells the breaker how a try went: a transient failure, an answer of the store (any other
+// outcome with an HTTP status), or nothing (a transfer we ended ourselves).
+void Report(const Impl& impl, CircuitBreaker::Pass& pass, const Transfer& t,
+            const std::optional<Failure>& failure) {
+  if (failure && failure->transient) {
+    impl.breaker.Failed(pass, failure->detail);
+  } else if (t.done() && t.result() == CURLE_OK) {
+    impl.breaker.Succeeded(pass);
+  }
 }
 
 void LogFailure(std::string_view what, std::string_view key, const Failure& f, int tries) {
@@ -358,21 +415,27 @@ void LogFailure(std::string_view what, std::string_view key, const Failure& f, i
 
 // Runs a request that `make` builds anew for every try, to its end, trying again after a
 // transient failure. The finished transfer, or the last failure.
+// `make(time_limit)` builds the transfer of one try, cut at `time_limit`: what is left of the
+// operation's budget.
 template <typename Make>
 std::expected<std::unique_ptr<Transfer>, Failure> RunWithRetries(const Impl& impl,
                                                                  std::string_view what,
                                                                  std::string_view key, Make make) {
+  const TimePoint deadline = impl.clock.Now() + impl.options.operation_budget;
   for (int attempt = 1;; ++attempt) {
-    std::unique_ptr<Transfer> t = make();
+    std::optional<CircuitBreaker::Pass> pass = impl.breaker.Admit();
+    if (!pass) return std::unexpected(Refused());
+    std::unique_ptr<Transfer> t = make(Left(impl, deadline));
     t->Start();
     t->Finish();
     auto failure = Judge(*t);
+    Report(impl, *pass, *t, failure);
     if (!failure) return t;
-    if (!failure->transient || attempt >= impl.options.attempts) {
+    if (!failure->transient || attempt >= impl.options.attempts ||
+        !Backoff(impl, attempt, deadline)) {
       LogFailure(what, key, *failure, attempt);
       return std::unexpected(std::move(*failure));
     }
-    Backoff(impl, attempt);
   }
 }
 
@@ -404,6 +467,8 @@ class Upload final : public S3Upload {
     if (auto started = EnsureStarted(); !started) return started;
     t_->Finish();
     if (auto failure = Judge(*t_)) return Fail(*failure);
+    if (pass_) impl_->breaker.Succeeded(*pass_);
+    pass_.reset();
     if (t_->handed() != length_) {
       return Fail(Failure{S3Error::kFailed, false, "body shorter than announced", ""});
     }
@@ -413,6 +478,8 @@ class Upload final : public S3Upload {
  private:
   std::expected<void, S3Error> Fail(const Failure& f) {
     if (!failed_) LogFailure("PUT", key_, f, 1);
+    if (pass_) Report(*impl_, *pass_, *t_, f);
+    pass_.reset();
     failed_ = f.error;
     return std::unexpected(f.error);
   }
@@ -434,19 +501,27 @@ class Upload final : public S3Upload {
   std::expected<void, S3Error> EnsureStarted() {
     if (failed_) return std::unexpected(*failed_);
     if (t_) return {};
+    const TimePoint deadline = impl_->clock.Now() + impl_->options.operation_budget;
     for (int attempt = 1;; ++attempt) {
+      pass_ = impl_->breaker.Admit();
+      if (!pass_) {
+        failed_ = S3Error::kUnavailable;
+        return std::unexpected(*failed_);
+      }
       t_ = Make();
       t_->Start();
       t_->Drive([&] { return t_->read_called(); });
-      if (!t_->done()) return {};
+      if (!t_->done()) return {};  // the pass is reported once the store answers
       auto failure = Judge(*t_);
+      Report(*impl_, *pass_, *t_, failure);
+      pass_.reset();
       if (!failure) return {};  // an empty body, already answered
-      if (!failure->transient || attempt >= impl_->options.attempts) {
+      if (!failure->transient || attempt >= impl_->options.attempts ||
+          !Backoff(*impl_, attempt, deadline)) {
         LogFailure("PUT", key_, *failure, attempt);
         failed_ = failure->error;
         return std::unexpected(failure->error);
       }
-      Backoff(*impl_, attempt);
     }
   }
 
@@ -455,6 +530,8 @@ class Upload final : public S3Upload {
   std::uint64_t length_;
   S3PutOptions put_;
   std::unique_ptr<Transfer> t_;
+  // The breaker's pass for the transfer in flight (after impl_, which holds the breaker).
+  std::optional<CircuitBreaker::Pass> pass_;
   std::optional<S3Error> failed_;
 };
 
@@ -479,8 +556,13 @@ class RangeSource final : public http::BodySource {
  private:
   // Gets more bytes into the transfer's buffer, starting (or, after a transient failure,
   // resuming) the ranged GET where the reader is. False when the store fails for good.
+  //
+  // The budget of its tries runs from the start of the first one since bytes last came.
   bool Fill() {
     if (!t_) {
+      pass_ = impl_->breaker.Admit();
+      if (!pass_) return false;
+      if (failures_ == 0) deadline_ = impl_->clock.Now() + impl_->options.operation_budget;
       std::string range =
           "Range: bytes=" + std::to_string(offset_) + "-" + std::to_string(offset_ + left_ - 1);
       t_ = std::make_unique<Transfer>(*impl_, Transfer::Method::kGet, ObjectUrl(*impl_, key_),
@@ -492,6 +574,8 @@ class RangeSource final : public http::BodySource {
     t_->Resume();
     t_->Drive([&] { return t_->buffered() > 0; });
     if (t_->buffered() > 0) {
+      if (pass_) impl_->breaker.Succeeded(*pass_);
+      pass_.reset();
       // A store that ignored the range and sent the object from its start is no use beyond 0.
       long status = t_->status();
       if (status == 206 || (status == 200 && started_at_ == 0)) {
@@ -504,13 +588,15 @@ class RangeSource final : public http::BodySource {
     auto failure = Judge(*t_);
     // Ended well but short: the connection closed early. Resume like after a reset.
     if (!failure) failure = Failure{S3Error::kUnavailable, true, "answer shorter than asked", ""};
+    if (pass_) Report(*impl_, *pass_, *t_, failure);
+    pass_.reset();
     ++failures_;
-    if (!failure->transient || failures_ >= impl_->options.attempts) {
+    if (!failure->transient || failures_ >= impl_->options.attempts ||
+        !Backoff(*impl_, failures_, deadline_)) {
       LogFailure("GET", key_, *failure, failures_);
       return false;
     }
     t_.reset();
-    Backoff(*impl_, failures_);
     return true;
   }
 
@@ -519,7 +605,9 @@ class RangeSource final : public http::BodySource {
   std::uint64_t offset_, left_;
   std::uint64_t started_at_ = 0;
   int failures_ = 0;
+  TimePoint deadline_{};
   std::unique_ptr<Transfer> t_;
+  std::optional<CircuitBreaker::Pass> pass_;  // until the transfer's first bytes or its end
 };
 
 }  // namespace
@@ -582,6 +670,8 @@ S3Client::~S3Client() = default;
 
 const S3ClientOptions& S3Client::options() const { return impl_->options; }
 
+const CircuitBreaker& S3Client::breaker() const { return impl_->breaker; }
+
 std::string S3Client::PresignedUrl(std::string_view key, const clock::Clock& clock) const {
   const S3ClientOptions& o = impl_->options;
   auto url = PresignGet(impl_->credentials, o.endpoint, o.addressing, o.region, o.bucket, key,
@@ -590,18 +680,18 @@ std::string S3Client::PresignedUrl(std::string_view key, const clock::Clock& clo
 }
 
 std::expected<S3ObjectHead, S3Error> S3Client::Head(std::string_view key) const {
-  auto t = RunWithRetries(*impl_, "HEAD", key, [&] {
+  auto t = RunWithRetries(*impl_, "HEAD", key, [&](std::chrono::milliseconds limit) {
     return std::make_unique<Transfer>(*impl_, Transfer::Method::kHead, ObjectUrl(*impl_, key),
-                                      std::vector<std::string>{}, kEmptySha256);
+                                      std::vector<std::string>{}, kEmptySha256, false, limit);
   });
   if (!t) return std::unexpected(t.error().error);
   return S3ObjectHead{(*t)->content_length(), (*t)->metadata()};
 }
 
 std::expected<void, S3Error> S3Client::Delete(std::string_view key) const {
-  auto t = RunWithRetries(*impl_, "DELETE", key, [&] {
+  auto t = RunWithRetries(*impl_, "DELETE", key, [&](std::chrono::milliseconds limit) {
     return std::make_unique<Transfer>(*impl_, Transfer::Method::kDelete, ObjectUrl(*impl_, key),
-                                      std::vector<std::string>{}, kEmptySha256);
+                                      std::vector<std::string>{}, kEmptySha256, false, limit);
   });
   if (!t && t.error().error != S3Error::kNotFound) return std::unexpected(t.error().error);
   return {};
@@ -617,9 +707,9 @@ std::expected<S3ListPage, Failure> ListPage(const Impl& impl, std::string_view p
   if (!token.empty()) query.emplace_back("continuation-token", std::string(token));
   std::string url = S3Url(impl.options.endpoint, impl.options.addressing, impl.options.bucket, "",
                           S3CanonicalQuery(std::move(query)));
-  auto t = RunWithRetries(impl, "LIST", prefix, [&] {
+  auto t = RunWithRetries(impl, "LIST", prefix, [&](std::chrono::milliseconds limit) {
     return std::make_unique<Transfer>(impl, Transfer::Method::kGet, url, std::vector<std::string>{},
-                                      kEmptySha256);
+                                      kEmptySha256, false, limit);
   });
   if (!t) return std::unexpected(t.error());
   auto page = ParseS3ListPage((*t)->body());

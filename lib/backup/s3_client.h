@@ -16,6 +16,23 @@
 // A PUT is tried again only while no byte of its body has been handed over; after that the
 // caller's client retries. What is still failing after the last try is kUnavailable.
 //
+// A store that stalls must not hold worker threads (every account's requests wait on the same
+// store, so per-account shares do not help). Three bounds:
+// * A request that waits on the store while no byte moves for `request_stall_timeout` (about the
+//   FastCGI side's io_timeout) is cut: a HEAD, DELETE or listing page, and a streamed GET or PUT
+//   while we wait for the store to take or send bytes.
+// * libcurl's own stall timer of a streamed GET or PUT is `stream_stall_timeout`, longer than
+//   io_timeout: the transfer is not driven while its worker waits for its client (the next piece
+//   of an upload, or room to write a download), and libcurl counts that pause as a stall too. The
+//   client's own pace is bounded by io_timeout and min_transfer_rate on the FastCGI side.
+// * One operation keeps trying for at most `operation_budget`: no try and no pause starts past
+//   it, and a try without a streamed body is cut at it. The default stays below the 60 s the
+//   shipped nginx and Apache configurations wait for the worker's answer, so the client gets our
+//   503 rather than the web server's 504.
+// And a circuit breaker (backup/circuit_breaker.h) shared by all threads: after
+// `breaker.threshold` transient failures in a row every request is kUnavailable at once, without
+// contacting the store, except one probe per cool-down; the store answering closes it again.
+//
 // Thread-safe: one client is shared by all threads. Uploads and download sources belong to the
 // thread that made them.
 #pragma once
@@ -30,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "backup/circuit_breaker.h"
 #include "backup/s3_credentials.h"
 #include "backup/s3_url.h"
 #include "backup/s3_xml.h"
@@ -45,12 +63,20 @@ struct S3ClientOptions {
   std::string bucket;
   // Longest wait for a connection to the store.
   std::chrono::milliseconds connect_timeout{5000};
-  // A transfer that moves no byte for this long is cut. Longer than the FastCGI side's
-  // io_timeout, since an upload waits for its client between pieces.
-  std::chrono::seconds stall_timeout{120};
+  // A try that waits this long on the store without a byte moving is cut (a transient failure).
+  std::chrono::seconds request_stall_timeout{30};
+  // A streamed GET or PUT that moves no byte for this long, our client's pauses included, is cut.
+  // Longer than the FastCGI side's io_timeout (see above).
+  std::chrono::seconds stream_stall_timeout{120};
   // Tries of an idempotent request, and the pause after the first failed one.
   int attempts = 4;
   std::chrono::milliseconds first_backoff{200};
+  // The longest one operation keeps trying (see above).
+  std::chrono::milliseconds operation_budget{45000};
+  // When to stop asking a store that is down, and how often to probe it.
+  CircuitBreakerOptions breaker;
+  // The clock of the budget and the breaker; null: the real one. Must outlive the client.
+  const clock::SteadyClock* clock = nullptr;
 };
 
 enum class S3Error {
@@ -59,7 +85,7 @@ enum class S3Error {
   kExists,       // 412: the key exists and If-None-Match: * kept it
   kBadContent,   // 400 XAmzContentSHA256Mismatch or BadDigest: the body is not what was declared
   kDenied,       // 403: the credentials are wrong, or may not do this
-  kUnavailable,  // no answer, or 5xx, on every try: the store is down or overloaded
+  kUnavailable,  // no answer, or 5xx, on every try, or the breaker is open: the store is down
   kFailed,       // anything else: another status, a malformed answer, an aborted transfer
 };
 
@@ -111,6 +137,8 @@ class S3Client {
   S3Client& operator=(const S3Client&) = delete;
 
   const S3ClientOptions& options() const;
+  // The circuit breaker of this client's store (for tests and metrics).
+  const CircuitBreaker& breaker() const;
 
   // The object's size and metadata; kNotFound when there is none.
   std::expected<S3ObjectHead, S3Error> Head(std::string_view key) const;

@@ -657,6 +657,19 @@ void Rgw::StartGateway() {
   if (r.status != 0) throw std::runtime_error("gateway-start failed: " + Tail(r.output));
 }
 
+namespace {
+void SignalGateway(const std::string& dir, int sig) {
+  std::string text = ReadFile(dir + "/run/rgw.pid");
+  pid_t pid = static_cast<pid_t>(std::stol(text));
+  if (pid <= 1 || kill(pid, sig) != 0)
+    throw std::runtime_error("cannot signal the gateway (pid " + text + ")");
+}
+}  // namespace
+
+void Rgw::FreezeGateway() { SignalGateway(dir_, SIGSTOP); }
+
+void Rgw::ThawGateway() { SignalGateway(dir_, SIGCONT); }
+
 Rgw& SharedRgw() {
   // Destroyed at exit like any static, which wipes the cluster.
   static Rgw rgw;

@@ -221,6 +221,10 @@ class Rgw {
   // Stops and starts the gateway alone (the cluster and its data stay).
   void StopGateway();
   void StartGateway();
+  // Stalls the gateway (SIGSTOP by its recorded PID: connections are still accepted by the
+  // kernel, never answered) and lets it go on (SIGCONT). Throw on failure.
+  void FreezeGateway();
+  void ThawGateway();
 
  private:
   std::string dir_;
