@@ -30,27 +30,8 @@ store::GrantRecord Grant(bool read, bool write, bool del) {
   return testing::Grant("alice@pbs", 3, read, write, del);
 }
 
-// A storage directory, and a handler over it that can be rebuilt (a worker restart).
-struct Fixture {
-  std::string root;
-  clock::FixedClock clock{1800000000};
-  std::shared_ptr<crypto::Keyring> ring =
-      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
-  auth::TokenFactory tokens{"srv", ring, clock};
-  NoStore db;
-  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
-  auth::Authenticator authenticator{tokens, cache, clock};
-  testing::FakeUsageStore usage_db;
-  std::unique_ptr<backup::UsageLedger> usage;
-  testing::FakeRepoStore repo_db;
-  backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
-  std::unique_ptr<backup::Storage> storage;
-  std::unique_ptr<backup::RestHandler> handler;
-
-  Fixture() {
-    std::string templ = (fs::temp_directory_path() / "tessera-locks-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    root = templ;
+struct Fixture : testing::HandlerStack {
+  Fixture() : HandlerStack("locks") {
     std::unordered_map<std::string, store::GrantRecord> grants{
         {"ro1", Grant(true, false, false)},  {"ro2", Grant(true, false, false)},
         {"wo", Grant(false, true, false)},   {"append", Grant(true, true, false)},
@@ -59,34 +40,11 @@ struct Fixture {
     // Read-only grants "r0" .. "r63": enough creators to fill a repository.
     for (int i = 0; i < 64; ++i) grants.emplace("r" + std::to_string(i), Grant(true, false, false));
     cache.Load({{"alice@pbs", {true, std::nullopt, 0}}}, {}, std::move(grants));
-    Restart();
     REQUIRE(Call(http::Method::kPost, "admin", "laptop/", "", "create=true").status == 200);
-  }
-  ~Fixture() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  void Restart() {
-    handler.reset();
-    storage = backup::MakeFilesystemStorage(root);
-    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
-    handler =
-        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
   }
   http::Response Call(http::Method m, const char* jti, const std::string& path,
                       std::string body = "", std::string query = "") {
-    auto token =
-        tokens.Create({"alice@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
-    http::Request r;
-    r.method = m;
-    r.query = std::move(query);
-    r.headers.emplace_back("authorization", "Bearer " + *token);
-    StringBody reader(body);
-    if (m == http::Method::kPost) {
-      r.content_length = body.size();
-      r.body = &reader;
-    }
-    return handler->Handle(r, path);
+    return Send("alice@pbs", jti, m, path, std::move(body), std::move(query));
   }
   // Uploads `content` as a lock with `jti`; returns the status and the lock's name.
   std::pair<int, std::string> Lock(const char* jti, const std::string& content) {

@@ -31,56 +31,16 @@ store::GrantRecord Grant(bool read, bool write, bool del) {
   return testing::Grant("carol@pbs", kAccount, read, write, del);
 }
 
-struct Fixture {
-  std::string root;
-  clock::FixedClock clock{1800000000};
-  std::shared_ptr<crypto::Keyring> ring =
-      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
-  auth::TokenFactory tokens{"srv", ring, clock};
-  NoStore db;
-  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
-  auth::Authenticator authenticator{tokens, cache, clock};
-  testing::FakeUsageStore usage_db;
-  std::unique_ptr<backup::UsageLedger> usage;
-  testing::FakeRepoStore repo_db;
-  backup::RepoBook repos{repo_db, backup::kDefaultRepoCap};
-  std::unique_ptr<backup::Storage> storage;
-  std::unique_ptr<backup::RestHandler> handler;
-  std::size_t last_read = 0;  // body bytes the last request's handler read
-
-  Fixture() {
-    std::string templ = (fs::temp_directory_path() / "tessera-quota-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    root = templ;
+struct Fixture : testing::HandlerStack {
+  Fixture() : HandlerStack("quota") {
     cache.Load({{"carol@pbs", {true, std::nullopt, 0}}}, {},
                {{"admin", Grant(true, true, true)}, {"reader", Grant(true, false, false)}});
-    storage = backup::MakeFilesystemStorage(root);
-    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
-    handler =
-        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
     REQUIRE(Call(http::Method::kPost, "laptop/", "", "create=true").status == 200);
-  }
-  ~Fixture() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
   }
   http::Response Call(http::Method m, const std::string& path, std::string body = "",
                       std::string query = "", const char* jti = "admin",
                       std::optional<std::size_t> cut = std::nullopt) {
-    auto token =
-        tokens.Create({"carol@pbs", {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
-    http::Request r;
-    r.method = m;
-    r.query = std::move(query);
-    r.headers.emplace_back("authorization", "Bearer " + *token);
-    StringBody reader(body, cut.value_or(std::string::npos));
-    if (m == http::Method::kPost) {
-      r.content_length = body.size();
-      r.body = &reader;
-    }
-    auto answer = handler->Handle(r, path);
-    last_read = reader.read;
-    return answer;
+    return Send("carol@pbs", jti, m, path, std::move(body), std::move(query), cut);
   }
   // Uploads `content` as an object of `type` named after its hash; returns status and name.
   std::pair<int, std::string> Put(const std::string& type, const std::string& content,

@@ -30,53 +30,15 @@ constexpr std::int64_t kCarol = 5;
 constexpr std::int64_t kDave = 6;
 constexpr std::uint64_t kCap = 3;
 
-struct Fixture {
-  std::string root;
-  clock::FixedClock clock{1800000000};
-  std::shared_ptr<crypto::Keyring> ring =
-      std::make_shared<crypto::Keyring>(crypto::SecretKey::Generate());
-  auth::TokenFactory tokens{"srv", ring, clock};
-  NoStore db;
-  auth::SessionCache cache{db, std::chrono::milliseconds(60000), 1024};
-  auth::Authenticator authenticator{tokens, cache, clock};
-  testing::FakeUsageStore usage_db;
-  std::unique_ptr<backup::UsageLedger> usage;
-  testing::FakeRepoStore repo_db;
-  backup::RepoBook repos{repo_db, kCap};
-  std::unique_ptr<backup::Storage> storage;
-  std::unique_ptr<backup::RestHandler> handler;
-
-  Fixture() {
-    std::string templ = (fs::temp_directory_path() / "tessera-repocap-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    root = templ;
+struct Fixture : testing::HandlerStack {
+  Fixture() : HandlerStack("repocap", kCap) {
     cache.Load({{"carol@pbs", {true, std::nullopt, 0}}, {"dave@pbs", {true, std::nullopt, 0}}}, {},
                {{"carol", testing::Grant("carol@pbs", kCarol, true, true, true)},
                 {"dave", testing::Grant("dave@pbs", kDave, true, true, true)}});
-    storage = backup::MakeFilesystemStorage(root);
-    usage = std::make_unique<backup::UsageLedger>(usage_db, *storage, clock, "test");
-    handler =
-        std::make_unique<backup::RestHandler>(*storage, authenticator, *usage, repos, 1 << 20);
-  }
-  ~Fixture() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
   }
   http::Response Call(http::Method m, const std::string& path, std::string body = "",
                       std::string query = "", const char* jti = "carol") {
-    std::string user = std::string(jti) + "@pbs";
-    auto token =
-        tokens.Create({user, {true, true, true}, std::nullopt, std::chrono::hours(1), jti});
-    http::Request r;
-    r.method = m;
-    r.query = std::move(query);
-    r.headers.emplace_back("authorization", "Bearer " + *token);
-    StringBody reader(body);
-    if (m == http::Method::kPost) {
-      r.content_length = body.size();
-      r.body = &reader;
-    }
-    return handler->Handle(r, path);
+    return Send(std::string(jti) + "@pbs", jti, m, path, std::move(body), std::move(query));
   }
   http::Response Create(const std::string& repo, const char* jti = "carol") {
     return Call(http::Method::kPost, repo + "/", "", "create=true", jti);
