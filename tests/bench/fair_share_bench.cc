@@ -2,10 +2,10 @@
 // restic backup and restore, quiet and while account alice holds 150 uploads that trickle at
 // 1 KiB/s each (through three read-write tokens), behind nginx and behind Apache, rounds
 // alternating quiet and trickling. A last run lifts the per-account and per-token caps (4096):
-// the reserve alone then keeps room for the second account. Prints medians and worst cases and the ratio of each trickling
-// figure to the quiet one measured in the same run (goal: backup within 1.2x, every request of
-// the second account under 1 s). Built into integration_tests for its harness; run by
-// tests/bench/fair-share.
+// the reserve alone then keeps room for the second account. Prints medians and worst cases and the
+// ratio of each trickling figure to the quiet one measured in the same run (goal: backup
+// within 1.2x, every request of the second account under 1 s). Built into integration_tests for its
+// harness; run by tests/bench/fair-share.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>

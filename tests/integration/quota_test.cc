@@ -141,9 +141,15 @@ struct CountBlocker {
   void KillWorkerAndRelease() {
     b.stack->worker().process().Signal(SIGKILL);
     b.stack->worker().process().Wait(std::chrono::seconds(10));
+    // The dead worker's backends first, each waited for until it has exited (PostgreSQL 14's
+    // timeout argument): were the holder to go first, a statement waiting on its lock could get
+    // the lock and commit before its own termination is processed.
+    b.stack->pg().Sql(
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+        "WHERE pid <> pg_backend_pid() AND application_name = 'tessera-fcgi'");
     b.stack->pg().Sql(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-        "AND (application_name = 'tessera-fcgi' OR query LIKE '%tessera-holder%')");
+        "AND query LIKE '%tessera-holder%'");
     b.stack->worker().Start();
   }
 };
