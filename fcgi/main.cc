@@ -23,6 +23,7 @@
 #include "auth/fair_share.h"
 #include "auth/session_cache.h"
 #include "auth/ticket_setup.h"
+#include "auth/token_setup.h"
 #include "backup/backup_service.h"
 #include "backup/s3_init.h"
 #include "clock/clock.h"
@@ -161,8 +162,10 @@ std::expected<std::shared_ptr<const api::App>, std::string> BuildApp(config::Con
   auto tickets = auth::MakeTicketService(c, core.sessions, core.clock);
   if (!tickets) return std::unexpected(tickets.error());
   made->tickets = std::move(*tickets);
-  auto backup =
-      backup::MakeBackupService(c, core.sessions, *core.db, *core.db, core.clock, &core.shares);
+  auto tokens = auth::MakeTokenFactory(c, core.clock);
+  if (!tokens) return std::unexpected(tokens.error());
+  auto backup = backup::MakeBackupService(c, std::move(*tokens), core.sessions, *core.db, *core.db,
+                                          core.clock, &core.shares);
   if (!backup) return std::unexpected(backup.error());
   made->backup = std::move(*backup);
   if (!made->backup)

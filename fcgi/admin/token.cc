@@ -21,24 +21,14 @@
 #include "admin/commands.h"
 #include "auth/token_factory.h"
 #include "auth/token_lifetime.h"
+#include "auth/token_setup.h"
 #include "clock/clock.h"
-#include "crypto/keyring.h"
 #include "crypto/rfc3339.h"
 #include "store/pg/token_admin.h"
 #include "store/sql_text.h"
 
 namespace tessera::admin {
 namespace {
-
-std::expected<std::shared_ptr<const crypto::Keyring>, std::string> LoadKeys(
-    const config::Config& config) {
-  if (config.token_key.empty()) return std::unexpected("no token_key in the configuration");
-  std::vector<std::filesystem::path> publics(config.token_verify_keys.begin(),
-                                             config.token_verify_keys.end());
-  auto ring = crypto::Keyring::Load(config.token_key, publics);
-  if (!ring) return std::unexpected(ring.error());
-  return std::make_shared<const crypto::Keyring>(std::move(*ring));
-}
 
 int Verify(const config::Config& config, const auth::TokenFactory& factory) {
   std::string token;
@@ -245,14 +235,14 @@ int Token(const config::Config& config, const Args& args) {
   if (!args.empty() && args[0] == "list")
     return List(config, kClock, Args(args.begin() + 1, args.end()));
   if (args.empty() || (args[0] != "verify" && args[0] != "mint")) return Usage();
-  auto keys = LoadKeys(config);
-  if (!keys) {
-    std::cerr << "tessera-admin: " << keys.error() << "\n";
+  auto factory = auth::MakeTokenFactory(config, kClock);
+  if (!factory || !*factory) {
+    std::cerr << "tessera-admin: "
+              << (factory ? "no token_key in the configuration" : factory.error()) << "\n";
     return 1;
   }
-  auth::TokenFactory factory(config.server_id, *keys, kClock, config.token_clock_skew);
-  if (args[0] == "verify") return args.size() == 1 ? Verify(config, factory) : Usage();
-  return Mint(config, factory, kClock, Args(args.begin() + 1, args.end()));
+  if (args[0] == "verify") return args.size() == 1 ? Verify(config, **factory) : Usage();
+  return Mint(config, **factory, kClock, Args(args.begin() + 1, args.end()));
 }
 
 }  // namespace tessera::admin

@@ -7,7 +7,6 @@
 
 #include "backup/s3_client.h"
 #include "backup/s3_storage.h"
-#include "crypto/keyring.h"
 #include "log/log.h"
 
 namespace tessera::backup {
@@ -69,21 +68,15 @@ std::string WorkerName() {
 }
 
 std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
-    store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares) {
+    const config::Config& config, std::unique_ptr<auth::TokenFactory> tokens,
+    auth::SessionCache& sessions, store::UsageStore& usage, store::RepoStore& repos,
+    const clock::Clock& clock, auth::FairShare* shares) {
   bool s3 = !config.storage.empty();
-  if (config.token_key.empty() || (config.storage_dir.empty() && !s3))
-    return std::unique_ptr<BackupService>();
+  if (!tokens || (config.storage_dir.empty() && !s3)) return std::unique_ptr<BackupService>();
   auto storage = OpenStorage(config, clock);
   if (!storage) return std::unexpected(storage.error());
-  std::vector<std::filesystem::path> older(config.token_verify_keys.begin(),
-                                           config.token_verify_keys.end());
-  auto ring = crypto::Keyring::Load(config.token_key, older);
-  if (!ring) return std::unexpected(ring.error());
   auto service = std::make_unique<BackupService>();
-  service->tokens = std::make_unique<auth::TokenFactory>(
-      config.server_id, std::make_shared<const crypto::Keyring>(std::move(*ring)), clock,
-      config.token_clock_skew);
+  service->tokens = std::move(tokens);
   service->storage = std::move(*storage);
   service->usage = std::make_unique<UsageLedger>(usage, *service->storage, clock, WorkerName());
   service->repos = std::make_unique<RepoBook>(repos, config.repo_max_count);

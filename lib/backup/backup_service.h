@@ -1,7 +1,7 @@
-// Builds the backup endpoints from the configuration: the token keyring and factory (bound to
-// server_id), the token authenticator over the session cache, the storage backend (a directory,
-// or an S3 bucket: backup/s3_storage.h), the restic REST handler, and for a directory the
-// sweeper that removes crashed uploads' temporary files (at once, then every
+// Builds the backup endpoints from the configuration around a token factory built by
+// auth/token_setup.h: the token authenticator over the session cache, the storage backend (a
+// directory, or an S3 bucket: backup/s3_storage.h), the restic REST handler, and for a directory
+// the sweeper that removes crashed uploads' temporary files (at once, then every
 // upload_temp_max_age / 2, at most hourly, on a thread of its own that stops when the service
 // goes). Owned by main, shared by threads.
 #pragma once
@@ -34,17 +34,19 @@ struct BackupService {
   std::unique_ptr<TempSweeper> sweeper;  // declared last: stops first
 };
 
-// nullptr (not an error) when token_key, or both storage_dir and storage, are not set: the
-// backup endpoints then answer 503. Fails with a message for an unreadable key, a storage_dir
+// nullptr (not an error) when there is no token factory (token_key is not set), or both
+// storage_dir and storage are not set: the backup endpoints then answer 503. The service owns
+// `tokens`. Fails with a message for a storage_dir
 // that is not a directory, or S3 settings that cannot work: a malformed location or endpoint,
 // missing or too widely readable credentials, credentials the store refuses, a missing bucket
 // (a store that does not answer at all only logs a warning).
 // Quotas are kept in `usage`, repositories counted in `repos` (the worker's thread-safe pool,
 // both), which must outlive the service, and so must `shares` (may be null: no fair share),
 // which every authenticated request is admitted to.
-std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
-    const config::Config& config, auth::SessionCache& sessions, store::UsageStore& usage,
-    store::RepoStore& repos, const clock::Clock& clock, auth::FairShare* shares = nullptr);
+[[nodiscard]] std::expected<std::unique_ptr<BackupService>, std::string> MakeBackupService(
+    const config::Config& config, std::unique_ptr<auth::TokenFactory> tokens,
+    auth::SessionCache& sessions, store::UsageStore& usage, store::RepoStore& repos,
+    const clock::Clock& clock, auth::FairShare* shares = nullptr);
 
 // The storage backend the configuration names (storage_dir or storage), nullptr when it names
 // none; the same checks as above. For the admin tool's usage recompute. `clock` must outlive the

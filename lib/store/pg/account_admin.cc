@@ -1,6 +1,7 @@
 #include "store/pg/account_admin.h"
 
 #include "store/pg/connection.h"
+#include "store/pg/rows.h"
 
 namespace tessera::store::pg {
 namespace {
@@ -61,12 +62,17 @@ std::expected<std::vector<AccountRow>, std::string> ListAccounts(const std::stri
       conninfo, "SELECT userid, enabled, expires_at, created_at FROM accounts ORDER BY userid", {});
   if (!result) return std::unexpected(result.error());
   std::vector<AccountRow> rows;
-  PGresult* r = result->get();
-  for (int i = 0; i < PQntuples(r); ++i) {
-    rows.push_back(
-        {PQgetvalue(r, i, 0), std::string_view(PQgetvalue(r, i, 1)) == "t",
-         PQgetisnull(r, i, 2) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, 2)),
-         PQgetvalue(r, i, 3)});
+  RowReader reader(result->get());
+  for (int i = 0; i < reader.size(); ++i) {
+    AccountRow row{};
+    RowFields f;
+    f.Take(reader.row(i).Text("userid"), row.userid);
+    f.Take(reader.row(i).Bool("enabled"), row.enabled);
+    f.Take(reader.row(i).OptionalText("expires_at"), row.expires_at);
+    f.Take(reader.row(i).Text("created_at"), row.created_at);
+    if (f.error())
+      return std::unexpected("accounts row unreadable: " + std::string(Describe(*f.error())));
+    rows.push_back(std::move(row));
   }
   return rows;
 }

@@ -4,8 +4,6 @@
 
 #include <cstring>
 
-#include "store/sql_text.h"
-
 namespace tessera::store::pg {
 namespace {
 StoreError MapSqlState(const char* state) {
@@ -93,36 +91,6 @@ bool Connection::Alive() {
   // connection bad. A notice is read and dropped.
   if (!PQconsumeInput(conn_.get())) return false;
   return Healthy();
-}
-
-std::string_view Describe(RowError error) {
-  switch (error) {
-    case RowError::kNull:
-      return "NULL in a NOT NULL column";
-    case RowError::kBadBool:
-      return "not a boolean";
-    case RowError::kBadInteger:
-      return "not a bigint";
-    case RowError::kBadTime:
-      return "not a time";
-    case RowError::kBadUserid:
-      return "not a userid";
-  }
-  return "unreadable";
-}
-
-std::expected<std::int64_t, RowError> Int64FromRow(PGresult* r, int row, int column) {
-  if (PQgetisnull(r, row, column)) return std::unexpected(RowError::kNull);
-  auto value = ParseSqlInt64(PQgetvalue(r, row, column));
-  if (!value) return std::unexpected(RowError::kBadInteger);
-  return *value;
-}
-
-std::expected<std::int64_t, RowError> EpochFromRow(PGresult* r, int row, int column) {
-  if (PQgetisnull(r, row, column)) return std::unexpected(RowError::kNull);
-  auto value = ParseEpochSeconds(PQgetvalue(r, row, column));
-  if (!value) return std::unexpected(RowError::kBadTime);
-  return *value;
 }
 
 }  // namespace tessera::store::pg

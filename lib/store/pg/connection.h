@@ -1,7 +1,8 @@
 // A PostgreSQL connection and its results as move-only RAII types over libpq.
 //
 // The only place outside lib/store/pg/*.cc that sees libpq. Not thread-safe: one connection per
-// thread (libpq connections must not be shared without locking).
+// thread (libpq connections must not be shared without locking). Rows of a result are read by
+// column name (store/pg/rows.h).
 #pragma once
 
 #include <libpq-fe.h>
@@ -62,40 +63,5 @@ class Connection {
   std::expected<Result, DbError> Check(PGresult* raw);
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
-
-// A timestamptz column as text for ParseEpochSeconds (store/sql_text.h): whole Unix seconds
-// (floored), 'infinity' or '-infinity', NULL stays NULL. extract(epoch ...)::bigint would fail on
-// the infinities, and one such row would fail the whole query.
-#define TESSERA_EPOCH_SQL(c)                                                          \
-  "CASE WHEN " c " IS NULL THEN NULL WHEN " c " = 'infinity' THEN 'infinity' WHEN " c \
-  " = '-infinity' THEN '-infinity' ELSE floor(extract(epoch FROM " c "))::bigint::text END"
-
-// Why a row could not be read; the row then denies only itself.
-enum class RowError {
-  kNull,  // NULL where the schema says NOT NULL
-  kBadBool,
-  kBadInteger,
-  kBadTime,
-  kBadUserid,  // not names/userid.h
-};
-std::string_view Describe(RowError error);
-
-// The columns of a grant row as GrantFromRow reads them, and the FROM clause they need.
-inline constexpr const char* kGrantColumns =
-    "t.userid, a.id, t.read, t.write, t.delete, t.repo, t.revoked_at IS NOT "
-    "NULL, " TESSERA_EPOCH_SQL("t.expires_at") ", t.name";
-inline constexpr const char* kGrantFrom = "api_tokens t JOIN accounts a ON a.userid = t.userid";
-std::expected<GrantRecord, RowError> GrantFromRow(PGresult* result, int row, int first_column);
-
-// The columns of an account's state as StateFromRow reads them (from `accounts`).
-inline constexpr const char* kStateColumns =
-    "enabled, " TESSERA_EPOCH_SQL("expires_at") ", session_epoch";
-// Reads (enabled, expires_at as epoch text or NULL, session_epoch) starting at `first_column`.
-std::expected<AccountState, RowError> StateFromRow(PGresult* result, int row, int first_column);
-
-// Reads a bigint column (from_chars; kNull / kBadInteger).
-std::expected<std::int64_t, RowError> Int64FromRow(PGresult* result, int row, int column);
-// Reads a column written by TESSERA_EPOCH_SQL that the schema declares NOT NULL.
-std::expected<std::int64_t, RowError> EpochFromRow(PGresult* result, int row, int column);
 
 }  // namespace tessera::store::pg

@@ -8,6 +8,7 @@
 #include "log/log.h"
 #include "store/notification.h"
 #include "store/pg/connection.h"
+#include "store/pg/rows.h"
 #include "store/sql_text.h"
 
 namespace tessera::store::pg {
@@ -43,20 +44,28 @@ bool StartOver(Connection& conn, ChangeSink& sink) {
   if (!conn.Exec("LISTEN tessera_accounts; LISTEN tessera_revocations; LISTEN tessera_tokens"))
     return false;
   auto revoked = conn.Exec("SELECT ticket_hash, " TESSERA_EPOCH_SQL(
-      "expires_at") " FROM revoked_tickets "
-                    "WHERE expires_at > now()");
+      "expires_at") " AS expires_at FROM revoked_tickets WHERE expires_at > now()");
   if (!revoked) return false;
   RowLog bad;
   Revocations revocations;
-  for (int i = 0; i < PQntuples(revoked->get()); ++i) {
-    std::string hash = PQgetvalue(revoked->get(), i, 0);
-    auto expires_at = EpochFromRow(revoked->get(), i, 1);
+  RowReader rows(revoked->get());
+  for (int i = 0; i < rows.size(); ++i) {
+    auto hash = rows.row(i).Text("ticket_hash");
+    auto expires_at = rows.row(i).Time("expires_at");
+    // Without a column (a bug, logged) the listener cannot start: authentication fails closed.
+    if ((!hash && hash.error() == RowError::kMissingColumn) ||
+        (!expires_at && expires_at.error() == RowError::kMissingColumn))
+      return false;
+    if (!hash) {
+      bad.Refused("revoked_tickets", "", Describe(hash.error()));  // the primary key: never NULL
+      continue;
+    }
     if (!expires_at) {
       // Fail closed: a revocation whose expiry cannot be read is kept for good.
-      bad.Refused("revoked_tickets", hash,
+      bad.Refused("revoked_tickets", *hash,
                   std::string(Describe(expires_at.error())) + ", kept for good");
     }
-    revocations.emplace(std::move(hash), expires_at.value_or(kEndOfTime));
+    revocations.emplace(std::move(*hash), expires_at.value_or(kEndOfTime));
   }
   sink.Reset(std::move(revocations));
   return true;

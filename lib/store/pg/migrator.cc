@@ -1,6 +1,7 @@
 #include "store/pg/migrator.h"
 
 #include "store/pg/connection.h"
+#include "store/pg/rows.h"
 #include "store/transaction_control.h"
 
 namespace tessera::store::pg {
@@ -112,18 +113,32 @@ std::expected<void, std::string> ApplySet(Connection& conn, const Pending& pendi
 
 std::expected<std::vector<AppliedMigration>, std::string> ReadApplied(Connection& conn,
                                                                       std::string_view source) {
-  auto exists = conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  auto exists = conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
   if (!exists) return std::unexpected(exists.error().message);
-  if (std::string_view(PQgetvalue(exists->get(), 0, 0)) != "t") {
-    return std::vector<AppliedMigration>{};
-  }
+  RowReader found(exists->get());
+  auto present = found.size() == 1
+                     ? found.row(0).Bool("present")
+                     : std::expected<bool, RowError>(std::unexpected(RowError::kNull));
+  if (!present)
+    return std::unexpected("schema_migrations check unreadable: " +
+                           std::string(Describe(present.error())));
+  if (!*present) return std::vector<AppliedMigration>{};
   auto rows =
       conn.Exec("SELECT name, checksum FROM schema_migrations WHERE source = $1 ORDER BY name",
                 {std::string(source)});
   if (!rows) return std::unexpected(rows.error().message);
   std::vector<AppliedMigration> out;
-  for (int i = 0; i < PQntuples(rows->get()); ++i) {
-    out.push_back({PQgetvalue(rows->get(), i, 0), PQgetvalue(rows->get(), i, 1)});
+  RowReader applied(rows->get());
+  for (int i = 0; i < applied.size(); ++i) {
+    AppliedMigration m;
+    RowFields f;
+    f.Take(applied.row(i).Text("name"), m.name);
+    f.Take(applied.row(i).Text("checksum"), m.checksum);
+    if (f.error()) {
+      return std::unexpected("schema_migrations row unreadable: " +
+                             std::string(Describe(*f.error())));
+    }
+    out.push_back(std::move(m));
   }
   return out;
 }

@@ -4,11 +4,12 @@
 #include <optional>
 
 #include "log/log.h"
-#include "names/userid.h"
 #include "store/migrations.h"
 #include "store/notification.h"
 #include "store/pg/connection.h"
 #include "store/pg/migrator.h"
+#include "store/pg/records.h"
+#include "store/pg/rows.h"
 #include "store/sql_text.h"
 
 namespace tessera::store::pg {
@@ -34,38 +35,25 @@ std::string PrimaryMessage(std::string_view message) {
 // The columns OwnGrantFromRow reads, from api_tokens aliased t.
 constexpr const char* kOwnGrantColumns =
     "t.jti, t.name, t.read, t.write, t.delete, t.repo, " TESSERA_EPOCH_SQL(
-        "t.created_at") ", " TESSERA_EPOCH_SQL("t.expires_at") ", " TESSERA_EPOCH_SQL("t.revoked_at");
+        "t.created_at") " AS created_at, " TESSERA_EPOCH_SQL("t.expires_at") " AS expires_at, "
+        TESSERA_EPOCH_SQL("t.revoked_at") " AS revoked_at";
 
-std::expected<OwnGrant, RowError> OwnGrantFromRow(PGresult* r, int row) {
+std::expected<OwnGrant, RowError> OwnGrantFromRow(const RowReader::Row& row) {
   OwnGrant g;
-  for (int c : {0, 1, 2, 3, 4}) {
-    if (PQgetisnull(r, row, c)) return std::unexpected(RowError::kNull);
-  }
-  g.jti = PQgetvalue(r, row, 0);
-  g.name = PQgetvalue(r, row, 1);
-  auto read = ParseSqlBool(PQgetvalue(r, row, 2));
-  auto write = ParseSqlBool(PQgetvalue(r, row, 3));
-  auto del = ParseSqlBool(PQgetvalue(r, row, 4));
-  if (!read || !write || !del) return std::unexpected(RowError::kBadBool);
-  g.read = *read;
-  g.write = *write;
-  g.del = *del;
-  if (!PQgetisnull(r, row, 5)) g.repo = PQgetvalue(r, row, 5);
-  auto created = EpochFromRow(r, row, 6);
-  auto expires = EpochFromRow(r, row, 7);
-  if (!created) return std::unexpected(created.error());
-  if (!expires) return std::unexpected(expires.error());
-  g.created_at = *created;
-  g.expires_at = *expires;
-  if (!PQgetisnull(r, row, 8)) {
-    auto revoked = EpochFromRow(r, row, 8);
-    if (!revoked) return std::unexpected(revoked.error());
-    g.revoked_at = *revoked;
-  }
+  RowFields f;
+  f.Take(row.Text("jti"), g.jti);
+  f.Take(row.Text("name"), g.name);
+  f.Take(row.Bool("read"), g.read);
+  f.Take(row.Bool("write"), g.write);
+  f.Take(row.Bool("delete"), g.del);
+  f.Take(row.OptionalText("repo"), g.repo);
+  f.Take(row.Time("created_at"), g.created_at);
+  f.Take(row.Time("expires_at"), g.expires_at);
+  f.Take(row.OptionalTime("revoked_at"), g.revoked_at);
+  if (f.error()) return std::unexpected(*f.error());
   return g;
 }
 
-// An integer column, parsed strictly; nullopt for NULL or anything else.
 class PgDatabase final : public Database {
  public:
   explicit PgDatabase(PgOptions options) : options_(std::move(options)) {}
@@ -74,26 +62,20 @@ class PgDatabase final : public Database {
 
   std::expected<std::optional<AccountRecord>, StoreError> FindAccount(
       std::string_view userid) override {
-    auto result = Query(std::string("SELECT password_hash, id, ") + kStateColumns +
-                            " FROM accounts WHERE userid = $1",
-                        {std::string(userid)}, Replay::kSafe);
-    if (!result) return std::unexpected(result.error());
-    PGresult* r = result->get();
-    if (PQntuples(r) == 0) return std::optional<AccountRecord>{};
-    auto id = Int64FromRow(r, 0, 1);
-    auto state = id ? StateFromRow(r, 0, 2) : std::unexpected(id.error());
-    if (!state) {
-      // One odd row denies only its own account, as if it were not there.
-      log::Error("accounts row " + LogSafePrefix(userid) +
-                 " refused: " + std::string(Describe(state.error())));
-      return std::optional<AccountRecord>{};
-    }
-    AccountRecord rec;
-    rec.id = *id;
-    rec.userid = userid;
-    rec.password_hash = PQgetvalue(r, 0, 0);
-    rec.state = *state;
-    return rec;
+    return FindRow<AccountRecord>(
+        std::string("SELECT password_hash, id, ") + kStateColumns +
+            " FROM accounts WHERE userid = $1",
+        userid, "accounts",
+        [&](const RowReader::Row& row) -> std::expected<AccountRecord, RowError> {
+          AccountRecord rec;
+          rec.userid = userid;
+          RowFields f;
+          f.Take(row.Text("password_hash"), rec.password_hash);
+          f.Take(row.Int64("id"), rec.id);
+          f.Take(StateFromRow(row), rec.state);
+          if (f.error()) return std::unexpected(*f.error());
+          return rec;
+        });
   }
 
   std::expected<void, StoreError> ReplacePasswordHash(std::string_view userid,
@@ -113,8 +95,9 @@ class PgDatabase final : public Database {
         "WHERE userid = $1 AND password_hash = $2 RETURNING session_epoch",
         {std::string(userid), std::string(old_hash), std::string(new_hash)}, Replay::kNever);
     if (!result) return std::unexpected(result.error());
-    if (PQntuples(result->get()) == 0) return std::optional<std::int64_t>{};
-    auto epoch = Int64FromRow(result->get(), 0, 0);
+    RowReader rows(result->get());
+    if (rows.size() == 0) return std::optional<std::int64_t>{};
+    auto epoch = rows.row(0).Int64("session_epoch");
     if (!epoch) return std::unexpected(StoreError::kInvalid);
     return std::optional<std::int64_t>(*epoch);
   }
@@ -127,8 +110,12 @@ class PgDatabase final : public Database {
                         {std::string(userid), std::to_string(limit)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     std::vector<OwnGrant> grants;
-    for (int i = 0; i < PQntuples(result->get()); ++i) {
-      auto grant = OwnGrantFromRow(result->get(), i);
+    RowReader rows(result->get());
+    for (int i = 0; i < rows.size(); ++i) {
+      auto grant = OwnGrantFromRow(rows.row(i));
+      if (!grant && grant.error() == RowError::kMissingColumn) {
+        return std::unexpected(StoreError::kInvalid);
+      }
       if (!grant) {
         log::Error("api_tokens row of " + LogSafePrefix(userid) +
                    " not listed: " + std::string(Describe(grant.error())));
@@ -156,8 +143,9 @@ class PgDatabase final : public Database {
           e == StoreError::kRefused || e == StoreError::kConflict || e == StoreError::kInvalid;
       return std::unexpected(GrantRefusal{e, told ? last_error_ : std::string()});
     }
-    auto grant = PQntuples(result->get()) == 1
-                     ? OwnGrantFromRow(result->get(), 0)
+    RowReader rows(result->get());
+    auto grant = rows.size() == 1
+                     ? OwnGrantFromRow(rows.row(0))
                      : std::expected<OwnGrant, RowError>(std::unexpected(RowError::kNull));
     if (!grant) return std::unexpected(GrantRefusal{StoreError::kInvalid, {}});
     return std::move(*grant);
@@ -170,8 +158,11 @@ class PgDatabase final : public Database {
         "WHERE userid = $1 AND name = $2 AND revoked_at IS NULL RETURNING jti",
         {std::string(userid), std::string(name)}, Replay::kNever);
     if (!result) return std::unexpected(result.error());
-    if (PQntuples(result->get()) == 0) return std::optional<std::string>{};
-    return std::optional<std::string>(PQgetvalue(result->get(), 0, 0));
+    RowReader rows(result->get());
+    if (rows.size() == 0) return std::optional<std::string>{};
+    auto jti = rows.row(0).Text("jti");
+    if (!jti) return std::unexpected(StoreError::kInvalid);
+    return std::optional<std::string>(std::move(*jti));
   }
 
   // Every statement below that changes an account's usage locks its account_usage row first
@@ -203,12 +194,16 @@ class PgDatabase final : public Database {
         "r AS (INSERT INTO usage_reservations "
         "        (id, account_id, repo, object, bytes, worker, lease_until) "
         "      SELECT $4, $1, $5, $6, $2, $7, to_timestamp($8) FROM u RETURNING 1) "
-        "SELECT count(*) FROM r",
+        "SELECT count(*) AS reserved FROM r",
         {std::to_string(row.account), std::to_string(row.bytes), std::to_string(grace), row.id,
          row.repo, row.object, row.worker, std::to_string(row.lease_until)},
         Replay::kNever);
     if (!result) return std::unexpected(result.error());
-    return std::string_view(PQgetvalue(result->get(), 0, 0)) == "1";
+    RowReader rows(result->get());
+    auto reserved =
+        rows.size() == 1 ? rows.row(0).Int64("reserved") : std::expected<std::int64_t, RowError>(0);
+    if (!reserved) return std::unexpected(StoreError::kInvalid);
+    return *reserved == 1;
   }
 
   std::expected<bool, StoreError> RenewUsage(std::string_view id, std::int64_t lease_until,
@@ -271,19 +266,27 @@ class PgDatabase final : public Database {
         "upd AS (UPDATE account_usage u SET bytes = greatest(0, u.bytes - s.b) "
         "  FROM sums s WHERE u.account_id = s.account_id RETURNING 1) "
         "SELECT id, account_id, repo, object, bytes, worker, " TESSERA_EPOCH_SQL("lease_until")
-        ", (SELECT count(*) FROM upd) FROM usage_reservations "
+        " AS lease_until, (SELECT count(*) FROM upd) AS settled FROM usage_reservations "
         "WHERE lease_until < to_timestamp($1) AND storing ORDER BY lease_until LIMIT $2",
         {std::to_string(now), std::to_string(limit)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
     std::vector<ReservationRow> rows;
-    PGresult* r = result->get();
-    for (int i = 0; i < PQntuples(r); ++i) {
-      auto account = Int64FromRow(r, i, 1);
-      auto bytes = Int64FromRow(r, i, 4);
-      auto lease = EpochFromRow(r, i, 6);
-      if (!account || !bytes || !lease || *bytes < 0) return std::unexpected(StoreError::kInvalid);
-      rows.push_back({PQgetvalue(r, i, 0), *account, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                      static_cast<std::uint64_t>(*bytes), PQgetvalue(r, i, 5), *lease});
+    RowReader reader(result->get());
+    for (int i = 0; i < reader.size(); ++i) {
+      RowReader::Row r = reader.row(i);
+      ReservationRow row;
+      std::int64_t bytes = -1;
+      RowFields f;
+      f.Take(r.Text("id"), row.id);
+      f.Take(r.Int64("account_id"), row.account);
+      f.Take(r.Text("repo"), row.repo);
+      f.Take(r.Text("object"), row.object);
+      f.Take(r.Int64("bytes"), bytes);
+      f.Take(r.Text("worker"), row.worker);
+      f.Take(r.Time("lease_until"), row.lease_until);
+      if (f.error() || bytes < 0) return std::unexpected(StoreError::kInvalid);
+      row.bytes = static_cast<std::uint64_t>(bytes);
+      rows.push_back(std::move(row));
     }
     return rows;
   }
@@ -400,8 +403,8 @@ class PgDatabase final : public Database {
                   "        UNION ALL SELECT failures, window_start, $3::int FROM lone) "
                   "SELECT COALESCE(max(greatest(1, ceil(extract(epoch FROM "
                   "                  window_start + make_interval(secs => $5) - now())))) "
-                  "         FILTER (WHERE failures > lim), 0)::bigint, "
-                  "       COALESCE(bool_or(failures = lim + 1), false) "
+                  "         FILTER (WHERE failures > lim), 0)::bigint AS retry_after, "
+                  "       COALESCE(bool_or(failures = lim + 1), false) AS first_refusal "
                   "FROM hit",
               {PairSubject(account_key, network), "addr:" + std::string(network),
                std::to_string(p.max_user_failures), std::to_string(p.max_addr_failures),
@@ -409,9 +412,14 @@ class PgDatabase final : public Database {
                std::to_string(p.max_account_networks)},
               Replay::kNever);
     if (!result) return std::unexpected(result.error());
-    auto seconds = Int64FromRow(result->get(), 0, 0);
-    if (!seconds) return std::unexpected(StoreError::kInvalid);
-    return ThrottleVerdict{*seconds, std::string_view(PQgetvalue(result->get(), 0, 1)) == "t"};
+    RowReader rows(result->get());
+    if (rows.size() != 1) return std::unexpected(StoreError::kInvalid);
+    ThrottleVerdict verdict;
+    RowFields f;
+    f.Take(rows.row(0).Int64("retry_after"), verdict.retry_after);
+    f.Take(rows.row(0).Bool("first_refusal"), verdict.first_refusal);
+    if (f.error()) return std::unexpected(StoreError::kInvalid);
+    return verdict;
   }
 
   std::expected<void, StoreError> ReleaseAttempt(std::string_view account_key,
@@ -440,24 +448,29 @@ class PgDatabase final : public Database {
       std::string_view userid) override {
     return FindRow<AccountState>(
         std::string("SELECT ") + kStateColumns + " FROM accounts WHERE userid = $1", userid,
-        "accounts", [](PGresult* r) { return StateFromRow(r, 0, 0); });
+        "accounts", StateFromRow);
   }
 
   std::expected<std::optional<GrantRecord>, StoreError> FindGrant(std::string_view jti) override {
     return FindRow<GrantRecord>(
         std::string("SELECT ") + kGrantColumns + " FROM " + kGrantFrom + " WHERE t.jti = $1", jti,
-        "api_tokens", [](PGresult* r) { return GrantFromRow(r, 0, 0); });
+        "api_tokens", GrantFromRow);
   }
 
   std::expected<bool, StoreError> StartSession(std::string_view userid, const SessionTicket& first,
                                                int max_sessions) override {
     // Ends the account's sessions beyond the newest `max_sessions` (sql/0015).
-    auto result = Query("SELECT tessera_start_session($1, $2, to_timestamp($3), $4::int)",
-                        {std::string(userid), first.revocation_id, std::to_string(first.expires_at),
-                         std::to_string(max_sessions)},
-                        Replay::kNever);
+    auto result =
+        Query("SELECT tessera_start_session($1, $2, to_timestamp($3), $4::int) AS session",
+              {std::string(userid), first.revocation_id, std::to_string(first.expires_at),
+               std::to_string(max_sessions)},
+              Replay::kNever);
     if (!result) return std::unexpected(result.error());
-    return PQntuples(result->get()) == 1 && !PQgetisnull(result->get(), 0, 0);
+    RowReader rows(result->get());
+    if (rows.size() != 1) return false;
+    auto session = rows.row(0).OptionalInt64("session");  // NULL: no such account
+    if (!session) return std::unexpected(StoreError::kInvalid);
+    return session->has_value();
   }
 
   std::expected<bool, StoreError> ContinueSession(std::string_view presented,
@@ -484,17 +497,20 @@ class PgDatabase final : public Database {
   std::expected<std::vector<SessionTicket>, StoreError> EndSession(
       const SessionTicket& presented, std::string_view userid) override {
     auto result = Query(
-        "SELECT revoked_hash, extract(epoch FROM revoked_expires_at)::bigint "
+        "SELECT revoked_hash, extract(epoch FROM revoked_expires_at)::bigint AS expires_at "
         "FROM tessera_end_session($1, $2, to_timestamp($3))",
         {presented.revocation_id, std::string(userid), std::to_string(presented.expires_at)},
         Replay::kNever);
     if (!result) return std::unexpected(result.error());
     std::vector<SessionTicket> revoked;
-    PGresult* r = result->get();
-    for (int i = 0; i < PQntuples(r); ++i) {
-      auto expires = Int64FromRow(r, i, 1);
-      if (!expires) return std::unexpected(StoreError::kInvalid);
-      revoked.push_back(SessionTicket{PQgetvalue(r, i, 0), *expires});
+    RowReader rows(result->get());
+    for (int i = 0; i < rows.size(); ++i) {
+      SessionTicket ticket;
+      RowFields f;
+      f.Take(rows.row(i).Text("revoked_hash"), ticket.revocation_id);
+      f.Take(rows.row(i).Int64("expires_at"), ticket.expires_at);
+      if (f.error()) return std::unexpected(StoreError::kInvalid);
+      revoked.push_back(std::move(ticket));
     }
     return revoked;
   }
@@ -548,18 +564,18 @@ class PgDatabase final : public Database {
                          std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))},
                         Replay::kSafe);  // a second run finds the repository: "exists"
     if (!result) return std::unexpected(result.error());
-    PGresult* r = result->get();
+    RowReader rows(result->get());
     RepoClaim claim;
-    if (PQntuples(r) == 0) return claim;  // no such account
-    auto cap = Int64FromRow(r, 0, 1);
-    if (!cap || *cap < 0) return std::unexpected(StoreError::kInvalid);
+    if (rows.size() == 0) return claim;  // no such account
+    auto cap = rows.row(0).Int64("repo_cap");
+    auto outcome = rows.row(0).Text("outcome");
+    if (!cap || *cap < 0 || !outcome) return std::unexpected(StoreError::kInvalid);
     claim.cap = static_cast<std::uint64_t>(*cap);
-    std::string_view outcome = PQgetvalue(r, 0, 0);
-    if (outcome == "created") {
+    if (*outcome == "created") {
       claim.outcome = RepoClaimOutcome::kCreated;
-    } else if (outcome == "exists") {
+    } else if (*outcome == "exists") {
       claim.outcome = RepoClaimOutcome::kExists;
-    } else if (outcome == "full") {
+    } else if (*outcome == "full") {
       claim.outcome = RepoClaimOutcome::kFull;
     } else {
       return std::unexpected(StoreError::kInvalid);
@@ -600,28 +616,28 @@ class PgDatabase final : public Database {
                                                             const std::optional<std::string>& only,
                                                             std::size_t limit) override {
     auto result = Query(
-        "SELECT repo, bytes, objects, snapshots, floor(extract(epoch FROM last_snapshot))::bigint "
+        "SELECT repo, bytes, objects, snapshots, "
+        "       floor(extract(epoch FROM last_snapshot))::bigint AS last_snapshot "
         "FROM repo_usage WHERE account_id = $1 AND ($2::text IS NULL OR repo = $2) "
         "ORDER BY repo LIMIT $3",
         {std::to_string(account), only, std::to_string(limit)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
-    PGresult* r = result->get();
+    RowReader reader(result->get());
     std::vector<RepoRow> rows;
-    for (int i = 0; i < PQntuples(r); ++i) {
-      auto bytes = Int64FromRow(r, i, 1);
-      auto objects = Int64FromRow(r, i, 2);
-      auto snapshots = Int64FromRow(r, i, 3);
-      if (!bytes || !objects || !snapshots) return std::unexpected(StoreError::kInvalid);
+    for (int i = 0; i < reader.size(); ++i) {
+      RowReader::Row r = reader.row(i);
       RepoRow row;
-      row.repo = PQgetvalue(r, i, 0);
-      row.bytes = static_cast<std::uint64_t>(*bytes);
-      row.objects = static_cast<std::uint64_t>(*objects);
-      row.snapshots = static_cast<std::uint64_t>(*snapshots);
-      if (!PQgetisnull(r, i, 4)) {
-        auto at = Int64FromRow(r, i, 4);
-        if (!at) return std::unexpected(StoreError::kInvalid);
-        row.last_snapshot = *at;
-      }
+      std::int64_t bytes = 0, objects = 0, snapshots = 0;
+      RowFields f;
+      f.Take(r.Text("repo"), row.repo);
+      f.Take(r.Int64("bytes"), bytes);
+      f.Take(r.Int64("objects"), objects);
+      f.Take(r.Int64("snapshots"), snapshots);
+      f.Take(r.OptionalInt64("last_snapshot"), row.last_snapshot);
+      if (f.error()) return std::unexpected(StoreError::kInvalid);
+      row.bytes = static_cast<std::uint64_t>(bytes);
+      row.objects = static_cast<std::uint64_t>(objects);
+      row.snapshots = static_cast<std::uint64_t>(snapshots);
       rows.push_back(std::move(row));
     }
     return rows;
@@ -630,29 +646,30 @@ class PgDatabase final : public Database {
   std::expected<std::optional<AccountUse>, StoreError> ReadAccountUse(
       std::int64_t account, std::uint64_t default_cap) override {
     auto result = Query(
-        "SELECT COALESCE((SELECT bytes FROM account_usage WHERE account_id = a.id), 0), "
+        "SELECT COALESCE((SELECT bytes FROM account_usage WHERE account_id = a.id), 0) AS bytes, "
         "       a.quota_bytes, "
-        "       (SELECT count(*) FROM repo_usage WHERE account_id = a.id), "
-        "       COALESCE(a.repo_max_count, $2) "
+        "       (SELECT count(*) FROM repo_usage WHERE account_id = a.id) AS repos, "
+        "       COALESCE(a.repo_max_count, $2) AS repo_cap "
         "FROM accounts a WHERE a.id = $1",
         {std::to_string(account), std::to_string(std::min<std::uint64_t>(default_cap, kMaxSqlInt))},
         Replay::kSafe);
     if (!result) return std::unexpected(result.error());
-    PGresult* r = result->get();
-    if (PQntuples(r) == 0) return std::optional<AccountUse>{};
-    auto bytes = Int64FromRow(r, 0, 0);
-    auto repos = Int64FromRow(r, 0, 2);
-    auto cap = Int64FromRow(r, 0, 3);
-    if (!bytes || !repos || !cap) return std::unexpected(StoreError::kInvalid);
+    RowReader rows(result->get());
+    if (rows.size() == 0) return std::optional<AccountUse>{};
+    RowReader::Row r = rows.row(0);
+    std::int64_t bytes = 0, repos = 0, cap = 0;
+    std::optional<std::int64_t> quota;
+    RowFields f;
+    f.Take(r.Int64("bytes"), bytes);
+    f.Take(r.OptionalInt64("quota_bytes"), quota);
+    f.Take(r.Int64("repos"), repos);
+    f.Take(r.Int64("repo_cap"), cap);
+    if (f.error()) return std::unexpected(StoreError::kInvalid);
     AccountUse use;
-    use.bytes = static_cast<std::uint64_t>(*bytes);
-    use.repos = static_cast<std::uint64_t>(*repos);
-    use.repo_cap = static_cast<std::uint64_t>(*cap);
-    if (!PQgetisnull(r, 0, 1)) {
-      auto quota = Int64FromRow(r, 0, 1);
-      if (!quota) return std::unexpected(StoreError::kInvalid);
-      use.quota_bytes = static_cast<std::uint64_t>(*quota);
-    }
+    use.bytes = static_cast<std::uint64_t>(bytes);
+    use.repos = static_cast<std::uint64_t>(repos);
+    use.repo_cap = static_cast<std::uint64_t>(cap);
+    if (quota) use.quota_bytes = static_cast<std::uint64_t>(*quota);
     return std::optional<AccountUse>(use);
   }
 
@@ -727,13 +744,18 @@ class PgDatabase final : public Database {
 
   // The row `sql` finds for `key` ($1), read by `read`; nullopt when there is none, or when it
   // cannot be read: one odd row of `table` denies only itself, as if it were not there (logged).
+  // A result without one of the columns `read` names fails with kInvalid (logged by the reader).
   template <typename T, typename Read>
   std::expected<std::optional<T>, StoreError> FindRow(const std::string& sql, std::string_view key,
                                                       std::string_view table, Read read) {
     auto result = Query(sql, {std::string(key)}, Replay::kSafe);
     if (!result) return std::unexpected(result.error());
-    if (PQntuples(result->get()) == 0) return std::optional<T>{};
-    auto row = read(result->get());
+    RowReader rows(result->get());
+    if (rows.size() == 0) return std::optional<T>{};
+    auto row = read(rows.row(0));
+    if (!row && row.error() == RowError::kMissingColumn) {
+      return std::unexpected(StoreError::kInvalid);
+    }
     if (!row) {
       log::Error(std::string(table) + " row " + LogSafePrefix(key) +
                  " refused: " + std::string(Describe(row.error())));
@@ -763,54 +785,6 @@ class PgDatabase final : public Database {
 };
 
 }  // namespace
-
-std::expected<GrantRecord, RowError> GrantFromRow(PGresult* r, int row, int first) {
-  auto flag = [&](int c) -> std::expected<bool, RowError> {
-    if (PQgetisnull(r, row, first + c)) return std::unexpected(RowError::kNull);
-    auto value = ParseSqlBool(PQgetvalue(r, row, first + c));
-    if (!value) return std::unexpected(RowError::kBadBool);
-    return *value;
-  };
-  GrantRecord g;
-  if (PQgetisnull(r, row, first)) return std::unexpected(RowError::kNull);
-  g.userid = PQgetvalue(r, row, first);
-  if (!names::IsValidUserid(g.userid)) return std::unexpected(RowError::kBadUserid);
-  auto account_id = Int64FromRow(r, row, first + 1);
-  auto read = flag(2), write = flag(3), del = flag(4), revoked = flag(6);
-  auto expires_at = EpochFromRow(r, row, first + 7);
-  for (const auto* f : {&read, &write, &del, &revoked}) {
-    if (!*f) return std::unexpected(f->error());
-  }
-  if (!account_id) return std::unexpected(account_id.error());
-  if (!expires_at) return std::unexpected(expires_at.error());
-  g.account_id = *account_id;
-  g.read = *read;
-  g.write = *write;
-  g.del = *del;
-  if (!PQgetisnull(r, row, first + 5)) g.repo = PQgetvalue(r, row, first + 5);
-  g.revoked = *revoked;
-  g.expires_at = *expires_at;
-  if (PQgetisnull(r, row, first + 8)) return std::unexpected(RowError::kNull);
-  g.name = PQgetvalue(r, row, first + 8);
-  return g;
-}
-
-std::expected<AccountState, RowError> StateFromRow(PGresult* r, int row, int first_column) {
-  AccountState state;
-  if (PQgetisnull(r, row, first_column)) return std::unexpected(RowError::kNull);
-  auto enabled = ParseSqlBool(PQgetvalue(r, row, first_column));
-  if (!enabled) return std::unexpected(RowError::kBadBool);
-  state.enabled = *enabled;
-  if (!PQgetisnull(r, row, first_column + 1)) {
-    auto expires_at = EpochFromRow(r, row, first_column + 1);
-    if (!expires_at) return std::unexpected(expires_at.error());
-    state.expires_at = *expires_at;
-  }
-  auto epoch = Int64FromRow(r, row, first_column + 2);
-  if (!epoch) return std::unexpected(epoch.error());
-  state.session_epoch = *epoch;
-  return state;
-}
 
 std::unique_ptr<Database> OpenPgDatabase(PgOptions options) {
   return std::make_unique<PgDatabase>(std::move(options));

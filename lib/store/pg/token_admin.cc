@@ -1,13 +1,16 @@
 #include "store/pg/token_admin.h"
 
 #include "store/pg/connection.h"
+#include "store/pg/rows.h"
 
 namespace tessera::store::pg {
 namespace {
 using Params = std::vector<std::optional<std::string>>;
 
+// The columns RowAt reads.
 constexpr const char* kColumns = "jti, userid, name, read, write, delete, repo, " TESSERA_EPOCH_SQL(
-    "expires_at") ", " TESSERA_EPOCH_SQL("created_at") ", revoked_at IS NOT NULL";
+    "expires_at") " AS expires_at, " TESSERA_EPOCH_SQL(
+    "created_at") " AS created_at, revoked_at IS NOT NULL AS revoked";
 
 // PostgreSQL's message without the severity libpq puts before it ("ERROR:  "): the schema's
 // functions word their errors for the admin, who reads them as they are.
@@ -24,25 +27,22 @@ std::expected<Connection, std::string> Open(const std::string& conninfo) {
   return std::move(*conn);
 }
 
-std::expected<GrantRow, std::string> RowAt(PGresult* r, int i) {
-  auto t = [&](int c) { return std::string_view(PQgetvalue(r, i, c)) == "t"; };
-  auto expires = EpochFromRow(r, i, 7);
-  auto created = EpochFromRow(r, i, 8);
-  if (!expires || !created) {
-    return std::unexpected("grant row unreadable: " +
-                           std::string(Describe(!expires ? expires.error() : created.error())));
-  }
-  return GrantRow{
-      PQgetvalue(r, i, 0),
-      PQgetvalue(r, i, 1),
-      PQgetvalue(r, i, 2),
-      t(3),
-      t(4),
-      t(5),
-      PQgetisnull(r, i, 6) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, 6)),
-      *expires,
-      *created,
-      t(9)};
+std::expected<GrantRow, std::string> RowAt(const RowReader::Row& row) {
+  GrantRow g;
+  RowFields f;
+  f.Take(row.Text("jti"), g.jti);
+  f.Take(row.Text("userid"), g.userid);
+  f.Take(row.Text("name"), g.name);
+  f.Take(row.Bool("read"), g.read);
+  f.Take(row.Bool("write"), g.write);
+  f.Take(row.Bool("delete"), g.del);
+  f.Take(row.OptionalText("repo"), g.repo);
+  f.Take(row.Time("expires_at"), g.expires_at);
+  f.Take(row.Time("created_at"), g.created_at);
+  f.Take(row.Bool("revoked"), g.revoked);
+  if (f.error())
+    return std::unexpected("grant row unreadable: " + std::string(Describe(*f.error())));
+  return g;
 }
 
 // The grants a query over kColumns returns.
@@ -51,8 +51,9 @@ std::expected<std::vector<GrantRow>, std::string> Rows(Connection& conn, const s
   auto result = conn.Exec(sql, params);
   if (!result) return std::unexpected(Message(result.error()));
   std::vector<GrantRow> rows;
-  for (int i = 0; i < PQntuples(result->get()); ++i) {
-    auto row = RowAt(result->get(), i);
+  RowReader reader(result->get());
+  for (int i = 0; i < reader.size(); ++i) {
+    auto row = RowAt(reader.row(i));
     if (!row) return std::unexpected(row.error());
     rows.push_back(std::move(*row));
   }
@@ -89,13 +90,18 @@ std::expected<GrantRow, std::string> CreateGrant(const std::string& conninfo,
   params.insert(params.end(), shape.begin(), shape.end());
   // Two statements: a query does not see rows its own function call inserts.
   auto made = conn->Exec(
-      spec.name ? "SELECT tessera.grant_token(account => $1, name => $2, read => $3, write => $4, "
-                  "delete => $5, repo => $6, valid_for => make_interval(secs => $7))"
-                : "SELECT tessera_grant_token($1, $2, $3, $4, $5, make_interval(secs => $6))",
+      spec.name
+          ? "SELECT tessera.grant_token(account => $1, name => $2, read => $3, write => $4, "
+            "delete => $5, repo => $6, valid_for => make_interval(secs => $7)) AS jti"
+          : "SELECT tessera_grant_token($1, $2, $3, $4, $5, make_interval(secs => $6)) AS jti",
       params);
   if (!made) return std::unexpected(Message(made.error()));
-  std::string jti = PQgetvalue(made->get(), 0, 0);
-  return One(*conn, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE jti = $1", {jti},
+  RowReader rows(made->get());
+  auto jti = rows.size() == 1
+                 ? rows.row(0).Text("jti")
+                 : std::expected<std::string, RowError>(std::unexpected(RowError::kNull));
+  if (!jti) return std::unexpected("grant row unreadable: " + std::string(Describe(jti.error())));
+  return One(*conn, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE jti = $1", {*jti},
              "no such grant");
 }
 
@@ -149,9 +155,15 @@ std::expected<std::string, std::string> RevokeNamedGrant(const std::string& conn
                                                          const std::string& name) {
   auto conn = Open(conninfo);
   if (!conn) return std::unexpected(conn.error());
-  auto gone = conn->Exec("SELECT tessera.revoke_token(account => $1, name => $2)", {userid, name});
+  auto gone =
+      conn->Exec("SELECT tessera.revoke_token(account => $1, name => $2) AS jti", {userid, name});
   if (!gone) return std::unexpected(Message(gone.error()));
-  return std::string(PQgetvalue(gone->get(), 0, 0));
+  RowReader rows(gone->get());
+  auto jti = rows.size() == 1
+                 ? rows.row(0).Text("jti")
+                 : std::expected<std::string, RowError>(std::unexpected(RowError::kNull));
+  if (!jti) return std::unexpected("grant row unreadable: " + std::string(Describe(jti.error())));
+  return std::move(*jti);
 }
 
 }  // namespace tessera::store::pg

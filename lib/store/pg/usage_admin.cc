@@ -6,7 +6,7 @@
 
 #include "store/database.h"
 #include "store/pg/connection.h"
-#include "store/sql_text.h"
+#include "store/pg/rows.h"
 
 namespace tessera::store::pg {
 namespace {
@@ -17,11 +17,31 @@ std::expected<Connection, std::string> Open(const std::string& conninfo) {
   return std::move(*conn);
 }
 
-std::expected<std::uint64_t, std::string> Count(PGresult* r, int row, int column) {
-  auto value = ParseSqlInt64(PQgetvalue(r, row, column));
+std::expected<std::uint64_t, std::string> Count(const RowReader::Row& row,
+                                                std::string_view column) {
+  auto value = row.Int64(column);
   if (!value || *value < 0) return std::unexpected("PostgreSQL sent a count that is not one");
   return static_cast<std::uint64_t>(*value);
 }
+
+// A column that may be NULL, else a count.
+std::expected<std::optional<std::uint64_t>, std::string> OptionalCount(const RowReader::Row& row,
+                                                                       std::string_view column) {
+  auto value = row.OptionalInt64(column);
+  if (!value || (*value && **value < 0))
+    return std::unexpected("PostgreSQL sent a count that is not one");
+  if (!*value) return std::optional<std::uint64_t>{};
+  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(**value));
+}
+
+// A reservation in flight, as a recompute reads it.
+struct Held {
+  std::string id;
+  std::string path;  // "<repo>/<object>"
+  std::uint64_t bytes = 0;
+  bool storing = false;
+  bool expired = false;
+};
 
 }  // namespace
 
@@ -30,33 +50,33 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
   auto conn = Open(conninfo);
   if (!conn) return std::unexpected(conn.error());
   auto accounts = conn->Exec(
-      "SELECT a.id, a.userid, a.quota_bytes, COALESCE(u.bytes, 0), a.repo_max_count "
+      "SELECT a.id, a.userid, a.quota_bytes, COALESCE(u.bytes, 0) AS used_bytes, "
+      "       a.repo_max_count "
       "FROM accounts a LEFT JOIN account_usage u ON u.account_id = a.id "
       "WHERE $1::text IS NULL OR a.userid = $1 ORDER BY a.userid",
       {userid});
   if (!accounts) return std::unexpected(accounts.error().message);
-  PGresult* r = accounts->get();
-  if (userid && PQntuples(r) == 0) return std::unexpected("no such account");
+  RowReader account_rows(accounts->get());
+  if (userid && account_rows.size() == 0) return std::unexpected("no such account");
   std::vector<QuotaRow> rows;
   std::map<std::int64_t, std::size_t> by_id;
-  for (int i = 0; i < PQntuples(r); ++i) {
+  for (int i = 0; i < account_rows.size(); ++i) {
+    RowReader::Row r = account_rows.row(i);
     QuotaRow row;
-    auto id = ParseSqlInt64(PQgetvalue(r, i, 0));
-    auto used = Count(r, i, 3);
-    if (!id || !used) return std::unexpected("PostgreSQL sent an account row that is not one");
+    auto id = r.Int64("id");
+    auto name = r.Text("userid");
+    auto used = Count(r, "used_bytes");
+    if (!id || !name || !used)
+      return std::unexpected("PostgreSQL sent an account row that is not one");
     row.account_id = *id;
-    row.userid = PQgetvalue(r, i, 1);
-    if (!PQgetisnull(r, i, 2)) {
-      auto quota = Count(r, i, 2);
-      if (!quota) return std::unexpected(quota.error());
-      row.quota_bytes = *quota;
-    }
+    row.userid = std::move(*name);
+    auto quota = OptionalCount(r, "quota_bytes");
+    if (!quota) return std::unexpected(quota.error());
+    row.quota_bytes = *quota;
     row.used_bytes = *used;
-    if (!PQgetisnull(r, i, 4)) {
-      auto cap = Count(r, i, 4);
-      if (!cap) return std::unexpected(cap.error());
-      row.repo_cap = *cap;
-    }
+    auto cap = OptionalCount(r, "repo_max_count");
+    if (!cap) return std::unexpected(cap.error());
+    row.repo_cap = *cap;
     by_id[row.account_id] = rows.size();
     rows.push_back(std::move(row));
   }
@@ -66,15 +86,17 @@ std::expected<std::vector<QuotaRow>, std::string> ReadQuotas(
       "WHERE $1::text IS NULL OR a.userid = $1 ORDER BY r.account_id, r.repo",
       {userid});
   if (!repos) return std::unexpected(repos.error().message);
-  r = repos->get();
-  for (int i = 0; i < PQntuples(r); ++i) {
-    auto id = ParseSqlInt64(PQgetvalue(r, i, 0));
-    auto bytes = Count(r, i, 2);
-    auto objects = Count(r, i, 3);
-    auto snapshots = Count(r, i, 4);
-    if (!id || !bytes || !objects || !snapshots || !by_id.contains(*id))
+  RowReader repo_rows(repos->get());
+  for (int i = 0; i < repo_rows.size(); ++i) {
+    RowReader::Row r = repo_rows.row(i);
+    auto id = r.Int64("account_id");
+    auto repo = r.Text("repo");
+    auto bytes = Count(r, "bytes");
+    auto objects = Count(r, "objects");
+    auto snapshots = Count(r, "snapshots");
+    if (!id || !repo || !bytes || !objects || !snapshots || !by_id.contains(*id))
       return std::unexpected("PostgreSQL sent a repo_usage row that is not one");
-    rows[by_id[*id]].repos.push_back({PQgetvalue(r, i, 1), *bytes, *objects, *snapshots, {}});
+    rows[by_id[*id]].repos.push_back({std::move(*repo), *bytes, *objects, *snapshots, {}});
   }
   return rows;
 }
@@ -101,7 +123,9 @@ std::expected<RecomputeChange, std::string> Recompute(const std::string& conninf
   auto before = run("SELECT bytes FROM account_usage WHERE account_id = $1 FOR UPDATE", {id});
   if (!before) return std::unexpected(before.error());
   RecomputeChange change;
-  auto was = Count(before->get(), 0, 0);
+  RowReader before_rows(before->get());
+  if (before_rows.size() != 1) return std::unexpected("PostgreSQL sent a count that is not one");
+  auto was = Count(before_rows.row(0), "bytes");
   if (!was) return std::unexpected(was.error());
   change.bytes_before = *was;
   auto repos =
@@ -109,55 +133,79 @@ std::expected<RecomputeChange, std::string> Recompute(const std::string& conninf
           "AND (bytes > 0 OR objects > 0) ORDER BY repo",
           {id});
   if (!repos) return std::unexpected(repos.error());
-  for (int i = 0; i < PQntuples(repos->get()); ++i) {
-    auto bytes = Count(repos->get(), i, 1);
-    auto objects = Count(repos->get(), i, 2);
-    if (!bytes || !objects)
+  RowReader repo_rows(repos->get());
+  for (int i = 0; i < repo_rows.size(); ++i) {
+    auto repo = repo_rows.row(i).Text("repo");
+    auto bytes = Count(repo_rows.row(i), "bytes");
+    auto objects = Count(repo_rows.row(i), "objects");
+    if (!repo || !bytes || !objects)
       return std::unexpected("PostgreSQL sent a repo_usage row that is not one");
-    change.repos_before.push_back(
-        {PQgetvalue(repos->get(), i, 0), *bytes, *objects, 0, std::nullopt});
+    change.repos_before.push_back({std::move(*repo), *bytes, *objects, 0, std::nullopt});
   }
   // What is in flight, now that nothing of the account can change any more.
   auto held =
-      run("SELECT id, repo || '/' || object, bytes, storing, "
-          "       lease_until < to_timestamp($2) "
+      run("SELECT id, repo || '/' || object AS path, bytes, storing, "
+          "       lease_until < to_timestamp($2) AS expired "
           "FROM usage_reservations WHERE account_id = $1",
           {id, std::to_string(now)});
   if (!held) return std::unexpected(held.error());
   auto claims = run("SELECT object, claimer FROM usage_removals WHERE account_id = $1", {id});
   if (!claims) return std::unexpected(claims.error());
+  std::vector<Held> in_flight;
+  RowReader held_rows(held->get());
+  for (int i = 0; i < held_rows.size(); ++i) {
+    RowReader::Row r = held_rows.row(i);
+    Held row;
+    RowFields f;
+    f.Take(r.Text("id"), row.id);
+    f.Take(r.Text("path"), row.path);
+    f.Take(r.Bool("storing"), row.storing);
+    f.Take(r.Bool("expired"), row.expired);
+    auto bytes = Count(r, "bytes");
+    if (!bytes) return std::unexpected(bytes.error());
+    if (f.error())
+      return std::unexpected("PostgreSQL sent a usage_reservations row that is not one");
+    row.bytes = *bytes;
+    in_flight.push_back(std::move(row));
+  }
+  struct Claim {
+    std::string object, claimer;
+  };
+  std::vector<Claim> claimed;
+  RowReader claim_rows(claims->get());
+  for (int i = 0; i < claim_rows.size(); ++i) {
+    Claim claim;
+    RowFields f;
+    f.Take(claim_rows.row(i).Text("object"), claim.object);
+    f.Take(claim_rows.row(i).Text("claimer"), claim.claimer);
+    if (f.error()) return std::unexpected("PostgreSQL sent a usage_removals row that is not one");
+    claimed.push_back(std::move(claim));
+  }
   std::vector<std::string> watch;
-  PGresult* h = held->get();
-  for (int i = 0; i < PQntuples(h); ++i)
-    if (std::string_view(PQgetvalue(h, i, 3)) == "t") watch.push_back(PQgetvalue(h, i, 1));
-  PGresult* c = claims->get();
-  for (int i = 0; i < PQntuples(c); ++i) watch.push_back(PQgetvalue(c, i, 0));
+  for (const Held& h : in_flight)
+    if (h.storing) watch.push_back(h.path);
+  for (const Claim& c : claimed) watch.push_back(c.object);
   auto walked = walk(watch);
   if (!walked) return std::unexpected(walked.error());
   std::set<std::string> seen(walked->seen.begin(), walked->seen.end());
 
   std::uint64_t total = 0;
   for (const RepoBytes& r : walked->repos) total += r.bytes;
-  for (int i = 0; i < PQntuples(h); ++i) {
-    auto bytes = Count(h, i, 2);
-    if (!bytes) return std::unexpected(bytes.error());
-    bool storing = std::string_view(PQgetvalue(h, i, 3)) == "t";
-    bool expired = std::string_view(PQgetvalue(h, i, 4)) == "t";
-    bool stored = storing && seen.contains(PQgetvalue(h, i, 1));
-    if (!stored && !expired) {
-      total += *bytes;  // still in flight: its request commits or releases it
+  for (const Held& h : in_flight) {
+    bool stored = h.storing && seen.contains(h.path);
+    if (!stored && !h.expired) {
+      total += h.bytes;  // still in flight: its request commits or releases it
       continue;
     }
-    if (auto gone = run("DELETE FROM usage_reservations WHERE id = $1", {PQgetvalue(h, i, 0)});
-        !gone)
+    if (auto gone = run("DELETE FROM usage_reservations WHERE id = $1", {h.id}); !gone)
       return std::unexpected(gone.error());
     ++(stored ? change.reservations_counted : change.reservations_released);
   }
-  for (int i = 0; i < PQntuples(c); ++i) {
-    if (seen.contains(PQgetvalue(c, i, 0))) continue;  // its holder removes it and counts
+  for (const Claim& c : claimed) {
+    if (seen.contains(c.object)) continue;  // its holder removes it and counts
     if (auto gone = run("DELETE FROM usage_removals WHERE account_id = $1 AND object = $2 "
                         "AND claimer = $3",
-                        {id, PQgetvalue(c, i, 0), PQgetvalue(c, i, 1)});
+                        {id, c.object, c.claimer});
         !gone)
       return std::unexpected(gone.error());
     ++change.claims_ended;

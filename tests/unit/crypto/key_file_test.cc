@@ -1,40 +1,18 @@
 #include "crypto/key_file.h"
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
 
 #include "crypto/paserk.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace tessera;
+using testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 std::string Text(const crypto::SecretBytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
-
-// A temporary directory, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "tessera-keys-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path Write(const char* name, const std::string& text, mode_t mode) {
-    fs::path file = path / name;
-    std::ofstream(file) << text;
-    REQUIRE(chmod(file.c_str(), mode) == 0);
-    return file;
-  }
-};
 }  // namespace
 
 TEST_CASE("key files load each kind of key, with or without a trailing newline") {
