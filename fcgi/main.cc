@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@
 #include "store/pg/listener.h"
 #include "store/pg/pg_database.h"
 #include "store/pg/pool.h"
+#ifdef TESSERA_TEST_CLOCK
+#include "fcgi/test_clock.h"
+#endif
 
 namespace {
 
@@ -116,6 +120,23 @@ bool CheckSchema(const config::Config& config) {
   return true;
 }
 
+// The wall clock every service reads. Only the integration tests' build (TESSERA_TEST_CLOCK,
+// fcgi/test_clock.h) lets a file named in the environment move it; tessera-fcgi reads the
+// system clock and nothing else.
+const clock::Clock& WorkerClock() {
+#ifdef TESSERA_TEST_CLOCK
+  static const fcgi::OffsetFileClock clock = [] {
+    const char* path = std::getenv(fcgi::kTestClockOffsetFileVariable);
+    log::Warning(std::string("test build: the wall clock is moved by the offset in ") +
+                 (path ? path : "(no file named: offset 0)"));
+    return fcgi::OffsetFileClock(path ? path : "");
+  }();
+#else
+  static const clock::SystemClock clock;
+#endif
+  return clock;
+}
+
 // What lives as long as the process: the pool of database connections, the cache of account
 // state and grants (which reads what it does not hold through the pool) with the listener that
 // keeps it current, and the clock. In start order; members are destroyed in reverse.
@@ -133,7 +154,7 @@ struct Core {
                            config.max_requests_per_token);
   }
 
-  const clock::SystemClock clock;
+  const clock::Clock& clock = WorkerClock();
   std::unique_ptr<store::Database> db;
   auth::SessionCache sessions;
   store::pg::ChangeListener changes;

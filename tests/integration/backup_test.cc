@@ -34,6 +34,16 @@ std::string AccountDir(BackupStack& b, const std::string& user) {
 // A client of `b`'s nginx sending `token` as a bearer token.
 CheckedClient TokenClient(BackupStack& b, const std::string& token) { return b.Client(token); }
 
+// How many temporary files (.tmp-*) `dir` holds; none while it does not exist (data/xx/ is made
+// by the first write into it).
+std::size_t Temps(const std::string& dir) {
+  std::error_code missing;
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir, missing))
+    if (e.path().filename().string().starts_with(".tmp-")) ++n;
+  return n;
+}
+
 // Repeats `request` while it answers 401 (a worker learns of an account or grant change through
 // NOTIFY, within a second), then returns its answer.
 template <typename F>
@@ -304,13 +314,15 @@ TEST_CASE("an upload cut off mid-body, or a worker killed during one, leaves not
                        std::to_string(blob.size()) + "\r\n\r\n";
     REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
     REQUIRE(write(fd, blob.data(), blob.size() / 2) == static_cast<ssize_t>(blob.size() / 2));
-    std::this_thread::sleep_for(300ms);
+    // The worker is writing the upload's temporary file.
+    REQUIRE(Eventually([&] { return Temps(dir) == 1; }, 5s));
     if (kill_worker) b.stack->worker().process().Signal(SIGKILL);
     close(fd);
-    std::this_thread::sleep_for(300ms);
   };
 
   send_half(false);
+  // The worker sees the client go and removes what it wrote.
+  CHECK(Eventually([&] { return Temps(dir) == 0; }, 5s));
   CHECK(c.Head(path)->status == 404);
   std::size_t leftovers = 0;
   for (const auto& e : fs::directory_iterator(dir)) {

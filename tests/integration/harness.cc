@@ -327,11 +327,14 @@ std::string MakeKeys(const std::string& dir) {
   return "ticket_key = " + ticket + "\ncsrf_key = " + csrf + "\n";
 }
 
-Worker::Worker(const std::string& dir, const std::string& conninfo, const std::string& extra)
+Worker::Worker(const std::string& dir, const std::string& conninfo, const std::string& extra,
+               bool movable_clock)
     : dir_(dir),
       socket_(dir + "/fcgi.sock"),
       config_(dir + "/tessera.conf"),
-      log_(dir + "/worker.log") {
+      log_(dir + "/worker.log"),
+      clock_file_(movable_clock ? dir + "/clock-offset" : "") {
+  if (movable_clock) WriteFile(clock_file_, "0\n");
   // Cheap Argon2id for tests (the benchmark measures the real cost). A key that `extra` sets
   // replaces the base line (the config format refuses repeated keys).
   std::vector<std::pair<std::string, std::string>> base = {{"listen", socket_},
@@ -380,10 +383,24 @@ void Worker::StartOnInheritedSocket() {
   Launch(fd);
 }
 
+void Worker::MoveClock(std::chrono::seconds by) {
+  if (clock_file_.empty())
+    throw std::runtime_error("MoveClock: this worker's clock is the real one");
+  clock_offset_ += by;
+  // Written whole and renamed into place: the worker never reads half a number.
+  WriteFile(clock_file_ + ".new", std::to_string(clock_offset_.count()) + "\n");
+  fs::rename(clock_file_ + ".new", clock_file_);
+}
+
 void Worker::Launch(int stdin_fd) {
   std::size_t log_start = Log().size();  // a restart appends to the same log
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_}, log_, "", stdin_fd);
+  // env(1) execs the worker in its own place: the Process's PID is the worker's.
+  std::vector<std::string> argv =
+      clock_file_.empty()
+          ? std::vector<std::string>{TESSERA_FCGI_BIN, "--config", config_}
+          : std::vector<std::string>{"env", "TESSERA_TEST_CLOCK_OFFSET_FILE=" + clock_file_,
+                                     TESSERA_FCGI_TESTCLOCK_BIN, "--config", config_};
+  process_ = std::make_unique<Process>(argv, log_, "", stdin_fd);
   for (int i = 0; i < 500; ++i) {
     if (!process_->Running()) throw std::runtime_error("tessera-fcgi exited: " + Tail(Log()));
     if (Log().find("listening on", log_start) != std::string::npos) return;
@@ -564,11 +581,12 @@ Apache::~Apache() {
   }
 }
 
-Stack::Stack(const std::string& extra_config, const std::string& storage_dir, bool db_proxy)
+Stack::Stack(const std::string& extra_config, const std::string& storage_dir, bool db_proxy,
+             bool movable_clock)
     : dir_(MakeTempDir("tessera-stack")), storage_dir_(storage_dir) {
   MigrateOrThrow(pg_.Conninfo());
   if (db_proxy) db_proxy_ = std::make_unique<DbProxy>(pg_.SocketPath());
-  worker_ = std::make_unique<Worker>(dir_, WorkerConninfo(), extra_config);
+  worker_ = std::make_unique<Worker>(dir_, WorkerConninfo(), extra_config, movable_clock);
   worker_->Start();
   nginx_ = std::make_unique<Nginx>(dir_, worker_->socket(), storage_dir_);
 }
@@ -724,6 +742,30 @@ httplib::Client BackupStack::Client(const std::string& token) {
   httplib::Client c = stack->Client();
   c.set_bearer_token_auth(token.c_str());
   return c;
+}
+
+void BackupStack::AwaitNotifications() {
+  PgCluster& pg = stack->pg();
+  if (!sentinel_account_) {  // alice's hash: no Argon2 run for an account nobody logs in to
+    pg.Sql(
+        "INSERT INTO accounts (userid, password_hash) SELECT 'sentinel@pbs', password_hash "
+        "FROM accounts WHERE userid = 'alice@pbs'");
+    sentinel_account_ = true;
+  }
+  std::string token = Mint("sentinel@pbs", {"--read"});
+  httplib::Client c = Client(token);
+  auto status = [&] {
+    auto r = c.Get("/backup/sentinel/config");
+    return r ? r->status : -1;
+  };
+  // Honoured (no repository: 404), so the worker now holds the grant.
+  if (!Eventually([&] { return status() == 404; }, 5s))
+    throw std::runtime_error("AwaitNotifications: the sentinel grant is not honoured");
+  pg.Sql(
+      "UPDATE api_tokens SET revoked_at = now() WHERE userid = 'sentinel@pbs' AND revoked_at IS "
+      "NULL");
+  if (!Eventually([&] { return status() == 401; }, 5s))
+    throw std::runtime_error("AwaitNotifications: the worker never applied the revocation");
 }
 
 }  // namespace tessera::testing

@@ -48,6 +48,19 @@ bool Eventually(F check, std::chrono::milliseconds limit = std::chrono::seconds(
   return check();
 }
 
+// Polls `check` every 20 ms for `window`; false as soon as it fails once. For what must hold for
+// a length of time (a bound measured by the steady clock, which no test moves), never as a way
+// to wait for something to happen: that is Eventually.
+template <typename F>
+bool Throughout(F check, std::chrono::milliseconds window) {
+  for (auto end = std::chrono::steady_clock::now() + window;
+       std::chrono::steady_clock::now() < end;) {
+    if (!check()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return check();
+}
+
 // Runs a command to completion; returns its exit status and combined output.
 struct RunResult {
   int status;
@@ -102,9 +115,13 @@ class PgCluster {
 
 // Writes a worker config and runs tessera-fcgi on a unix socket. Keys in `extra_config` replace
 // the harness's own (listen, socket_mode, threads, database, database_retry_max_ms).
+// With `movable_clock` it runs tessera-fcgi-testclock instead (fcgi/test_clock.h): the same
+// worker, whose wall clock MoveClock() sets ahead, so a test of something that expires or comes
+// due moves the clock rather than sleeping.
 class Worker {
  public:
-  Worker(const std::string& dir, const std::string& conninfo, const std::string& extra_config = "");
+  Worker(const std::string& dir, const std::string& conninfo, const std::string& extra_config = "",
+         bool movable_clock = false);
   ~Worker();
   // Starts and waits for the socket. Throws with the log's tail if it exits first.
   void Start();
@@ -117,12 +134,17 @@ class Worker {
   std::string Log() const { return ReadFile(log_); }
   Process& process() { return *process_; }
   const std::string& config_path() const { return config_; }
+  // Sets the worker's wall clock `by` further ahead of the real one (0 at start); it reads the
+  // new time on its next request. Only for a worker made with `movable_clock` (throws otherwise).
+  void MoveClock(std::chrono::seconds by);
 
  private:
   // Starts tessera-fcgi with `stdin_fd` as its standard input and waits until it listens.
   void Launch(int stdin_fd);
 
   std::string dir_, socket_, config_, log_;
+  std::string clock_file_;  // with a movable clock: the offset the worker adds, in seconds
+  std::chrono::seconds clock_offset_{0};
   std::unique_ptr<Process> process_;
 };
 
@@ -179,8 +201,9 @@ class Stack {
  public:
   // `storage_dir` is the worker's (set in `extra_config`), for nginx's download location.
   // With `db_proxy`, the worker reaches PostgreSQL through a DbProxy (db_proxy.h), db_proxy().
+  // With `movable_clock`, worker().MoveClock() moves the worker's wall clock.
   explicit Stack(const std::string& extra_config = "", const std::string& storage_dir = "",
-                 bool db_proxy = false);
+                 bool db_proxy = false, bool movable_clock = false);
   ~Stack();  // stops nginx and the worker, then removes the directory
   PgCluster& pg() { return pg_; }
   const std::string& dir() const { return dir_; }
@@ -254,6 +277,15 @@ class BackupStack {
   std::string Mint(const std::string& user, const std::vector<std::string>& flags);
   // A client of the nginx in front, sending `token` as a bearer token.
   httplib::Client Client(const std::string& token);
+  // Returns once the worker has acted on every NOTIFY committed before the call: for a test that
+  // checks a change did *not* happen (a refused request revoked nothing), in place of waiting
+  // "long enough". The worker's listener applies notifications in commit order on one
+  // connection (store/pg/listener.h), so it revokes a sentinel grant, honoured and held by the
+  // worker's cache a moment before, and waits (5 s at most) for the worker to refuse it: by then
+  // every earlier notification has been applied. The sentinel is a grant of its own account,
+  // sentinel@pbs, so alice's and bob's grants and accounts are untouched. Throws if the worker
+  // never refuses the sentinel.
+  void AwaitNotifications();
 
   // The throwaway directory: token key, admin.conf, repos/ (the storage: as root, group
   // www-data and setgid, so the web server can read what it hands out).
@@ -263,6 +295,9 @@ class BackupStack {
   std::string worker_config;
   std::string bucket;  // with Backend::kS3
   std::unique_ptr<Stack> stack;
+
+ private:
+  bool sentinel_account_ = false;  // sentinel@pbs exists (AwaitNotifications)
 };
 
 // Makes a storage directory as the shipped snippets ask for one: as root, group www-data (the

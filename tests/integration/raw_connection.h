@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,6 +70,12 @@ class RawConnection {
     return received_;
   }
   const std::string& received() const { return received_; }
+  // Bytes that have arrived and wait to be read (0 once closed).
+  std::size_t Pending() const {
+    int n = 0;
+    if (fd_ < 0 || ioctl(fd_, FIONREAD, &n) != 0 || n < 0) return 0;
+    return static_cast<std::size_t>(n);
+  }
   // The status of the answer that has arrived so far (`HTTP/1.1 NNN`), or 0.
   int Status() const {
     if (received_.size() < 12 || received_.compare(0, 5, "HTTP/") != 0) return 0;

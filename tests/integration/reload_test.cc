@@ -93,7 +93,8 @@ TEST_CASE("keys rotate on SIGHUP under load, and not one request fails", "[reloa
       }
     });
   }
-  std::this_thread::sleep_for(500ms);
+  // The load is running: a few requests from each thread.
+  REQUIRE(Eventually([&] { return done.load() >= 40; }, 10s));
   int before = done;
 
   auto [token_key, token_old] = Rotate(b.keys, "token", b.keys + "/token.k4.secret");
@@ -105,7 +106,9 @@ TEST_CASE("keys rotate on SIGHUP under load, and not one request fails", "[reloa
   SetConfig(conf, "ticket_verify_keys", ticket_old);
   worker.process().Signal(SIGHUP);
   REQUIRE(LogShows(worker, "reloaded "));
-  std::this_thread::sleep_for(500ms);
+  // As many again after the reload, answered with the new generation.
+  int at_reload = done;
+  CHECK(Eventually([&] { return done.load() >= at_reload + 40; }, 10s));
   int during = done;
   stop = true;
   for (auto& t : load) t.join();

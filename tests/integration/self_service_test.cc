@@ -3,11 +3,9 @@
 // another's grants, the password change ending the other sessions, the repository overview, and
 // PBSAPIToken on the read-only routes — through nginx, against a real PostgreSQL.
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <tuple>
 
 #include "harness.h"
@@ -341,7 +339,7 @@ print("proxmoxer ok")
     CHECK((g["name"] == "home" || g["name"] == "nas"));
     CHECK(g["revoked"].is_null());
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  b.AwaitNotifications();  // had anything been revoked, the worker would know by now
   CHECK(c.Get("/api2/json/access/whoami", api)->status == 200);
   CHECK(restic.Get("/backup/nas/config")->status == 200);
   CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
@@ -443,8 +441,8 @@ TEST_CASE("two accounts' grants of the same name stay apart", "[self_service]") 
   // Alice revokes her "laptop": hers dies, bob's lives on and still writes.
   REQUIRE(c.Delete(std::string(kTokens) + "/laptop", Cookie(alice))->status == 200);
   CHECK(Eventually([&] { return alice_restic.Get("/backup/alice-laptop/config")->status == 401; }));
-  // Longer than a revocation takes to reach every worker (Eventually's default second).
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Had alice's revocation touched bob's grant, the worker would know by now.
+  b.AwaitNotifications();
   CHECK(bob_restic.Post("/backup/bob-laptop/config", "bob's config", "application/octet-stream")
             ->status == 200);
   CHECK(bob_restic.Get("/backup/bob-laptop/config")->status == 200);
@@ -501,7 +499,7 @@ TEST_CASE("a CSRF token valid for another account changes nothing", "[self_servi
   CHECK(alice_list[0]["name"] == "keep");
   CHECK(alice_list[0]["revoked"].is_null());
   CHECK(Data(c.Get(kTokens, Cookie(bob, false))).empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past any revocation's NOTIFY
+  b.AwaitNotifications();  // had anything been revoked, the worker would know by now
   CHECK(keep.Get("/backup/keep/config")->status == 404);
   CHECK(c.Get("/api2/json/access/whoami", Cookie(alice, false))->status == 200);
   CHECK(c.Get("/api2/json/access/whoami", Cookie(bob, false))->status == 200);

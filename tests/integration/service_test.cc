@@ -2,10 +2,17 @@
 // and graceful shutdown with a request in flight.
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "fcgi_client.h"
@@ -17,6 +24,32 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
+
+// Connections waiting to be accepted on the unix socket `path`, as ss(8) reports a listening
+// socket's queue; nullopt when nothing listens there.
+std::optional<int> AcceptQueue(const std::string& path) {
+  RunResult ss = Run({"ss", "-xlnH", "src", path});
+  if (ss.status != 0) throw std::runtime_error("ss failed: " + ss.output);
+  std::istringstream fields(ss.output);
+  std::string netid, state;
+  int queue = 0;
+  if (!(fields >> netid >> state >> queue) || state != "LISTEN") return std::nullopt;
+  return queue;
+}
+
+// Whether a connection to the unix socket `path` is accepted into its queue; the probe closes
+// at once, so a worker that takes it reads an empty connection and drops it.
+bool Connects(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  bool connected = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return connected;
+}
+
 json Body(const CheckedResult& r) { return json::parse(r->body); }
 }  // namespace
 
@@ -116,14 +149,7 @@ TEST_CASE("database down gives 503 and the worker recovers without restart", "[s
   CHECK(stack.worker().process().Running());
 
   stack.pg().Start();
-  int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = client.Get("/api2/json/health")->status;
-    if (status == 200) break;
-    std::this_thread::sleep_for(100ms);
-  }
-  CHECK(status == 200);
+  CHECK(Eventually([&] { return client.Get("/api2/json/health")->status == 200; }, 10s));
   CHECK(stack.worker().Log().find("database connection re-established") != std::string::npos);
 }
 
@@ -139,11 +165,14 @@ TEST_CASE("SIGTERM finishes the request in flight, then exits 0", "[service]") {
                   {"CONTENT_LENGTH", std::to_string(body.size())},
                   {"REMOTE_ADDR", "127.0.0.1"}});
   inflight.Stdin(body.substr(0, 10));
-  std::this_thread::sleep_for(300ms);  // the worker is now blocked reading the body
+  // The worker has taken the connection (none waits to be accepted) and is reading the body.
+  REQUIRE(Eventually([&] { return AcceptQueue(worker.socket()) == 0; }, 5s));
 
   worker.process().Signal(SIGTERM);
-  std::this_thread::sleep_for(500ms);
-  REQUIRE(worker.process().Running());                       // still serving the request in flight
+  // It has heard the signal and stopped accepting (the listening socket is shut down, so a
+  // connection is refused)...
+  REQUIRE(Eventually([&] { return !Connects(worker.socket()); }, 5s));
+  REQUIRE(worker.process().Running());  // ...still serving the request in flight
   CHECK_THROWS(FcgiClient(worker.socket()).ReadResponse());  // no new requests
 
   inflight.Stdin(body.substr(10));

@@ -4,6 +4,7 @@
 // grow with logins are pruned.
 #include <httplib.h>
 
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <ctime>
@@ -110,10 +111,12 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
   std::vector<std::string> issued;
   std::atomic<bool> stop{false};
   std::vector<std::thread> renewers;
-  // Four chains renewing every 100 ms, over more than one second so that their tickets carry
-  // different stamps (tickets of one stamp are identical).
-  for (int i = 0; i < 4; ++i) {
-    renewers.emplace_back([&] {
+  constexpr int kChains = 4;
+  std::array<std::atomic<int>, kChains> attempts{};  // renewals each chain has finished
+  // Four chains renewing every 100 ms, each with tickets of its own (a second renewal within one
+  // second is stamped another second: auth/ticket_service.cc, Issue).
+  for (int i = 0; i < kChains; ++i) {
+    renewers.emplace_back([&, i] {
       CheckedClient mine = stack.Client();
       std::string current = first.ticket;
       while (!stop.load()) {
@@ -123,15 +126,25 @@ TEST_CASE("a renewal racing a logout never leaves a live ticket", "[session]") {
           std::lock_guard lock(mutex);
           issued.push_back(current);
         }  // after the logout: keeps trying the last one
+        ++attempts[i];
         std::this_thread::sleep_for(100ms);
       }
     });
   }
-  std::this_thread::sleep_for(1500ms);
+  // The logout comes while every chain is renewing: each has made three attempts.
+  auto each_chain_at = [&](const std::array<int, kChains>& least) {
+    for (int i = 0; i < kChains; ++i)
+      if (attempts[i].load() < least[i]) return false;
+    return true;
+  };
+  REQUIRE(Eventually([&] { return each_chain_at({3, 3, 3, 3}); }, 10s));
   auto out = c.Delete(kTicket, CookieHeaders(first.ticket, first.csrf));
   REQUIRE(out);
   CHECK(out->status == 200);
-  std::this_thread::sleep_for(300ms);
+  // Each chain tries again after the logout: two more attempts, so one began after it.
+  std::array<int, kChains> after_logout;
+  for (int i = 0; i < kChains; ++i) after_logout[i] = attempts[i].load() + 2;
+  CHECK(Eventually([&] { return each_chain_at(after_logout); }, 10s));
   stop.store(true);
   for (auto& t : renewers) t.join();
 
@@ -215,8 +228,9 @@ TEST_CASE("a successful login forgives its address's failures for the account", 
 
 TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by retention",
           "[session]") {
-  Stack stack(kCheapHash +
-              "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n");
+  Stack stack(
+      kCheapHash + "audit_retention_days = 1\nprune_interval = 3\nlogin_failure_window = 60\n", "",
+      false, /*movable_clock=*/true);
   auto& pg = stack.pg();
   AddAccount(pg.Conninfo(), "alice@pbs", "pw");
   CheckedClient c = stack.Client();
@@ -243,8 +257,9 @@ TEST_CASE("audit rows, throttle windows, sessions and revocations are pruned by 
   // Within the interval nothing is pruned...
   REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "2");
-  // ...once it has passed, the next login prunes what outlived its retention, and only that.
-  std::this_thread::sleep_for(3200ms);
+  // ...once it has passed (the worker's clock moved past it), the next login prunes what
+  // outlived its retention, and only that.
+  stack.worker().MoveClock(4s);
   REQUIRE(LogIn(c, "alice@pbs", "pw").status == 200);
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'old'") == "0");
   CHECK(pg.Sql("SELECT count(*) FROM auth_audit WHERE event = 'recent'") == "1");

@@ -9,7 +9,10 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,6 +76,7 @@ class SlowClients {
       while (!stop_) {
         for (auto& c : trickling_) c->Send("a");
         for (auto& c : slow_readers_) c->ReadSome(512);
+        ++passes_;
         for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(100ms);
       }
     });
@@ -81,6 +85,28 @@ class SlowClients {
     stop_ = true;
     trickler_.join();
   }
+
+  // Whether the slow clients hold what they are here to hold: at least kPerKind connections
+  // to the worker (its FastCGI socket `worker_socket`; both web servers pass the data uploads
+  // on as they arrive), and bytes of every unread download waiting at the client.
+  bool Settled(const std::string& worker_socket) const {
+    for (const auto& c : stalled_)
+      if (c->Pending() == 0) return false;
+    // `ss -xH state connected`: netid, state, Recv-Q, Send-Q, local address (the socket's path
+    // on the worker's side), ...
+    RunResult ss = Run({"ss", "-xH", "state", "connected"});
+    if (ss.status != 0) throw std::runtime_error("ss failed: " + ss.output);
+    std::istringstream lines(ss.output);
+    int held = 0;
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream fields(line);
+      std::string netid, state, recv_q, send_q, local;
+      if (fields >> netid >> state >> recv_q >> send_q >> local && local == worker_socket) ++held;
+    }
+    return held >= kPerKind;
+  }
+  // Passes the trickling thread has made (one a second).
+  int passes() const { return passes_.load(); }
 
  private:
   void Trickle(int port, const std::string& head, const std::string& first,
@@ -94,11 +120,13 @@ class SlowClients {
   std::vector<std::unique_ptr<RawConnection>> stalled_;
   std::vector<std::unique_ptr<RawConnection>> slow_readers_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> passes_{0};
   std::thread trickler_;
 };
 
-// The version and a password login through the web server on `port`, each within a second.
-void CheckAnswersWithinASecond(int port) {
+// The version and a password login through the web server on `port`, each within a second, in
+// three rounds; `between_rounds` runs between them.
+void CheckAnswersWithinASecond(int port, const std::function<void()>& between_rounds) {
   CheckedClient c("127.0.0.1", port);
   c.set_connection_timeout(5, 0);
   c.set_read_timeout(5, 0);
@@ -118,7 +146,7 @@ void CheckAnswersWithinASecond(int port) {
     REQUIRE(login);
     CHECK(login->status == 200);
     CHECK(took < 1s);
-    std::this_thread::sleep_for(500ms);
+    if (round < 2) between_rounds();
   }
 }
 
@@ -159,8 +187,13 @@ void RunSlowClients(BackupStack& b, int port, bool logins_reach_worker) {
   std::string big = PrepareRepository(b, token, 40 << 20);
   {
     SlowClients slow(port, token, read_token, big);
-    std::this_thread::sleep_for(2s);  // uploads reach the worker, downloads back up
-    CheckAnswersWithinASecond(port);
+    // Uploads reach the worker, downloads back up.
+    REQUIRE(Eventually([&] { return slow.Settled(b.stack->worker().socket()); }, 10s));
+    // Each round after the slow clients have trickled once more.
+    CheckAnswersWithinASecond(port, [&] {
+      int passes = slow.passes();
+      REQUIRE(Eventually([&] { return slow.passes() > passes; }, 5s));
+    });
     if (logins_reach_worker) {
       // The slow logins' address holds its whole share: its next login is refused at once.
       std::string body = "username=alice%40pbs&password=pw";
@@ -247,7 +280,10 @@ TEST_CASE("the worker cuts a trickling body and an unread response", "[slow]") {
     download.SetReceiveBuffer(4096);
     download.Begin(params("GET", "/backup/laptop/data/" + big, 0));
     download.Stdin("");
-    std::this_thread::sleep_for(3500ms);  // io_timeout (2 s) and a margin
+    // Cut after io_timeout (2 s): then the one thread is free again.
+    CHECK(Eventually(
+        [&] { return b.stack->worker().Log().find("response cut after") != std::string::npos; },
+        10s));
     version_answers_within_a_second();
     CHECK(b.stack->worker().Log().find("response cut after") != std::string::npos);
   }

@@ -17,7 +17,6 @@
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <filesystem>
-#include <thread>
 
 #include "harness.h"
 #include "http_client.h"
@@ -51,10 +50,11 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
   MakeStorageDir(keys + "/repos");
   REQUIRE(Run({TESSERA_ADMIN_BIN, "keygen", "--out", keys + "/token.k4.secret"}).status == 0);
   std::string common = "server_id = backup-test\ntoken_key = " + keys + "/token.k4.secret\n";
-  Stack stack(common + "storage_dir = " + keys +
-                  "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
-                  "upload_temp_max_age = 3600\n",
-              keys + "/repos");
+  const std::string worker_config =
+      common + "storage_dir = " + keys +
+      "/repos\npassword_opslimit = 1\npassword_memlimit_kib = 8192\n" +
+      "upload_temp_max_age = 3600\n";
+  Stack stack(worker_config, keys + "/repos");
   WriteFile(keys + "/admin.conf", common + "database = '" + stack.pg().Conninfo() + "'\n");
   AddAccount(stack.pg().Conninfo(), "alice@pbs", "pw");
   RunResult minted = Run({TESSERA_ADMIN_BIN, "--config", keys + "/admin.conf", "token", "mint",
@@ -87,8 +87,27 @@ TEST_CASE("a worker killed mid-upload leaves debris that the restarted worker sw
   REQUIRE(Eventually([&] { return Temps(dir).size() == 1; }, 5s));
   std::string temp = Temps(dir).front();
 
-  // Stalled: the upload is not swept, and listings never show it.
-  std::this_thread::sleep_for(1s);
+  // Stalled: the upload is not swept, and listings never show it. Ten minutes old, past the
+  // start-up grace, and beside debris of the same age that nobody holds: a second worker sharing
+  // storage_dir starts and sweeps, removing the debris and leaving the upload, whose writer
+  // holds its lock.
+  timespec aged[2] = {{time(nullptr) - 600, 0}, {time(nullptr) - 600, 0}};
+  REQUIRE(utimensat(AT_FDCWD, (dir + "/" + temp).c_str(), aged, AT_SYMLINK_NOFOLLOW) == 0);
+  WriteFile(dir + "/.tmp-debris", "a crashed upload");
+  REQUIRE(utimensat(AT_FDCWD, (dir + "/.tmp-debris").c_str(), aged, AT_SYMLINK_NOFOLLOW) == 0);
+  const std::string second_dir = MakeTempDir("tessera-sweep-second");
+  {
+    Worker second(second_dir, stack.pg().Conninfo(), worker_config);
+    second.Start();
+    CHECK(Eventually(
+        [&] {
+          return second.Log().find(
+                     "storage sweep: removed 1 stale temporary files, 1 still being written") !=
+                 std::string::npos;
+        },
+        5s));
+  }
+  fs::remove_all(second_dir);
   CHECK(Temps(dir) == std::vector<std::string>{temp});
   CHECK(c.Get("/backup/laptop/data/")->body == "[]");
 

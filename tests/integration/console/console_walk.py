@@ -261,9 +261,14 @@ class Walk:
     def no_horizontal_scroll(self, where):
         self.driver.set_window_size(*NARROW)
         try:
-            time.sleep(0.3)
-            sizes = self.driver.execute_script(
-                'return [document.documentElement.scrollWidth, window.innerWidth];')
+            # Until the page has taken the new width (3 s at most; the check below says if not).
+            deadline = time.monotonic() + 3
+            while True:
+                sizes = self.driver.execute_script(
+                    'return [document.documentElement.scrollWidth, window.innerWidth];')
+                if sizes[1] <= NARROW[0] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
             self.shot('narrow-' + where)
             if sizes[1] > NARROW[0]:
                 raise StepFailed('the window did not get narrow: innerWidth %d' % sizes[1])
