@@ -112,7 +112,8 @@ std::size_t UsageLedger::SettleExpired() {
     auto object = storage_.Open(AccountId{r.account}, r.repo, type, name);
     if (!object && object.error() != StorageError::kNotFound) continue;  // ask again later
     bool stored = object.has_value();
-    if (!store_.SettleExpired(r, now, stored)) continue;
+    auto done = store_.SettleExpired(r, now, stored);
+    if (!done || !*done) continue;
     log::Info("a reservation of " + std::to_string(r.bytes) + " bytes of " + Who(r) + " made by " +
               r.worker + " ran out of its lease and was " +
               (stored ? "counted (its object is stored)" : "given back"));

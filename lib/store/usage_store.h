@@ -89,8 +89,10 @@ class UsageStore {
   virtual std::expected<std::vector<ReservationRow>, StoreError> ExpireUsage(std::int64_t now,
                                                                              std::size_t limit) = 0;
   // Settles an expired reservation: counted as an object when `stored`, given back otherwise.
-  // Nothing when it is gone or its lease was renewed meanwhile.
-  virtual std::expected<void, StoreError> SettleExpired(const ReservationRow& r, std::int64_t now,
+  // Counting it unmarks the object's other expired marked reservations (only one upload made the
+  // object), which are then given back with the unmarked ones. False, and nothing changed, when
+  // it is gone, no longer marked, or its lease was renewed meanwhile.
+  virtual std::expected<bool, StoreError> SettleExpired(const ReservationRow& r, std::int64_t now,
                                                         bool stored) = 0;
   // Claims the removal of `object` ("<repo>/<type>/<name>") for request `claimer` until
   // `lease_until`: false when another request holds a live claim (it removes the object and

@@ -165,8 +165,10 @@ RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& 
     in_path = tmpl;
     WriteFile(in_path, input);
   }
+  // Close-on-exec, so a child another thread forks meanwhile (a worker living for minutes) never
+  // holds this pipe open: the read below ends when this child does (dup2 clears the flag).
   int pipefd[2];
-  if (pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(pipefd[1], 1);
@@ -192,7 +194,7 @@ RunResult RunWithInput(const std::vector<std::string>& argv, const std::string& 
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
                  const std::string& user, int stdin_fd) {
-  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) throw std::runtime_error("cannot open " + log_path);
   ChownTo(log_path, user);
   pid_ = fork();

@@ -459,3 +459,49 @@ TEST_CASE(
   CHECK(b.stack->pg().Sql("SELECT objects FROM repo_usage WHERE account_id = " + id) == "2");
   CHECK(b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0");
 }
+
+TEST_CASE("a dead worker's marked reservation is not counted again once a retry stored its object",
+          "[quota]") {
+  // Found by the chaos run (seed 2): a worker killed after marking its reservation storing and
+  // before the store's commit left it marked; restic's retry stored and counted the object on
+  // another worker; and when the dead one's lease ran out the settling found the object stored
+  // and counted it a second time.
+  BackupStack b("", Backend::kFilesystem, /*db_proxy=*/true);
+  Quota quota{b};
+  std::string token = b.Mint("alice@pbs", {"--read", "--write", "--repo", "laptop"});
+  REQUIRE(b.Client(token).Post("/backup/laptop/?create=true", "", "text/plain")->status == 200);
+  std::string body = RandomBytes(40 * 1024), name = Sha256Hex(body);
+  auto upload = [&](const std::string& bytes) {
+    auto r = b.Client(token).Post("/backup/laptop/data/" + Sha256Hex(bytes), bytes,
+                                  "application/octet-stream");
+    return r ? r->status : -1;
+  };
+  // The worker is held where it marks the reservation, before the store commits, and killed
+  // there; the mark reaches PostgreSQL after its death.
+  b.stack->db_proxy().Stall("storing = true");
+  std::thread first([&] { (void)upload(body); });
+  REQUIRE(Eventually([&] { return b.stack->db_proxy().stalled(); }, std::chrono::seconds(10)));
+  b.stack->worker().process().Signal(SIGKILL);
+  REQUIRE(b.stack->worker().process().Wait(std::chrono::seconds(10)));
+  first.join();
+  b.stack->db_proxy().Release();
+  REQUIRE(Eventually(
+      [&] {
+        return b.stack->pg().Sql("SELECT count(*) FROM usage_reservations WHERE storing") == "1";
+      },
+      std::chrono::seconds(10)));
+  CHECK(!fs::exists(quota.RepoDir() + "/data/" + name.substr(0, 2) + "/" + name));
+  // restic's retry, on the worker started again: stored and counted.
+  b.stack->worker().Start();
+  REQUIRE(upload(body) == 200);
+  // The dead worker's lease runs out (moved rather than waited for); a worker's first upload
+  // after its start settles it.
+  b.stack->pg().Sql("UPDATE usage_reservations SET lease_until = now() - interval '1 second'");
+  b.stack->worker().process().Signal(SIGTERM);
+  REQUIRE(b.stack->worker().process().Wait(std::chrono::seconds(10)));
+  b.stack->worker().Start();
+  REQUIRE(upload(RandomBytes(1000)) == 200);
+  CHECK(Eventually(
+      [&] { return b.stack->pg().Sql("SELECT count(*) FROM usage_reservations") == "0"; }));
+  quota.MatchesDisk();
+}

@@ -238,10 +238,17 @@ class PgDatabase final : public Database {
   std::expected<void, StoreError> CommitUsage(std::int64_t account, std::string_view id,
                                               std::string_view repo, std::uint64_t bytes) override {
     // The reservation's bytes are in the account's usage already; they become the repository's.
+    // This upload made the object (the store never replaces one), so any other reservation of it
+    // marked storing did not and never will: one whose worker died between its mark and the
+    // store's commit (restic's retry made the object here). Unmarked, it is given back when its
+    // lease runs out instead of being counted again for the object it finds stored.
     return Run(std::string("WITH ") + kLockAccount +
                    ", g AS (DELETE FROM usage_reservations "
                    "        WHERE id = $2 AND account_id = $1 AND (SELECT count(*) FROM lock) >= 0 "
-                   "        RETURNING 1) "
+                   "        RETURNING repo, object), "
+                   "o AS (UPDATE usage_reservations r SET storing = false FROM g "
+                   "      WHERE r.account_id = $1 AND r.repo = g.repo AND r.object = g.object "
+                   "        AND r.storing AND r.id <> $2) "
                    "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
                    "SELECT $1, $3, $4, 1 FROM g "
                    "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
@@ -291,22 +298,32 @@ class PgDatabase final : public Database {
     return rows;
   }
 
-  std::expected<void, StoreError> SettleExpired(const ReservationRow& row, std::int64_t now,
+  std::expected<bool, StoreError> SettleExpired(const ReservationRow& row, std::int64_t now,
                                                 bool stored) override {
-    return Run(
+    // Counted, the object's other expired marked reservations (their workers died between the
+    // mark and the commit too; only one upload made the object) are unmarked: given back, not
+    // counted again.
+    auto result = Query(
         std::string("WITH ") + kLockAccount +
             ", g AS (DELETE FROM usage_reservations "
             "        WHERE id = $2 AND account_id = $1 AND storing "
             "          AND lease_until < to_timestamp($3) "
-            "          AND (SELECT count(*) FROM lock) >= 0 RETURNING repo, bytes), "
+            "          AND (SELECT count(*) FROM lock) >= 0 RETURNING repo, object, bytes), "
+            "o AS (UPDATE usage_reservations r SET storing = false FROM g "
+            "      WHERE $4::boolean AND r.account_id = $1 AND r.repo = g.repo "
+            "        AND r.object = g.object AND r.storing AND r.id <> $2 "
+            "        AND r.lease_until < to_timestamp($3)), "
             "a AS (UPDATE account_usage u SET bytes = greatest(0, u.bytes - g.bytes) "
-            "      FROM g WHERE NOT $4::boolean AND u.account_id = $1) "
-            "INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
-            "SELECT $1, g.repo, g.bytes, 1 FROM g WHERE $4::boolean "
-            "ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
-            "                                             objects = r.objects + 1",
+            "      FROM g WHERE NOT $4::boolean AND u.account_id = $1), "
+            "i AS (INSERT INTO repo_usage AS r (account_id, repo, bytes, objects) "
+            "      SELECT $1, g.repo, g.bytes, 1 FROM g WHERE $4::boolean "
+            "      ON CONFLICT (account_id, repo) DO UPDATE SET bytes = r.bytes + excluded.bytes, "
+            "                                                   objects = r.objects + 1) "
+            "SELECT count(*) FROM g",
         {std::to_string(row.account), row.id, std::to_string(now), stored ? "true" : "false"},
         Replay::kSafe);
+    if (!result) return std::unexpected(result.error());
+    return std::string_view(PQgetvalue(result->get(), 0, 0)) == "1";
   }
 
   std::expected<bool, StoreError> ClaimRemoval(std::int64_t account, std::string_view object,

@@ -103,7 +103,7 @@ class DatabasePool final : public Database {
                                                                      std::size_t limit) override {
     return With([&](Database& db) { return db.ExpireUsage(now, limit); });
   }
-  std::expected<void, StoreError> SettleExpired(const ReservationRow& r, std::int64_t now,
+  std::expected<bool, StoreError> SettleExpired(const ReservationRow& r, std::int64_t now,
                                                 bool stored) override {
     return With([&](Database& db) { return db.SettleExpired(r, now, stored); });
   }

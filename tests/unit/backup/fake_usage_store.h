@@ -64,7 +64,11 @@ class FakeUsageStore final : public store::UsageStore {
                                                      std::string_view repo,
                                                      std::uint64_t bytes) override {
     if (down) return std::unexpected(store::StoreError::kUnavailable);
-    if (reservations.erase(std::string(id)) == 0) return {};
+    auto it = reservations.find(std::string(id));
+    if (it == reservations.end()) return {};
+    // This upload made the object: its other marked reservations did not (as in PostgreSQL).
+    Unmark(it->second.row, std::nullopt);
+    reservations.erase(it);
     auto& r = repos[{account, std::string(repo)}];
     r.first += bytes;
     r.second += 1;
@@ -88,13 +92,14 @@ class FakeUsageStore final : public store::UsageStore {
     }
     return marked;
   }
-  std::expected<void, store::StoreError> SettleExpired(const store::ReservationRow& row,
+  std::expected<bool, store::StoreError> SettleExpired(const store::ReservationRow& row,
                                                        std::int64_t now, bool stored) override {
     if (down) return std::unexpected(store::StoreError::kUnavailable);
     auto it = reservations.find(row.id);
     if (it == reservations.end() || !it->second.storing || it->second.row.lease_until >= now)
-      return {};
+      return false;
     if (stored) {
+      Unmark(it->second.row, now);
       auto& r = repos[{row.account, row.repo}];
       r.first += row.bytes;
       r.second += 1;
@@ -102,7 +107,17 @@ class FakeUsageStore final : public store::UsageStore {
       used[row.account] -= std::min(used[row.account], row.bytes);
     }
     reservations.erase(it);
-    return {};
+    return true;
+  }
+  // Clears the mark of the other reservations of `row`'s object (only those expired before
+  // `expired_before`, when given).
+  void Unmark(const store::ReservationRow& row, std::optional<std::int64_t> expired_before) {
+    for (auto& [id, h] : reservations) {
+      if (id == row.id || h.row.account != row.account || h.row.repo != row.repo ||
+          h.row.object != row.object)
+        continue;
+      if (!expired_before || h.row.lease_until < *expired_before) h.storing = false;
+    }
   }
   std::expected<bool, store::StoreError> ClaimRemoval(std::int64_t account, std::string_view object,
                                                       std::string_view claimer, std::int64_t now,

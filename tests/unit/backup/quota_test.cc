@@ -344,3 +344,49 @@ TEST_CASE("removing an object its dead worker stored but never counted keeps the
   CHECK(f.usage->SettleExpired() == 0);
   CHECK(f.Used() == 0);
 }
+
+TEST_CASE("a dead worker's marked reservation is given back once a retry stored its object") {
+  // The worker died between marking the reservation and the store's commit; restic's retry
+  // then stored the object and counted it. Settling the dead one finds the object stored, but
+  // it was not its own: counting it again would put the usage one object above the storage.
+  Fixture f;
+  std::int64_t now = f.clock.Now();
+  std::string content(700, 'm');
+  std::string name = Sha256Hex(content);
+  store::ReservationRow r{
+      "r1", kAccount, "laptop", "data/" + name, 700, "dead:1", now + backup::kLeaseSeconds};
+  REQUIRE(*f.usage_db.ReserveUsage(r, 0));
+  REQUIRE(*f.usage_db.RenewUsage("r1", now + backup::kLeaseSeconds, true));
+  CHECK(f.Put("data", content).first == 200);
+  CHECK(f.Used() == 1400);  // the dead reservation's room until its lease runs out
+  f.clock.Set(now + backup::kLeaseSeconds + 1);
+  (void)f.usage->SettleExpired();
+  CHECK(f.Used() == 700);
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{700, 1});
+  CHECK(f.usage_db.reservations.empty());
+}
+
+TEST_CASE("two dead workers' marked reservations of one stored object count it once") {
+  Fixture f;
+  std::int64_t now = f.clock.Now();
+  std::string content(500, 'w');
+  std::string name = Sha256Hex(content);
+  for (const char* id : {"r1", "r2"}) {
+    store::ReservationRow r{
+        id, kAccount, "laptop", "data/" + name, 500, "dead:1", now + backup::kLeaseSeconds};
+    REQUIRE(*f.usage_db.ReserveUsage(r, 0));
+    REQUIRE(*f.usage_db.RenewUsage(id, now + backup::kLeaseSeconds, true));
+  }
+  {
+    auto w = f.storage->BeginWrite(backup::AccountId{kAccount}, "laptop", "data", name, 500);
+    REQUIRE(w);
+    REQUIRE((*w)->Write(content.data(), content.size()));
+    REQUIRE((*w)->Commit(name));
+  }
+  f.clock.Set(now + backup::kLeaseSeconds + 1);
+  CHECK(f.usage->SettleExpired() == 1);  // one counted; the other, unmarked, ...
+  CHECK(f.Repo() == std::pair<std::uint64_t, std::uint64_t>{500, 1});
+  (void)f.usage->SettleExpired();  // ... given back with the unmarked ones
+  CHECK(f.Used() == 500);
+  CHECK(f.usage_db.reservations.empty());
+}

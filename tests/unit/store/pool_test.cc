@@ -85,7 +85,7 @@ class FakeDb final : public store::Database {
       std::int64_t, std::size_t) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
-  std::expected<void, store::StoreError> SettleExpired(const store::ReservationRow&, std::int64_t,
+  std::expected<bool, store::StoreError> SettleExpired(const store::ReservationRow&, std::int64_t,
                                                        bool) override {
     return std::unexpected(store::StoreError::kInvalid);
   }
