@@ -3,6 +3,7 @@
 // them); each restic client runs on a thread of its own.
 #include "chaos.h"
 
+#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -187,6 +189,21 @@ class Client {
   int restored = 0;
 
  private:
+  // Whether the repository's config answers 200 through the web server (url_ is
+  // rest:http://NAME:TOKEN@127.0.0.1:PORT/backup/REPO/).
+  bool ConfigAnswers() const {
+    std::string_view rest = std::string_view(url_).substr(std::string_view("rest:http://").size());
+    std::size_t at = rest.find('@'), colon = rest.find(':'), slash = rest.find('/', at);
+    std::string token(rest.substr(colon + 1, at - colon - 1));
+    std::string_view host_port = rest.substr(at + 1, slash - at - 1);
+    int port = std::stoi(std::string(host_port.substr(host_port.find(':') + 1)));
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(2, 0);
+    c.set_bearer_token_auth(token);
+    auto r = c.Get(std::string(rest.substr(slash)) + "config");
+    return r && r->status == 200;
+  }
+
   RunResult Restic(const std::string& what, std::vector<std::string> args) {
     std::vector<std::string> argv = {
         "timeout",    "600",         "restic",        "-r", url_, "--password-file",
@@ -202,8 +219,9 @@ class Client {
     }
     if (r.status != 0) {
       failures.push_back({what, r.status, r.output, Seconds(SteadyClock::now() - start_)});
-      // As a scheduler would, try the next job a moment later (not in a tight loop).
-      std::this_thread::sleep_for(1s);
+      // As a scheduler would, try the next job once the service answers again (not in a tight
+      // loop against a fault still in progress).
+      Eventually([&] { return ConfigAnswers(); }, 10s);
     }
     return r;
   }

@@ -246,7 +246,7 @@ TEST_CASE("the worker cuts a trickling body and an unread response", "[slow]") {
         {"REMOTE_ADDR", "127.0.0.1"}};
   };
 
-  SECTION("a body trickling one byte every 400 ms") {
+  SECTION("a body trickling one byte every 200 ms") {
     FcgiClient upload(b.stack->worker().socket());
     upload.Begin(params("POST", "/backup/laptop/data/" + Sha256Hex("never"), 100000));
     upload.SetReadTimeout(100);
@@ -265,7 +265,7 @@ TEST_CASE("the worker cuts a trickling body and an unread response", "[slow]") {
       } catch (const std::exception&) {
         if (closed) break;
       }
-      std::this_thread::sleep_for(300ms);
+      std::this_thread::sleep_for(100ms);
     }
     auto cut_after = std::chrono::steady_clock::now() - start;
     CHECK(cut_after > 1500ms);
